@@ -1,0 +1,55 @@
+"""carbs: cost-aware Pareto-region Bayesian search for hyperparameter tuning.
+
+The public names below are those of the established CARBS release; see the
+README for a quick start.
+"""
+
+from carbs.config import CARBSParams, OutstandingSuggestionEstimatorEnum, WandbLoggingParams
+from carbs.errors import (
+    CARBSValueError,
+    InvalidConfigError,
+    InvalidObservationError,
+    InvalidParamError,
+    InvalidSpaceError,
+)
+from carbs.observations import (
+    ObservationInBasic,
+    ObservationInParam,
+    ObserveOutput,
+    SuggestionInBasic,
+    SuggestOutput,
+)
+from carbs.optimizer import CARBS
+from carbs.spaces import (
+    SUGGESTION_ID_DICT_KEY,
+    LinearSpace,
+    LogitSpace,
+    LogSpace,
+    Param,
+    RealNumberSpace,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CARBS",
+    "SUGGESTION_ID_DICT_KEY",
+    "CARBSParams",
+    "CARBSValueError",
+    "InvalidConfigError",
+    "InvalidObservationError",
+    "InvalidParamError",
+    "InvalidSpaceError",
+    "LinearSpace",
+    "LogSpace",
+    "LogitSpace",
+    "ObservationInBasic",
+    "ObservationInParam",
+    "ObserveOutput",
+    "OutstandingSuggestionEstimatorEnum",
+    "Param",
+    "RealNumberSpace",
+    "SuggestOutput",
+    "SuggestionInBasic",
+    "WandbLoggingParams",
+]

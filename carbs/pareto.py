@@ -1,0 +1,144 @@
+"""Grouping observations and selecting the performance-cost Pareto front.
+
+All functions here are pure: they take observations and settings and return
+new values. "Better" always means larger ``output * better_direction_sign``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+import numpy as np
+import torch
+from torch import Tensor
+
+from carbs.observations import ObservationInBasic
+
+# Inputs that agree to this many decimals in basic space are the same point.
+_GROUPING_DECIMALS = 9
+
+
+@attrs.frozen
+class ObservationGroup:
+    """Observations made at one input; the front works on their means.
+
+    Attributes:
+        input_in_basic: The shared input, shape ``(d,)``.
+        outputs: Output of each member.
+        costs: Cost of each member.
+    """
+
+    input_in_basic: Tensor
+    outputs: tuple[float, ...]
+    costs: tuple[float, ...]
+
+    @property
+    def count(self) -> int:
+        """Number of observations in the group."""
+        return len(self.outputs)
+
+    @property
+    def mean_output(self) -> float:
+        """Mean output of the group."""
+        return float(np.mean(self.outputs))
+
+    @property
+    def mean_cost(self) -> float:
+        """Mean cost of the group."""
+        return float(np.mean(self.costs))
+
+    def best_output(self, better_direction_sign: int) -> float:
+        """Best single output in the group, in the user's direction."""
+        signed = max(o * better_direction_sign for o in self.outputs)
+        return signed * better_direction_sign
+
+
+def input_key(input_in_basic: Tensor) -> tuple[float, ...]:
+    """Hashable key under which equal inputs are grouped."""
+    return tuple(np.round(input_in_basic.detach().cpu().numpy(), _GROUPING_DECIMALS).tolist())
+
+
+def group_observations(observations: Sequence[ObservationInBasic]) -> list[ObservationGroup]:
+    """Group observations with identical inputs, in order of first appearance."""
+    members: dict[tuple[float, ...], list[ObservationInBasic]] = {}
+    for obs in observations:
+        members.setdefault(input_key(obs.real_number_input), []).append(obs)
+    return [
+        ObservationGroup(
+            input_in_basic=group[0].real_number_input,
+            outputs=tuple(o.output for o in group),
+            costs=tuple(o.cost for o in group),
+        )
+        for group in members.values()
+    ]
+
+
+def pareto_groups(
+    groups: Sequence[ObservationGroup],
+    min_pareto_cost_fraction: float,
+    better_direction_sign: int,
+    is_conservative: bool,
+) -> list[ObservationGroup]:
+    """Select the Pareto front from observation groups, sorted by cost.
+
+    Groups whose mean cost is at or below the ``min_pareto_cost_fraction``
+    quantile of all observed costs form one bucket, of which only the best
+    group joins the front (in conservative mode, resampled groups of the
+    bucket are preferred when any exist). Above the threshold, in order of
+    cost, a group joins when its mean beats the last front member's mean; in
+    conservative mode a single-sample group must beat the last member's best
+    single sample instead.
+
+    Args:
+        groups: Non-empty list of groups of successful observations.
+        min_pareto_cost_fraction: Quantile in ``[0, 1]`` of all costs.
+        better_direction_sign: ``1`` to maximise, ``-1`` to minimise.
+        is_conservative: Use the conservative rule above.
+
+    Returns:
+        The front, cheapest first.
+    """
+    if not groups:
+        return []
+    all_costs = np.array([c for g in groups for c in g.costs])
+    threshold = float(np.quantile(all_costs, min_pareto_cost_fraction))
+
+    def signed_mean(group: ObservationGroup) -> float:
+        return group.mean_output * better_direction_sign
+
+    def signed_best(group: ObservationGroup) -> float:
+        return max(o * better_direction_sign for o in group.outputs)
+
+    cheap = [g for g in groups if g.mean_cost <= threshold]
+    if is_conservative:
+        resampled = [g for g in cheap if g.count > 1]
+        cheap = resampled or cheap
+    rest = sorted((g for g in groups if g.mean_cost > threshold), key=lambda g: g.mean_cost)
+    if not cheap:
+        # Only happens when every group mixes costs around the threshold.
+        cheap, rest = rest[:1], rest[1:]
+
+    front = [max(cheap, key=signed_mean)]
+    for group in rest:
+        last = front[-1]
+        if is_conservative and group.count == 1:
+            is_better = signed_mean(group) > signed_best(last)
+        else:
+            is_better = signed_mean(group) > signed_mean(last)
+        if is_better:
+            front.append(group)
+    return front
+
+
+def pareto_area(front: Sequence[ObservationGroup]) -> float:
+    """Area under the front's step curve in (cost, output), between its cheapest and dearest."""
+    area = 0.0
+    for previous, current in zip(front[:-1], front[1:], strict=True):
+        area += (current.mean_cost - previous.mean_cost) * previous.mean_output
+    return area
+
+
+def front_inputs(front: Sequence[ObservationGroup]) -> Tensor:
+    """Stack the inputs of front members, shape ``(m, d)``."""
+    return torch.stack([g.input_in_basic for g in front])

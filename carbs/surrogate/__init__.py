@@ -1,0 +1,1 @@
+"""Gaussian-process surrogates for performance, cost, success and the Pareto front."""

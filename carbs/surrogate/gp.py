@@ -1,0 +1,201 @@
+"""gpytorch models and their fitting.
+
+Three exact GPs are used:
+
+* :class:`ExactRegressionGP` — performance and log cost over basic space
+  (Matern-5/2 with ARD lengthscales plus a linear term; log cost is nearly
+  linear in log-space params);
+* :class:`SuccessGP` — a Dirichlet-based classification GP for P(success);
+* the 1-D Pareto GP, an :class:`ExactRegressionGP` over scaled log cost.
+
+Hyperparameters are point estimates maximising the marginal likelihood with
+priors (L-BFGS, warm-started from the previous fit), or, for the
+performance GP on request, marginalised with NUTS (pyro), see
+:func:`sample_hyperparameters_nuts`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import gpytorch
+import torch
+from gpytorch.constraints import GreaterThan
+from gpytorch.distributions import MultivariateNormal
+from gpytorch.kernels import LinearKernel, MaternKernel, ScaleKernel
+from gpytorch.likelihoods import DirichletClassificationLikelihood, GaussianLikelihood
+from gpytorch.means import ConstantMean
+from gpytorch.mlls import ExactMarginalLogLikelihood
+from gpytorch.priors import LogNormalPrior
+from torch import Tensor
+
+NOISE_PRIOR_MEDIAN = 1e-2
+# Cholesky up to this size; gpytorch's default (800) switches to conjugate gradients.
+MAX_CHOLESKY_SIZE = 4000
+
+
+class GPFitError(RuntimeError):
+    """Raised when the marginal likelihood cannot be optimised to a finite value."""
+
+
+class ExactRegressionGP(gpytorch.models.ExactGP):
+    """Exact GP with constant mean and a Matern-5/2 (ARD) + linear kernel.
+
+    Args:
+        train_x: Inputs, shape ``(n, d)``.
+        train_y: Targets, shape ``(n,)``.
+        lengthscale: Initial value and prior median of every lengthscale.
+        noise_prior_median: Prior median of the Gaussian noise variance.
+    """
+
+    def __init__(
+        self,
+        train_x: Tensor,
+        train_y: Tensor,
+        lengthscale: float,
+        noise_prior_median: float = NOISE_PRIOR_MEDIAN,
+    ) -> None:
+        likelihood = GaussianLikelihood(
+            noise_prior=LogNormalPrior(math.log(noise_prior_median), 1.0),
+            noise_constraint=GreaterThan(1e-6),
+        )
+        super().__init__(train_x, train_y, likelihood)
+        dim = train_x.shape[-1]
+        self.mean_module = ConstantMean()
+        matern = MaternKernel(
+            nu=2.5,
+            ard_num_dims=dim,
+            lengthscale_prior=LogNormalPrior(math.log(lengthscale), 1.5),
+            lengthscale_constraint=GreaterThan(1e-4),
+        )
+        self.matern = ScaleKernel(matern, outputscale_prior=LogNormalPrior(0.0, 1.0))
+        self.linear = LinearKernel(variance_prior=LogNormalPrior(math.log(0.1), 2.0))
+        self.covar_module = self.matern + self.linear
+        matern.lengthscale = torch.full((1, dim), lengthscale)
+        self.matern.outputscale = 1.0
+        self.linear.variance = 0.1
+        self.likelihood.noise = noise_prior_median
+        self.to(train_x.dtype)
+
+    def forward(self, x: Tensor) -> MultivariateNormal:
+        return MultivariateNormal(self.mean_module(x), self.covar_module(x))
+
+
+class SuccessGP(gpytorch.models.ExactGP):
+    """Classification GP for P(success) (Dirichlet-based GP classification, Milios et al. 2018).
+
+    The class labels are turned into heteroscedastic regression targets for
+    two latent functions (failure, success) by
+    :class:`~gpytorch.likelihoods.DirichletClassificationLikelihood`; the
+    success probability is the expected softmax of the latent pair, see
+    :func:`success_probability`.
+
+    Args:
+        train_x: Inputs, shape ``(n, d)``.
+        is_success: Labels, shape ``(n,)``, bool.
+        lengthscale: Initial value and prior median of every lengthscale.
+    """
+
+    def __init__(self, train_x: Tensor, is_success: Tensor, lengthscale: float) -> None:
+        likelihood = DirichletClassificationLikelihood(
+            is_success.long(), learn_additional_noise=True, dtype=train_x.dtype
+        )
+        super().__init__(train_x, likelihood.transformed_targets.to(train_x.dtype), likelihood)
+        batch = torch.Size((2,))
+        dim = train_x.shape[-1]
+        self.mean_module = ConstantMean(batch_shape=batch)
+        matern = MaternKernel(
+            nu=2.5,
+            ard_num_dims=dim,
+            batch_shape=batch,
+            lengthscale_prior=LogNormalPrior(math.log(lengthscale), 1.5),
+            lengthscale_constraint=GreaterThan(1e-4),
+        )
+        self.covar_module = ScaleKernel(
+            matern, batch_shape=batch, outputscale_prior=LogNormalPrior(0.0, 1.5)
+        )
+        matern.lengthscale = torch.full((2, 1, dim), lengthscale)
+        self.to(train_x.dtype)
+
+    def forward(self, x: Tensor) -> MultivariateNormal:
+        return MultivariateNormal(self.mean_module(x), self.covar_module(x))
+
+
+def fit_map(model: gpytorch.models.ExactGP, max_iter: int) -> float:
+    """Maximise the marginal likelihood plus log priors of ``model`` with L-BFGS.
+
+    The model's current hyperparameters are the starting point (warm start).
+    On a non-finite result the starting values are restored and
+    :class:`GPFitError` is raised.
+
+    Returns:
+        The final negative log marginal likelihood per data point.
+    """
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    model.train()
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.LBFGS(
+        params, lr=1.0, max_iter=max_iter, line_search_fn="strong_wolfe", tolerance_change=1e-7
+    )
+    train_x = model.train_inputs[0]
+    train_y = model.train_targets
+
+    def closure() -> Tensor:
+        optimizer.zero_grad()
+        loss = -mll(model(train_x), train_y).sum()
+        if torch.isfinite(loss):
+            loss.backward()
+        return loss
+
+    try:
+        with gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE):
+            optimizer.step(closure)
+            with torch.no_grad():
+                loss = -mll(model(train_x), train_y).sum()
+    except Exception as error:  # linear_operator raises several error types for non-PSD matrices
+        model.load_state_dict(start)
+        model.eval()
+        raise GPFitError(f"GP fit failed: {error}") from error
+    finite = torch.isfinite(loss) and all(torch.isfinite(p).all() for p in params)
+    model.eval()
+    if not finite:
+        model.load_state_dict(start)
+        raise GPFitError("GP fit reached a non-finite marginal likelihood")
+    return float(loss)
+
+
+def success_probability(model: SuccessGP, x: Tensor) -> Tensor:
+    """Probability of success at ``x`` ``(m, d)``, shape ``(m,)``.
+
+    The softmax of the two latent functions is ``sigmoid(f_success - f_failure)``;
+    its expectation under the Gaussian posterior of the difference uses the
+    probit approximation ``sigmoid(mu / sqrt(1 + pi * var / 8))``.
+    """
+    with torch.no_grad(), gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE):
+        posterior = model(x)
+        mean, var = posterior.mean, posterior.variance
+    diff_mean = mean[1] - mean[0]
+    diff_var = var[1] + var[0]
+    return torch.sigmoid(diff_mean / torch.sqrt(1 + math.pi * diff_var / 8))
+
+
+def hyperparameters_of(model: torch.nn.Module) -> dict[str, list[Any]]:
+    """The model's hyperparameters as JSON-ready nested lists."""
+    return {k: v.detach().cpu().tolist() for k, v in model.state_dict().items()}
+
+
+def load_hyperparameters(model: torch.nn.Module, values: dict[str, list[Any]]) -> bool:
+    """Load hyperparameters saved by :func:`hyperparameters_of`; ``False`` if they do not fit."""
+    current = model.state_dict()
+    if set(values) != set(current):
+        return False
+    tensors = {}
+    for key, value in values.items():
+        tensor = torch.as_tensor(value, dtype=current[key].dtype)
+        if tensor.shape != current[key].shape or not torch.isfinite(tensor).all():
+            return False
+        tensors[key] = tensor
+    model.load_state_dict(tensors)
+    return True

@@ -1,0 +1,257 @@
+"""The surrogate bundle that one ``suggest()`` fits and queries.
+
+:class:`SurrogateModel` owns the performance GP (with fantasies for pending
+suggestions), the log-cost GP, the success classifier and the 1-D Pareto GP,
+plus the transforms between user units and surrogate space. Inputs are in
+basic space; they are centred on the mean observed input before reaching
+the GPs so that the linear kernel term is anchored in the data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import gpytorch
+import numpy as np
+import torch
+from torch import Tensor
+
+from carbs.config import OutstandingSuggestionEstimatorEnum
+from carbs.observations import ObservationInBasic
+from carbs.pareto import ObservationGroup
+from carbs.surrogate.gp import (
+    MAX_CHOLESKY_SIZE,
+    ExactRegressionGP,
+    GPFitError,
+    SuccessGP,
+    fit_map,
+    hyperparameters_of,
+    load_hyperparameters,
+    success_probability,
+)
+from carbs.surrogate.transforms import LogCostTransform, QuantileNormalTransform
+
+logger = logging.getLogger(__name__)
+
+COLD_FIT_ITERATIONS = 60
+WARM_FIT_ITERATIONS = 20
+# Hyperparameters are fitted on at most this many points; the posterior uses all of them.
+MAX_FIT_POINTS = 400
+# Predictive variances use LOVE (fast_pred_var) above this many training points.
+FAST_PRED_VAR_MIN_POINTS = 300
+PARETO_LENGTHSCALE = 0.5
+JITTER_RETRIES = (1e-6, 1e-4, 1e-2)
+
+Hyperparameters = dict[str, dict[str, list[Any]]]
+
+
+@attrs.frozen
+class SurrogatePredictions:
+    """Model outputs at ``m`` points; every field has shape ``(m,)``.
+
+    Attributes:
+        surrogate_mean: Performance posterior mean, surrogate space (larger = better).
+        surrogate_std: Performance posterior std, surrogate space.
+        output_mean: Predicted output in the user's units.
+        output_std: Approximate std of the output in the user's units.
+        cost: Predicted cost in the user's units.
+        success_probability: Probability that a run there succeeds.
+        pareto_surrogate: The front's value at the predicted cost, surrogate space.
+    """
+
+    surrogate_mean: Tensor
+    surrogate_std: Tensor
+    output_mean: Tensor
+    output_std: Tensor
+    cost: Tensor
+    success_probability: Tensor
+    pareto_surrogate: Tensor
+
+
+class SurrogateModel:
+    """Fits every surrogate on the current data and predicts at candidate points.
+
+    Args:
+        better_direction_sign: ``1`` to maximise outputs, ``-1`` to minimise.
+        lengthscale: Initial lengthscale (the search radius), basic units.
+        generator: Source of randomness for Thompson fantasies and subsets.
+        warm_start: Hyperparameters from a previous fit, by model name.
+    """
+
+    def __init__(
+        self,
+        *,
+        better_direction_sign: int,
+        lengthscale: float,
+        generator: torch.Generator,
+        warm_start: Hyperparameters | None = None,
+    ) -> None:
+        self.better_direction_sign = better_direction_sign
+        self.lengthscale = lengthscale
+        self.generator = generator
+        self.warm_start: Hyperparameters = dict(warm_start or {})
+        self.hyperparameters: Hyperparameters = {}
+        self.performance_gp: ExactRegressionGP | None = None
+        self.cost_gp: ExactRegressionGP | None = None
+        self.success_gp: SuccessGP | None = None
+        self.pareto_gp: ExactRegressionGP | None = None
+        self.input_offset: Tensor | None = None
+        self.output_transform: QuantileNormalTransform | None = None
+        self.cost_transform: LogCostTransform | None = None
+        self.num_train = 0
+
+    # -- fitting --------------------------------------------------------------------------
+    def fit(
+        self,
+        successes: Sequence[ObservationInBasic],
+        failures: Sequence[ObservationInBasic],
+        front: Sequence[ObservationGroup],
+    ) -> None:
+        """Fit all surrogates. Needs at least one success and a non-empty front.
+
+        Raises:
+            GPFitError: if a GP cannot be fitted even with extra jitter.
+        """
+        x = torch.stack([o.real_number_input for o in successes]).to(torch.float64)
+        outputs = np.array([o.output for o in successes], dtype=np.float64)
+        costs = np.array([o.cost for o in successes], dtype=np.float64)
+        self.num_train = x.shape[0]
+        self.input_offset = x.mean(dim=0)
+        self.output_transform = QuantileNormalTransform.fit(outputs, self.better_direction_sign)
+        self.cost_transform = LogCostTransform.fit(costs)
+
+        x_centred = x - self.input_offset
+        y = self.output_transform.to_surrogate(torch.as_tensor(outputs))
+        log_cost = self.cost_transform.to_surrogate(torch.as_tensor(costs))
+        self.performance_gp = self._fit_regression("performance", x_centred, y, self.lengthscale)
+        self.cost_gp = self._fit_regression("cost", x_centred, log_cost, self.lengthscale)
+
+        self.success_gp = None
+        if failures:
+            x_fail = torch.stack([o.real_number_input for o in failures]).to(torch.float64)
+            x_all = torch.cat([x, x_fail]) - self.input_offset
+            labels = torch.cat(
+                [torch.ones(x.shape[0], dtype=torch.bool), torch.zeros(x_fail.shape[0], dtype=torch.bool)]
+            )
+            self.success_gp = self._fit_with_retries(
+                "success", lambda: SuccessGP(x_all, labels, self.lengthscale)
+            )
+
+        front_outputs = torch.as_tensor([o for g in front for o in g.outputs], dtype=torch.float64)
+        front_costs = torch.as_tensor([c for g in front for c in g.costs], dtype=torch.float64)
+        self.pareto_gp = self._fit_regression(
+            "pareto",
+            self.cost_transform.to_surrogate(front_costs).unsqueeze(-1),
+            self.output_transform.to_surrogate(front_outputs),
+            PARETO_LENGTHSCALE,
+        )
+
+    def _fit_regression(self, name: str, x: Tensor, y: Tensor, lengthscale: float) -> ExactRegressionGP:
+        return self._fit_with_retries(name, lambda: ExactRegressionGP(x, y, lengthscale))
+
+    def _fit_with_retries(self, name: str, build: Any) -> Any:
+        """Build and fit a model, warm-started if possible; retry cold with growing jitter."""
+        model = build()
+        is_warm = name in self.warm_start and load_hyperparameters(model, self.warm_start[name])
+        last_error: Exception | None = None
+        for attempt, jitter in enumerate(JITTER_RETRIES):
+            if attempt > 0:
+                model = build()  # cold restart from the priors' medians
+            iterations = WARM_FIT_ITERATIONS if is_warm and attempt == 0 else COLD_FIT_ITERATIONS
+            try:
+                with gpytorch.settings.cholesky_jitter(double_value=jitter):
+                    self._fit_on_subset(model, iterations)
+                    model.eval()
+                    self.hyperparameters[name] = hyperparameters_of(model)
+                    return model
+            except GPFitError as error:
+                last_error = error
+                logger.debug("fit of the %s GP failed with jitter %g: %s", name, jitter, error)
+        raise GPFitError(f"could not fit the {name} GP: {last_error}")
+
+    def _fit_on_subset(self, model: gpytorch.models.ExactGP, iterations: int) -> None:
+        train_x = model.train_inputs[0]
+        train_y = model.train_targets
+        n = train_x.shape[0]
+        if n <= MAX_FIT_POINTS or isinstance(model, SuccessGP):
+            fit_map(model, iterations)
+            return
+        subset = torch.randperm(n, generator=self.generator)[:MAX_FIT_POINTS]
+        model.set_train_data(train_x[subset], train_y[..., subset], strict=False)
+        try:
+            fit_map(model, iterations)
+        finally:
+            model.set_train_data(train_x, train_y, strict=False)
+
+    # -- pending suggestions ------------------------------------------------------------------
+    def add_pending(self, pending: Tensor, estimator: OutstandingSuggestionEstimatorEnum) -> None:
+        """Condition the performance GP on fantasy outcomes at pending points ``(k, d)``.
+
+        Uses the GP's fantasy update (a low-rank cache update); hyperparameters stay fixed.
+        """
+        assert self.performance_gp is not None and self.input_offset is not None
+        if pending.shape[0] == 0:
+            return
+        x = pending.to(torch.float64) - self.input_offset
+        with torch.no_grad(), gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE):
+            posterior = self.performance_gp(x)
+            if estimator is OutstandingSuggestionEstimatorEnum.THOMPSON:
+                base = torch.randn(x.shape[0], generator=self.generator, dtype=torch.float64)
+                try:
+                    fantasy = posterior.rsample(base_samples=base.unsqueeze(0)).squeeze(0)
+                except Exception:  # a singular joint covariance (repeated points): sample marginals
+                    fantasy = posterior.mean + posterior.variance.clamp_min(0).sqrt() * base
+            else:
+                fantasy = posterior.mean
+            self.performance_gp = self.performance_gp.get_fantasy_model(x, fantasy)
+
+    # -- prediction ------------------------------------------------------------------------------
+    def predict(self, points: Tensor) -> SurrogatePredictions:
+        """Predict at basic-space points ``(m, d)``."""
+        assert self.performance_gp is not None and self.cost_gp is not None
+        assert self.input_offset is not None and self.output_transform is not None
+        assert self.cost_transform is not None
+        x = points.to(torch.float64) - self.input_offset
+        with torch.no_grad(), self._prediction_settings():
+            performance = self.performance_gp(x)
+            mean = performance.mean
+            std = performance.variance.clamp_min(1e-12).sqrt()
+            scaled_log_cost = self.cost_gp(x).mean
+        if self.success_gp is None:
+            p_success = torch.ones_like(mean)
+        else:
+            with self._prediction_settings():
+                p_success = success_probability(self.success_gp, x)
+        return SurrogatePredictions(
+            surrogate_mean=mean,
+            surrogate_std=std,
+            output_mean=self.output_transform.from_surrogate(mean),
+            output_std=self.output_transform.surrogate_std_to_output_std(mean, std),
+            cost=self.cost_transform.from_surrogate(scaled_log_cost),
+            success_probability=p_success,
+            pareto_surrogate=self._pareto_at_scaled_log_cost(scaled_log_cost),
+        )
+
+    def pareto_surrogate_at_cost(self, cost: float) -> float:
+        """The Pareto GP's value (surrogate space) at one cost."""
+        assert self.cost_transform is not None
+        scaled = self.cost_transform.to_surrogate(torch.tensor([cost], dtype=torch.float64))
+        return float(self._pareto_at_scaled_log_cost(scaled)[0])
+
+    def output_to_surrogate(self, output: float) -> float:
+        """Map one output in user units to surrogate space."""
+        assert self.output_transform is not None
+        return float(self.output_transform.to_surrogate(torch.tensor([output]))[0])
+
+    def _pareto_at_scaled_log_cost(self, scaled_log_cost: Tensor) -> Tensor:
+        assert self.pareto_gp is not None
+        with torch.no_grad(), gpytorch.settings.skip_posterior_variances():
+            return self.pareto_gp(scaled_log_cost.unsqueeze(-1)).mean
+
+    def _prediction_settings(self) -> Any:
+        if self.num_train >= FAST_PRED_VAR_MIN_POINTS:
+            return gpytorch.settings.fast_pred_var()
+        return gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE)

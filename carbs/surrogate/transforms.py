@@ -1,0 +1,100 @@
+"""Output transforms between the user's units and the GP's surrogate space."""
+
+from __future__ import annotations
+
+import attrs
+import numpy as np
+import torch
+from scipy.special import ndtri
+from scipy.stats import rankdata
+from torch import Tensor
+
+
+@attrs.frozen
+class QuantileNormalTransform:
+    """Rank (quantile) transform of outputs to a standard normal, larger = better.
+
+    Fitted on the observed outputs ``y``: the k-th smallest of ``n`` signed
+    outputs maps to ``Phi^-1((k - 0.5) / n)`` (ties share their mean rank).
+    Other values map by piecewise-linear interpolation between the fitted
+    pairs, extrapolating linearly with the end slopes, so the transform is
+    monotone everywhere and heavy tails cannot dominate the GP.
+
+    Attributes:
+        signed_outputs: Sorted unique ``output * better_direction_sign``, shape ``(k,)``.
+        surrogate_values: Their standard-normal images, shape ``(k,)``.
+        better_direction_sign: ``1`` to maximise, ``-1`` to minimise.
+    """
+
+    signed_outputs: np.ndarray
+    surrogate_values: np.ndarray
+    better_direction_sign: int
+
+    @classmethod
+    def fit(cls, outputs: np.ndarray, better_direction_sign: int) -> QuantileNormalTransform:
+        """Fit on outputs of shape ``(n,)``, n >= 1."""
+        signed = np.asarray(outputs, dtype=np.float64) * better_direction_sign
+        n = signed.shape[0]
+        z = ndtri((rankdata(signed, method="average") - 0.5) / n) if n > 1 else np.zeros(1)
+        unique, inverse = np.unique(signed, return_inverse=True)
+        z_unique = np.zeros_like(unique)
+        np.add.at(z_unique, inverse, z)
+        z_unique /= np.bincount(inverse)
+        return cls(unique, z_unique, better_direction_sign)
+
+    def to_surrogate(self, outputs: Tensor) -> Tensor:
+        """Map outputs in user units ``(...)`` to surrogate values ``(...)``."""
+        signed = outputs.detach().cpu().numpy().astype(np.float64) * self.better_direction_sign
+        return torch.as_tensor(_interp_linear_tails(signed, self.signed_outputs, self.surrogate_values))
+
+    def from_surrogate(self, surrogate: Tensor) -> Tensor:
+        """Map surrogate values ``(...)`` back to outputs in user units ``(...)``."""
+        values = surrogate.detach().cpu().numpy().astype(np.float64)
+        signed = _interp_linear_tails(values, self.surrogate_values, self.signed_outputs)
+        return torch.as_tensor(signed * self.better_direction_sign)
+
+    def surrogate_std_to_output_std(self, mean: Tensor, std: Tensor) -> Tensor:
+        """Approximate output std in user units by the half-width of mean +- std, mapped back."""
+        upper = self.from_surrogate(mean + std)
+        lower = self.from_surrogate(mean - std)
+        return (upper - lower).abs() / 2
+
+
+def _interp_linear_tails(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """``np.interp`` with linear extrapolation by the end segments' slopes (unit slope if one point)."""
+    if xp.shape[0] == 1:
+        return fp[0] + (x - xp[0])
+    result = np.interp(x, xp, fp)
+    left_slope = (fp[1] - fp[0]) / (xp[1] - xp[0])
+    right_slope = (fp[-1] - fp[-2]) / (xp[-1] - xp[-2])
+    result = np.where(x < xp[0], fp[0] + (x - xp[0]) * left_slope, result)
+    return np.where(x > xp[-1], fp[-1] + (x - xp[-1]) * right_slope, result)
+
+
+@attrs.frozen
+class LogCostTransform:
+    """Maps costs to ``log(cost)`` scaled so the observed range spans ``[-1, 1]``.
+
+    Attributes:
+        center: Midpoint of observed log costs.
+        half_range: Half the observed log-cost range (1 when all costs are equal).
+    """
+
+    center: float
+    half_range: float
+
+    @classmethod
+    def fit(cls, costs: np.ndarray) -> LogCostTransform:
+        """Fit on positive costs of shape ``(n,)``."""
+        log_costs = np.log(np.asarray(costs, dtype=np.float64))
+        low, high = float(log_costs.min()), float(log_costs.max())
+        half_range = (high - low) / 2
+        return cls((high + low) / 2, half_range if half_range > 1e-12 else 1.0)
+
+    def to_surrogate(self, costs: Tensor) -> Tensor:
+        """Costs ``(...)`` to scaled log cost ``(...)``."""
+        return (torch.log(costs) - self.center) / self.half_range
+
+    def from_surrogate(self, scaled: Tensor) -> Tensor:
+        """Scaled log cost ``(...)`` back to cost ``(...)``."""
+        return torch.exp(scaled * self.half_range + self.center)
