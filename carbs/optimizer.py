@@ -190,6 +190,12 @@ class CARBS:
             for observation, is_failure in converted:
                 self._add(observation, is_failure)
             successes = [o for o, failed in converted if not failed]
+            if self.config.resample_frequency > 0:
+                # Resampling paces itself from here on rather than catching up on the batch.
+                self.resample_count = max(
+                    self.resample_count,
+                    len(self.success_observations) // self.config.resample_frequency - 1,
+                )
             if successes:
                 best = max(successes, key=lambda o: o.output * self.config.better_direction_sign)
                 self.search_center_in_basic = best.real_number_input.clone()

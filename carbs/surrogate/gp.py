@@ -17,22 +17,29 @@ performance GP on request, marginalised with NUTS (pyro), see
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import gpytorch
 import torch
 from gpytorch.constraints import GreaterThan
 from gpytorch.distributions import MultivariateNormal
-from gpytorch.kernels import LinearKernel, MaternKernel, ScaleKernel
+from gpytorch.kernels import MaternKernel, PolynomialKernel, ScaleKernel
 from gpytorch.likelihoods import DirichletClassificationLikelihood, GaussianLikelihood
 from gpytorch.means import ConstantMean
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from gpytorch.priors import LogNormalPrior
+from linear_operator.utils.warnings import NumericalWarning
 from torch import Tensor
 
 NOISE_PRIOR_MEDIAN = 1e-2
 # Cholesky up to this size; gpytorch's default (800) switches to conjugate gradients.
 MAX_CHOLESKY_SIZE = 4000
+
+
+def _log_normal(median: float, sigma: float) -> LogNormalPrior:
+    """Log-normal prior with the given median; argument checks off, they cost more than the fit."""
+    return LogNormalPrior(math.log(median), sigma, validate_args=False)
 
 
 class GPFitError(RuntimeError):
@@ -57,7 +64,7 @@ class ExactRegressionGP(gpytorch.models.ExactGP):
         noise_prior_median: float = NOISE_PRIOR_MEDIAN,
     ) -> None:
         likelihood = GaussianLikelihood(
-            noise_prior=LogNormalPrior(math.log(noise_prior_median), 1.0),
+            noise_prior=_log_normal(noise_prior_median, 1.0),
             noise_constraint=GreaterThan(1e-6),
         )
         super().__init__(train_x, train_y, likelihood)
@@ -66,15 +73,19 @@ class ExactRegressionGP(gpytorch.models.ExactGP):
         matern = MaternKernel(
             nu=2.5,
             ard_num_dims=dim,
-            lengthscale_prior=LogNormalPrior(math.log(lengthscale), 1.5),
+            lengthscale_prior=_log_normal(lengthscale, 1.5),
             lengthscale_constraint=GreaterThan(1e-4),
         )
-        self.matern = ScaleKernel(matern, outputscale_prior=LogNormalPrior(0.0, 1.0))
-        self.linear = LinearKernel(variance_prior=LogNormalPrior(math.log(0.1), 2.0))
+        self.matern = ScaleKernel(matern, outputscale_prior=_log_normal(1.0, 1.0))
+        # A dense degree-1 polynomial kernel (offset + x.x') is the linear term: gpytorch's
+        # LinearKernel is low-rank, and adding low-rank to dense operators is slow.
+        self.linear = ScaleKernel(
+            PolynomialKernel(power=1), outputscale_prior=_log_normal(0.1, 2.0)
+        )
         self.covar_module = self.matern + self.linear
         matern.lengthscale = torch.full((1, dim), lengthscale)
         self.matern.outputscale = 1.0
-        self.linear.variance = 0.1
+        self.linear.outputscale = 0.1
         self.likelihood.noise = noise_prior_median
         self.to(train_x.dtype)
 
@@ -109,11 +120,11 @@ class SuccessGP(gpytorch.models.ExactGP):
             nu=2.5,
             ard_num_dims=dim,
             batch_shape=batch,
-            lengthscale_prior=LogNormalPrior(math.log(lengthscale), 1.5),
+            lengthscale_prior=_log_normal(lengthscale, 1.5),
             lengthscale_constraint=GreaterThan(1e-4),
         )
         self.covar_module = ScaleKernel(
-            matern, batch_shape=batch, outputscale_prior=LogNormalPrior(0.0, 1.5)
+            matern, batch_shape=batch, outputscale_prior=_log_normal(1.0, 1.5)
         )
         matern.lengthscale = torch.full((2, 1, dim), lengthscale)
         self.to(train_x.dtype)
@@ -122,7 +133,7 @@ class SuccessGP(gpytorch.models.ExactGP):
         return MultivariateNormal(self.mean_module(x), self.covar_module(x))
 
 
-def fit_map(model: gpytorch.models.ExactGP, max_iter: int) -> float:
+def fit_map(model: gpytorch.models.ExactGP, max_iter: int, max_eval: int | None = None) -> float:
     """Maximise the marginal likelihood plus log priors of ``model`` with L-BFGS.
 
     The model's current hyperparameters are the starting point (warm start).
@@ -137,7 +148,13 @@ def fit_map(model: gpytorch.models.ExactGP, max_iter: int) -> float:
     mll = ExactMarginalLogLikelihood(model.likelihood, model)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.LBFGS(
-        params, lr=1.0, max_iter=max_iter, line_search_fn="strong_wolfe", tolerance_change=1e-7
+        params,
+        lr=1.0,
+        max_iter=max_iter,
+        max_eval=max_eval or max_iter * 5 // 4,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=1e-5,
+        tolerance_change=1e-6,
     )
     train_x = model.train_inputs[0]
     train_y = model.train_targets
@@ -150,10 +167,9 @@ def fit_map(model: gpytorch.models.ExactGP, max_iter: int) -> float:
         return loss
 
     try:
-        with gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE):
-            optimizer.step(closure)
-            with torch.no_grad():
-                loss = -mll(model(train_x), train_y).sum()
+        with gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE), warnings.catch_warnings():
+            warnings.simplefilter("ignore", NumericalWarning)
+            loss = optimizer.step(closure)
     except Exception as error:  # linear_operator raises several error types for non-PSD matrices
         model.load_state_dict(start)
         model.eval()
@@ -163,7 +179,7 @@ def fit_map(model: gpytorch.models.ExactGP, max_iter: int) -> float:
     if not finite:
         model.load_state_dict(start)
         raise GPFitError("GP fit reached a non-finite marginal likelihood")
-    return float(loss)
+    return float(loss.detach())
 
 
 def success_probability(model: SuccessGP, x: Tensor) -> Tensor:
@@ -182,20 +198,22 @@ def success_probability(model: SuccessGP, x: Tensor) -> Tensor:
 
 
 def hyperparameters_of(model: torch.nn.Module) -> dict[str, list[Any]]:
-    """The model's hyperparameters as JSON-ready nested lists."""
-    return {k: v.detach().cpu().tolist() for k, v in model.state_dict().items()}
+    """The model's raw hyperparameters as JSON-ready nested lists, by parameter name."""
+    return {name: p.detach().cpu().tolist() for name, p in model.named_parameters()}
 
 
 def load_hyperparameters(model: torch.nn.Module, values: dict[str, list[Any]]) -> bool:
     """Load hyperparameters saved by :func:`hyperparameters_of`; ``False`` if they do not fit."""
-    current = model.state_dict()
+    current = dict(model.named_parameters())
     if set(values) != set(current):
         return False
     tensors = {}
-    for key, value in values.items():
-        tensor = torch.as_tensor(value, dtype=current[key].dtype)
-        if tensor.shape != current[key].shape or not torch.isfinite(tensor).all():
+    for name, value in values.items():
+        tensor = torch.as_tensor(value, dtype=current[name].dtype)
+        if tensor.shape != current[name].shape or not torch.isfinite(tensor).all():
             return False
-        tensors[key] = tensor
-    model.load_state_dict(tensors)
+        tensors[name] = tensor
+    with torch.no_grad():
+        for name, tensor in tensors.items():
+            current[name].copy_(tensor)
     return True

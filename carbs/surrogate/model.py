@@ -37,7 +37,9 @@ from carbs.surrogate.transforms import LogCostTransform, QuantileNormalTransform
 logger = logging.getLogger(__name__)
 
 COLD_FIT_ITERATIONS = 60
-WARM_FIT_ITERATIONS = 20
+# A warm start sits near the optimum already: a few L-BFGS steps track the new data.
+WARM_FIT_ITERATIONS = 3
+WARM_FIT_EVALUATIONS = 4
 # Hyperparameters are fitted on at most this many points; the posterior uses all of them.
 MAX_FIT_POINTS = 400
 # Predictive variances use LOVE (fast_pred_var) above this many training points.
@@ -160,10 +162,12 @@ class SurrogateModel:
         for attempt, jitter in enumerate(JITTER_RETRIES):
             if attempt > 0:
                 model = build()  # cold restart from the priors' medians
-            iterations = WARM_FIT_ITERATIONS if is_warm and attempt == 0 else COLD_FIT_ITERATIONS
+            is_short = is_warm and attempt == 0
+            iterations = WARM_FIT_ITERATIONS if is_short else COLD_FIT_ITERATIONS
+            evaluations = WARM_FIT_EVALUATIONS if is_short else None
             try:
                 with gpytorch.settings.cholesky_jitter(double_value=jitter):
-                    self._fit_on_subset(model, iterations)
+                    self._fit_on_subset(model, iterations, evaluations)
                     model.eval()
                     self.hyperparameters[name] = hyperparameters_of(model)
                     return model
@@ -172,17 +176,19 @@ class SurrogateModel:
                 logger.debug("fit of the %s GP failed with jitter %g: %s", name, jitter, error)
         raise GPFitError(f"could not fit the {name} GP: {last_error}")
 
-    def _fit_on_subset(self, model: gpytorch.models.ExactGP, iterations: int) -> None:
+    def _fit_on_subset(
+        self, model: gpytorch.models.ExactGP, iterations: int, evaluations: int | None
+    ) -> None:
         train_x = model.train_inputs[0]
         train_y = model.train_targets
         n = train_x.shape[0]
         if n <= MAX_FIT_POINTS or isinstance(model, SuccessGP):
-            fit_map(model, iterations)
+            fit_map(model, iterations, evaluations)
             return
         subset = torch.randperm(n, generator=self.generator)[:MAX_FIT_POINTS]
         model.set_train_data(train_x[subset], train_y[..., subset], strict=False)
         try:
-            fit_map(model, iterations)
+            fit_map(model, iterations, evaluations)
         finally:
             model.set_train_data(train_x, train_y, strict=False)
 

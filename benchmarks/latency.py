@@ -1,0 +1,95 @@
+"""Median wall time of ``CARBS.suggest()`` after n observations in d dimensions.
+
+Each case fills an optimizer with n observations of a smooth cost-aware test
+function, then times ``repeats`` rounds of ``suggest()`` followed by
+``observe()``, so every timed suggest sees one new observation, as in a real
+sweep (the GP hyperparameters are warm-started, never reused unchanged).
+
+Usage::
+
+    python benchmarks/latency.py                 # the three DESIGN.md cases
+    python benchmarks/latency.py --cases 5:20 --repeats 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from carbs import CARBS, CARBSParams, LogSpace, ObservationInParam, Param
+
+DEFAULT_CASES = ((5, 20), (10, 200), (20, 1000))
+TARGET_SECONDS = {(5, 20): 0.05, (10, 200): 0.25, (20, 1000): 2.0}
+
+
+def objective(x: dict[str, float], rng: np.random.Generator) -> tuple[float, float]:
+    """A noisy quadratic bowl in log space whose cost grows with every param."""
+    logs = np.array([math.log10(v) for v in x.values()])
+    loss = float(np.sum((logs - 0.3) ** 2) + 0.01 * rng.normal())
+    cost = float(np.exp(0.5 * logs.sum()))
+    return loss, cost
+
+
+def build(dim: int, num_observations: int, seed: int) -> tuple[CARBS, np.random.Generator]:
+    """An optimizer with ``num_observations`` observations scattered around the centre."""
+    rng = np.random.default_rng(seed)
+    params = [Param(f"x{i}", LogSpace(min=1e-4, max=1e4), search_center=1.0) for i in range(dim)]
+    # Resampling is switched off: a resample skips the model and would flatter the median.
+    config = CARBSParams(better_direction_sign=-1, seed=seed, resample_frequency=0)
+    carbs = CARBS(config, params)
+    observations = []
+    for _ in range(num_observations):
+        x = {f"x{i}": float(10 ** rng.normal(0.0, 0.6)) for i in range(dim)}
+        loss, cost = objective(x, rng)
+        observations.append(ObservationInParam(input=x, output=loss, cost=cost))
+    carbs.initialize_from_observations(observations)
+    return carbs, rng
+
+
+def time_suggest(dim: int, num_observations: int, repeats: int, seed: int) -> list[float]:
+    """Seconds per ``suggest()`` over ``repeats`` suggest/observe rounds (after one warm-up)."""
+    carbs, rng = build(dim, num_observations, seed)
+    seconds = []
+    for round_index in range(repeats + 1):
+        start = time.perf_counter()
+        suggestion = carbs.suggest().suggestion
+        elapsed = time.perf_counter() - start
+        if round_index > 0:  # the first call fits cold and pays one-off import costs
+            seconds.append(elapsed)
+        loss, cost = objective({k: v for k, v in suggestion.items() if k != "suggestion_uuid"}, rng)
+        carbs.observe(ObservationInParam(input=suggestion, output=loss, cost=cost))
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", nargs="*", default=[f"{d}:{n}" for d, n in DEFAULT_CASES])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print("| d | n | median ms | mean ms | p90 ms | target ms | met |")
+    print("|---|---|---|---|---|---|---|")
+    for case in args.cases:
+        dim, num_observations = (int(v) for v in case.split(":"))
+        repeats = args.repeats if num_observations < 500 else max(3, args.repeats // 3)
+        seconds = time_suggest(dim, num_observations, repeats, args.seed)
+        median = statistics.median(seconds)
+        p90 = float(np.quantile(seconds, 0.9))
+        target = TARGET_SECONDS.get((dim, num_observations))
+        met = "" if target is None else ("yes" if median <= target else "NO")
+        target_ms = "" if target is None else f"{target * 1000:.0f}"
+        print(
+            f"| {dim} | {num_observations} | {median * 1000:.0f} | "
+            f"{statistics.mean(seconds) * 1000:.0f} | {p90 * 1000:.0f} | {target_ms} | {met} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
