@@ -54,7 +54,9 @@ class CandidateSampler:
         oversample_factor: Draws per requested candidate on the first round.
     """
 
-    def __init__(self, search_space: SearchSpace, radius: float, oversample_factor: int = 1) -> None:
+    def __init__(
+        self, search_space: SearchSpace, radius: float, oversample_factor: int = 1
+    ) -> None:
         self.search_space = search_space
         self.radius = radius
         self.oversample_factor = oversample_factor
@@ -76,9 +78,7 @@ class CandidateSampler:
         for _ in range(MAX_DRAW_ROUNDS):
             draws = count * self.oversample_factor
             index = torch.randint(origins.shape[0], (draws,), generator=generator)
-            noise = torch.randn(
-                (draws, origins.shape[1]), generator=generator, dtype=origins.dtype
-            )
+            noise = torch.randn((draws, origins.shape[1]), generator=generator, dtype=origins.dtype)
             points = self.search_space.round_basic(origins[index] + self.radius * noise)
             legal = points[self.search_space.in_bounds_mask(points)]
             kept.append(legal)

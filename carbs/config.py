@@ -173,4 +173,6 @@ class CARBSParams:
                 f"initial_search_radius must be finite, got {self.initial_search_radius}"
             )
         if not math.isfinite(self.exploration_bias):
-            raise InvalidConfigError(f"exploration_bias must be finite, got {self.exploration_bias}")
+            raise InvalidConfigError(
+                f"exploration_bias must be finite, got {self.exploration_bias}"
+            )

@@ -253,11 +253,15 @@ class CARBS:
 
     def _is_resample_due(self) -> bool:
         frequency = self.config.resample_frequency
-        return frequency > 0 and len(self.success_observations) > (self.resample_count + 1) * frequency
+        return (
+            frequency > 0 and len(self.success_observations) > (self.resample_count + 1) * frequency
+        )
 
     def _resample_point(self) -> Tensor:
         front = self.get_pareto_groups(is_conservative=False)
-        pending_keys = [input_key(s.real_number_input) for s in self.outstanding_suggestions.values()]
+        pending_keys = [
+            input_key(s.real_number_input) for s in self.outstanding_suggestions.values()
+        ]
         counts = [g.count + pending_keys.count(input_key(g.input_in_basic)) for g in front]
         self.resample_count += 1
         return front[int(np.argmin(counts))].input_in_basic.clone()
@@ -274,11 +278,15 @@ class CARBS:
         model.fit(self.success_observations, self.failure_observations, front)
         self._hyperparameters = model.hyperparameters
         if self.outstanding_suggestions:
-            pending = torch.stack([s.real_number_input for s in self.outstanding_suggestions.values()])
+            pending = torch.stack(
+                [s.real_number_input for s in self.outstanding_suggestions.values()]
+            )
             model.add_pending(pending, config.outstanding_suggestion_estimator)
 
         candidates = self._sampler.sample(
-            front_inputs(front), config.num_candidates_for_suggestion_per_dim * self.real_dim, self._generator
+            front_inputs(front),
+            config.num_candidates_for_suggestion_per_dim * self.real_dim,
+            self._generator,
         )
         if candidates.points.shape[0] == 0:
             raise RuntimeError("no candidate inside the bounds")
@@ -303,7 +311,7 @@ class CARBS:
                 config.max_suggestion_cost,
             )
             best = int(torch.argmin(predictions.cost))
-        log = {
+        log: dict[str, Any] = {
             "suggestion_type": "bayesian",
             "predicted_output": float(predictions.output_mean[best]),
             "predicted_output_std": float(predictions.output_std[best]),

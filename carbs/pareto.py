@@ -6,6 +6,7 @@ new values. "Better" always means larger ``output * better_direction_sign``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import attrs
@@ -134,7 +135,7 @@ def pareto_groups(
 def pareto_area(front: Sequence[ObservationGroup]) -> float:
     """Area under the front's step curve in (cost, output), between its cheapest and dearest."""
     area = 0.0
-    for previous, current in zip(front[:-1], front[1:], strict=True):
+    for previous, current in itertools.pairwise(front):
         area += (current.mean_cost - previous.mean_cost) * previous.mean_output
     return area
 

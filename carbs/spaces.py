@@ -33,9 +33,7 @@ ParamDict = dict[str, Any]
 
 
 def _is_real(value: object) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool
-    )
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
 @attrs.frozen(kw_only=True)
@@ -64,9 +62,7 @@ class RealNumberSpace:
         if math.isnan(self.min) or math.isnan(self.max):
             raise InvalidSpaceError(f"{name}.min and max must not be NaN")
         if self.min >= self.max:
-            raise InvalidSpaceError(
-                f"{name}.min must be < max, got min={self.min}, max={self.max}"
-            )
+            raise InvalidSpaceError(f"{name}.min must be < max, got min={self.min}, max={self.max}")
         if not (float(self.rounding_factor).is_integer() and self.rounding_factor >= 1):
             raise InvalidSpaceError(
                 f"{name}.rounding_factor must be an integer >= 1, got {self.rounding_factor}"
@@ -177,7 +173,9 @@ class LogitSpace(RealNumberSpace):
 
     def __attrs_post_init__(self) -> None:
         if self.is_integer:
-            raise InvalidSpaceError("LogitSpace cannot be is_integer=True: its values lie in (0, 1)")
+            raise InvalidSpaceError(
+                "LogitSpace cannot be is_integer=True: its values lie in (0, 1)"
+            )
         super().__attrs_post_init__()
         if self.min < 0 or self.max > 1:
             raise InvalidSpaceError(
@@ -293,7 +291,9 @@ class SearchSpace:
         """Map a (validated) param dict to a basic-space vector of shape ``(d,)``."""
         return torch.stack(
             [
-                space.basic_from_param_tensor(torch.tensor(float(values[name]), dtype=torch.float64))
+                space.basic_from_param_tensor(
+                    torch.tensor(float(values[name]), dtype=torch.float64)
+                )
                 for name, space in zip(self.names, self.spaces, strict=True)
             ]
         )
@@ -318,7 +318,9 @@ class SearchSpace:
         """Snap basic points ``(..., d)`` onto the integer lattice of integer params."""
         if not any(space.is_integer for space in self.spaces):
             return basic
-        columns = [space.round_tensor_in_basic(basic[..., i]) for i, space in enumerate(self.spaces)]
+        columns = [
+            space.round_tensor_in_basic(basic[..., i]) for i, space in enumerate(self.spaces)
+        ]
         return torch.stack(columns, dim=-1)
 
     def in_bounds_mask(self, basic: Tensor) -> Tensor:

@@ -136,7 +136,10 @@ class SurrogateModel:
             x_fail = torch.stack([o.real_number_input for o in failures]).to(torch.float64)
             x_all = torch.cat([x, x_fail]) - self.input_offset
             labels = torch.cat(
-                [torch.ones(x.shape[0], dtype=torch.bool), torch.zeros(x_fail.shape[0], dtype=torch.bool)]
+                [
+                    torch.ones(x.shape[0], dtype=torch.bool),
+                    torch.zeros(x_fail.shape[0], dtype=torch.bool),
+                ]
             )
             self.success_gp = self._fit_with_retries(
                 "success", lambda: SuccessGP(x_all, labels, self.lengthscale)
@@ -151,7 +154,9 @@ class SurrogateModel:
             PARETO_LENGTHSCALE,
         )
 
-    def _fit_regression(self, name: str, x: Tensor, y: Tensor, lengthscale: float) -> ExactRegressionGP:
+    def _fit_regression(
+        self, name: str, x: Tensor, y: Tensor, lengthscale: float
+    ) -> ExactRegressionGP:
         return self._fit_with_retries(name, lambda: ExactRegressionGP(x, y, lengthscale))
 
     def _fit_with_retries(self, name: str, build: Any) -> Any:

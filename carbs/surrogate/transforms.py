@@ -45,7 +45,9 @@ class QuantileNormalTransform:
     def to_surrogate(self, outputs: Tensor) -> Tensor:
         """Map outputs in user units ``(...)`` to surrogate values ``(...)``."""
         signed = outputs.detach().cpu().numpy().astype(np.float64) * self.better_direction_sign
-        return torch.as_tensor(_interp_linear_tails(signed, self.signed_outputs, self.surrogate_values))
+        return torch.as_tensor(
+            _interp_linear_tails(signed, self.signed_outputs, self.surrogate_values)
+        )
 
     def from_surrogate(self, surrogate: Tensor) -> Tensor:
         """Map surrogate values ``(...)`` back to outputs in user units ``(...)``."""
@@ -61,7 +63,7 @@ class QuantileNormalTransform:
 
 
 def _interp_linear_tails(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
-    """``np.interp`` with linear extrapolation by the end segments' slopes (unit slope if one point)."""
+    """``np.interp``, extrapolating linearly with the end slopes (slope 1 for a single point)."""
     if xp.shape[0] == 1:
         return fp[0] + (x - xp[0])
     result = np.interp(x, xp, fp)
