@@ -274,6 +274,9 @@ class CARBS:
             lengthscale=config.initial_search_radius,
             generator=self._generator,
             warm_start=self._hyperparameters,
+            num_hyperparameter_samples=(
+                config.num_fully_bayesian_samples if config.is_fully_bayesian else 1
+            ),
         )
         model.fit(self.success_observations, self.failure_observations, front)
         self._hyperparameters = model.hyperparameters

@@ -71,21 +71,17 @@ class ExactRegressionGP(gpytorch.models.ExactGP):
         dim = train_x.shape[-1]
         self.mean_module = ConstantMean()
         matern = MaternKernel(
-            nu=2.5,
-            ard_num_dims=dim,
-            lengthscale_prior=_log_normal(lengthscale, 1.5),
-            lengthscale_constraint=GreaterThan(1e-4),
+            nu=2.5, ard_num_dims=dim, lengthscale_prior=_log_normal(lengthscale, 1.5)
         )
-        self.matern = ScaleKernel(matern, outputscale_prior=_log_normal(1.0, 1.0))
         # A dense degree-1 polynomial kernel (offset + x.x') is the linear term: gpytorch's
         # LinearKernel is low-rank, and adding low-rank to dense operators is slow.
-        self.linear = ScaleKernel(
-            PolynomialKernel(power=1), outputscale_prior=_log_normal(0.1, 2.0)
-        )
-        self.covar_module = self.matern + self.linear
+        linear = PolynomialKernel(power=1, offset_prior=_log_normal(1.0, 2.0))
+        self.covar_module = ScaleKernel(
+            matern, outputscale_prior=_log_normal(1.0, 1.0)
+        ) + ScaleKernel(linear, outputscale_prior=_log_normal(0.1, 2.0))
         matern.lengthscale = torch.full((1, dim), lengthscale)
-        self.matern.outputscale = 1.0
-        self.linear.outputscale = 0.1
+        self.covar_module.kernels[0].outputscale = 1.0
+        self.covar_module.kernels[1].outputscale = 0.1
         self.likelihood.noise = noise_prior_median
         self.to(train_x.dtype)
 
@@ -121,7 +117,6 @@ class SuccessGP(gpytorch.models.ExactGP):
             ard_num_dims=dim,
             batch_shape=batch,
             lengthscale_prior=_log_normal(lengthscale, 1.5),
-            lengthscale_constraint=GreaterThan(1e-4),
         )
         self.covar_module = ScaleKernel(
             matern, batch_shape=batch, outputscale_prior=_log_normal(1.0, 1.5)
@@ -180,6 +175,52 @@ def fit_map(model: gpytorch.models.ExactGP, max_iter: int, max_eval: int | None 
         model.load_state_dict(start)
         raise GPFitError("GP fit reached a non-finite marginal likelihood")
     return float(loss.detach())
+
+
+def sample_hyperparameters_nuts(
+    model: ExactRegressionGP, num_samples: int, warmup_steps: int, seed: int
+) -> None:
+    """Replace the point hyperparameters of ``model`` by NUTS samples of their posterior.
+
+    The target is the marginal likelihood times the priors of the model
+    (pyro's NUTS over gpytorch's ``pyro_sample_from_prior``), initialised at the
+    model's current (MAP) values. Afterwards ``model`` is a batch of
+    ``num_samples`` GPs: evaluate it on inputs of shape ``(num_samples, m, d)``.
+    The global torch RNG is forked, so it is left exactly as it was.
+
+    Args:
+        model: A fitted GP; its hyperparameters seed the chain.
+        num_samples: Posterior samples kept.
+        warmup_steps: Adaptation steps discarded before sampling.
+        seed: Seeds the chain.
+    """
+    import pyro
+    from pyro.infer.autoguide.initialization import init_to_value
+    from pyro.infer.mcmc import MCMC, NUTS
+
+    train_x, train_y = model.train_inputs[0], model.train_targets
+    start = {
+        name: closure(module).detach().clone()
+        for name, module, _, closure, _ in model.named_priors()
+    }
+
+    def pyro_model() -> None:
+        sampled = model.pyro_sample_from_prior()
+        try:
+            log_likelihood = sampled.likelihood(sampled(train_x)).log_prob(train_y)
+        except Exception:  # a non-PSD draw: zero likelihood, so NUTS treats it as a divergence
+            log_likelihood = torch.tensor(-math.inf, dtype=train_x.dtype)
+        pyro.factor("log_likelihood", log_likelihood)
+
+    model.train()
+    kernel = NUTS(pyro_model, max_tree_depth=5, init_strategy=init_to_value(values=start))
+    mcmc = MCMC(kernel, num_samples=num_samples, warmup_steps=warmup_steps, disable_progbar=True)
+    with torch.random.fork_rng(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumericalWarning)
+        torch.manual_seed(seed)
+        mcmc.run()
+    model.pyro_load_from_samples(mcmc.get_samples())
+    model.eval()
 
 
 def success_probability(model: SuccessGP, x: Tensor) -> Tensor:

@@ -30,6 +30,7 @@ from carbs.surrogate.gp import (
     fit_map,
     hyperparameters_of,
     load_hyperparameters,
+    sample_hyperparameters_nuts,
     success_probability,
 )
 from carbs.surrogate.transforms import LogCostTransform, QuantileNormalTransform
@@ -81,6 +82,9 @@ class SurrogateModel:
         lengthscale: Initial lengthscale (the search radius), basic units.
         generator: Source of randomness for Thompson fantasies and subsets.
         warm_start: Hyperparameters from a previous fit, by model name.
+        num_hyperparameter_samples: If > 1, the performance GP's hyperparameters are
+            marginalised with this many NUTS samples (see
+            :func:`~carbs.surrogate.gp.sample_hyperparameters_nuts`).
     """
 
     def __init__(
@@ -90,11 +94,13 @@ class SurrogateModel:
         lengthscale: float,
         generator: torch.Generator,
         warm_start: Hyperparameters | None = None,
+        num_hyperparameter_samples: int = 1,
     ) -> None:
         self.better_direction_sign = better_direction_sign
         self.lengthscale = lengthscale
         self.generator = generator
         self.warm_start: Hyperparameters = dict(warm_start or {})
+        self.num_hyperparameter_samples = num_hyperparameter_samples
         self.hyperparameters: Hyperparameters = {}
         self.performance_gp: ExactRegressionGP | None = None
         self.cost_gp: ExactRegressionGP | None = None
@@ -129,6 +135,10 @@ class SurrogateModel:
         y = self.output_transform.to_surrogate(torch.as_tensor(outputs))
         log_cost = self.cost_transform.to_surrogate(torch.as_tensor(costs))
         self.performance_gp = self._fit_regression("performance", x_centred, y, self.lengthscale)
+        if self.num_hyperparameter_samples > 1:
+            seed = int(torch.randint(2**62, (1,), generator=self.generator))
+            count = self.num_hyperparameter_samples
+            sample_hyperparameters_nuts(self.performance_gp, count, count, seed)
         self.cost_gp = self._fit_regression("cost", x_centred, log_cost, self.lengthscale)
 
         self.success_gp = None
@@ -206,11 +216,12 @@ class SurrogateModel:
         assert self.performance_gp is not None and self.input_offset is not None
         if pending.shape[0] == 0:
             return
-        x = pending.to(torch.float64) - self.input_offset
+        x = self._performance_inputs(pending.to(torch.float64) - self.input_offset)
         with torch.no_grad(), gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE):
             posterior = self.performance_gp(x)
             if estimator is OutstandingSuggestionEstimatorEnum.THOMPSON:
-                base = torch.randn(x.shape[0], generator=self.generator, dtype=torch.float64)
+                shape = posterior.mean.shape
+                base = torch.randn(shape, generator=self.generator, dtype=torch.float64)
                 try:
                     fantasy = posterior.rsample(base_samples=base.unsqueeze(0)).squeeze(0)
                 except Exception:  # a singular joint covariance (repeated points): sample marginals
@@ -227,9 +238,12 @@ class SurrogateModel:
         assert self.cost_transform is not None
         x = points.to(torch.float64) - self.input_offset
         with torch.no_grad(), self._prediction_settings():
-            performance = self.performance_gp(x)
-            mean = performance.mean
-            std = performance.variance.clamp_min(1e-12).sqrt()
+            performance = self.performance_gp(self._performance_inputs(x))
+            mean, variance = performance.mean, performance.variance
+            if mean.dim() == 2:  # hyperparameter samples: moments of the equal-weight mixture
+                variance = variance.mean(dim=0) + mean.var(dim=0, unbiased=False)
+                mean = mean.mean(dim=0)
+            std = variance.clamp_min(1e-12).sqrt()
             scaled_log_cost = self.cost_gp(x).mean
         if self.success_gp is None:
             p_success = torch.ones_like(mean)
@@ -245,6 +259,12 @@ class SurrogateModel:
             success_probability=p_success,
             pareto_surrogate=self._pareto_at_scaled_log_cost(scaled_log_cost),
         )
+
+    def _performance_inputs(self, x: Tensor) -> Tensor:
+        """Inputs ``(m, d)`` for the performance GP: ``(s, m, d)`` when it holds s samples."""
+        if self.num_hyperparameter_samples > 1:
+            return x.unsqueeze(0).expand(self.num_hyperparameter_samples, *x.shape)
+        return x
 
     def pareto_surrogate_at_cost(self, cost: float) -> float:
         """The Pareto GP's value (surrogate space) at one cost."""
