@@ -38,7 +38,7 @@ from carbs.pareto import (
     pareto_groups,
 )
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, Param, SearchSpace
-from carbs.surrogate.gp import GPFitError
+from carbs.surrogate.gp import ExactRegressionGP, GPFitError
 from carbs.surrogate.model import Hyperparameters, SurrogateModel
 
 logger = logging.getLogger(__name__)
@@ -89,6 +89,8 @@ class CARBS:
             oversample_factor=2 ** min(bounded_dims // 2, 6),
         )
         self._hyperparameters: Hyperparameters = {}
+        # Fitted GPs reused by the next suggest; derived from _hyperparameters, never saved.
+        self._model_cache: dict[str, ExactRegressionGP] = {}
         self._lock = threading.RLock()
         self._wandb: Any = None
         if config.is_wandb_logging_enabled:
@@ -277,6 +279,7 @@ class CARBS:
             num_hyperparameter_samples=(
                 config.num_fully_bayesian_samples if config.is_fully_bayesian else 1
             ),
+            model_cache=self._model_cache,
         )
         model.fit(self.success_observations, self.failure_observations, front)
         self._hyperparameters = model.hyperparameters

@@ -85,6 +85,9 @@ class SurrogateModel:
         num_hyperparameter_samples: If > 1, the performance GP's hyperparameters are
             marginalised with this many NUTS samples (see
             :func:`~carbs.surrogate.gp.sample_hyperparameters_nuts`).
+        model_cache: Regression GPs fitted by a previous ``SurrogateModel``, by name;
+            they are refitted on the new data in place (building gpytorch modules
+            costs more than a warm refit), and the new fits are stored back.
     """
 
     def __init__(
@@ -95,12 +98,14 @@ class SurrogateModel:
         generator: torch.Generator,
         warm_start: Hyperparameters | None = None,
         num_hyperparameter_samples: int = 1,
+        model_cache: dict[str, ExactRegressionGP] | None = None,
     ) -> None:
         self.better_direction_sign = better_direction_sign
         self.lengthscale = lengthscale
         self.generator = generator
         self.warm_start: Hyperparameters = dict(warm_start or {})
         self.num_hyperparameter_samples = num_hyperparameter_samples
+        self.model_cache = model_cache
         self.hyperparameters: Hyperparameters = {}
         self.performance_gp: ExactRegressionGP | None = None
         self.cost_gp: ExactRegressionGP | None = None
@@ -134,7 +139,10 @@ class SurrogateModel:
         x_centred = x - self.input_offset
         y = self.output_transform.to_surrogate(torch.as_tensor(outputs))
         log_cost = self.cost_transform.to_surrogate(torch.as_tensor(costs))
-        self.performance_gp = self._fit_regression("performance", x_centred, y, self.lengthscale)
+        is_map = self.num_hyperparameter_samples == 1  # NUTS turns the GP into a batch in place
+        self.performance_gp = self._fit_regression(
+            "performance", x_centred, y, self.lengthscale, is_cached=is_map
+        )
         if self.num_hyperparameter_samples > 1:
             seed = int(torch.randint(2**62, (1,), generator=self.generator))
             count = self.num_hyperparameter_samples
@@ -165,14 +173,26 @@ class SurrogateModel:
         )
 
     def _fit_regression(
-        self, name: str, x: Tensor, y: Tensor, lengthscale: float
+        self, name: str, x: Tensor, y: Tensor, lengthscale: float, is_cached: bool = True
     ) -> ExactRegressionGP:
-        return self._fit_with_retries(name, lambda: ExactRegressionGP(x, y, lengthscale))
+        cached = self.model_cache.get(name) if self.model_cache is not None and is_cached else None
+        if cached is not None and cached.train_inputs[0].shape[-1] == x.shape[-1]:
+            cached.set_train_data(x, y, strict=False)
+        else:
+            cached = None
+        model = self._fit_with_retries(
+            name, lambda: ExactRegressionGP(x, y, lengthscale), reused=cached
+        )
+        if self.model_cache is not None and is_cached:
+            self.model_cache[name] = model
+        return model
 
-    def _fit_with_retries(self, name: str, build: Any) -> Any:
-        """Build and fit a model, warm-started if possible; retry cold with growing jitter."""
-        model = build()
-        is_warm = name in self.warm_start and load_hyperparameters(model, self.warm_start[name])
+    def _fit_with_retries(self, name: str, build: Any, reused: Any = None) -> Any:
+        """Fit ``reused`` or a new model, warm-started if possible; retry cold with more jitter."""
+        model = reused if reused is not None else build()
+        is_warm = reused is not None or (
+            name in self.warm_start and load_hyperparameters(model, self.warm_start[name])
+        )
         last_error: Exception | None = None
         for attempt, jitter in enumerate(JITTER_RETRIES):
             if attempt > 0:
