@@ -299,7 +299,13 @@ class SurrogateModel:
 
     def _pareto_at_scaled_log_cost(self, scaled_log_cost: Tensor) -> Tensor:
         assert self.pareto_gp is not None
-        with torch.no_grad(), gpytorch.settings.skip_posterior_variances():
+        # debug off: a query at the single front point's cost would warn that it matches
+        # the training data, which is intended here.
+        with (
+            torch.no_grad(),
+            gpytorch.settings.skip_posterior_variances(),
+            gpytorch.settings.debug(False),
+        ):
             return self.pareto_gp(scaled_log_cost.unsqueeze(-1)).mean
 
     def _prediction_settings(self) -> Any:

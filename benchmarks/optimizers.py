@@ -1,0 +1,211 @@
+"""One small ask/tell adapter per optimizer under test.
+
+Every adapter is built from a :class:`~benchmarks.problems.Problem` and a seed and
+offers ``ask() -> params`` and ``tell(params, output, cost, failed)``. Optuna and
+carbs are imported inside their adapters, so this module imports without them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+from benchmarks.problems import ParamSpec, ParamValues, Problem, to_carbs_params
+
+
+class OptimizerUnavailableError(RuntimeError):
+    """The optimizer's library is missing or too old; the message says what to install."""
+
+
+class Optimizer(Protocol):
+    """The ask/tell interface the benchmark runner drives."""
+
+    def ask(self) -> ParamValues:
+        """Params to evaluate next (param names to values, nothing else)."""
+        ...
+
+    def tell(self, params: ParamValues, output: float, cost: float, failed: bool) -> None:
+        """Report the result of evaluating ``params`` (``output`` is NaN when ``failed``)."""
+        ...
+
+
+def _key(params: ParamValues) -> tuple[tuple[str, float], ...]:
+    return tuple(sorted((name, float(value)) for name, value in params.items()))
+
+
+class RandomSearch:
+    """Independent draws, uniform in each param's search coordinate (log, logit or linear)."""
+
+    def __init__(self, problem: Problem, seed: int) -> None:
+        self._specs = problem.params
+        self._rng = np.random.default_rng(seed)
+
+    def ask(self) -> ParamValues:
+        """A fresh independent draw."""
+        return {spec.name: spec.sample(self._rng) for spec in self._specs}
+
+    def tell(self, params: ParamValues, output: float, cost: float, failed: bool) -> None:
+        """Random search ignores results."""
+
+
+class CarbsOptimizer:
+    """carbs ``CARBS`` minimising the output, with the problem's cost range."""
+
+    def __init__(self, problem: Problem, seed: int) -> None:
+        _require_carbs()
+        from carbs import CARBS, CARBSParams
+
+        config = CARBSParams(
+            better_direction_sign=-1,
+            seed=seed,
+            max_suggestion_cost=problem.max_cost,
+            is_saved_on_every_observation=False,
+        )
+        self._carbs = CARBS(config, to_carbs_params(problem))
+        self._names = [spec.name for spec in problem.params]
+        self._pending: dict[tuple[tuple[str, float], ...], dict[str, Any]] = {}
+
+    def ask(self) -> ParamValues:
+        """``CARBS.suggest()``, without the suggestion id (kept to pass back in ``tell``)."""
+        suggestion = self._carbs.suggest().suggestion
+        params = {name: suggestion[name] for name in self._names}
+        self._pending[_key(params)] = suggestion
+        return params
+
+    def tell(self, params: ParamValues, output: float, cost: float, failed: bool) -> None:
+        """``CARBS.observe()`` with ``is_failure=failed``."""
+        from carbs import ObservationInParam
+
+        suggestion = self._pending.pop(_key(params), dict(params))
+        self._carbs.observe(
+            ObservationInParam(
+                input=suggestion,
+                output=math.nan if failed else output,
+                cost=cost,
+                is_failure=failed,
+            )
+        )
+
+
+class OptunaOptimizer:
+    """An Optuna study driven through ``study.ask`` / ``study.tell``.
+
+    Log params use log-scaled distributions. Optuna has no logit distribution, so
+    a logit param is sampled as a uniform float over its log-odds under the name
+    ``"logit10(<name>)"`` and mapped back. Failed runs are told as ``FAIL`` trials.
+    """
+
+    def __init__(self, problem: Problem, sampler_factory: Callable[[Any], Any]) -> None:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self._optuna = optuna
+        self._specs = problem.params
+        self._distributions = {
+            self._optuna_name(spec): self._distribution(spec) for spec in problem.params
+        }
+        self._study = optuna.create_study(direction="minimize", sampler=sampler_factory(optuna))
+        self._pending: dict[tuple[tuple[str, float], ...], Any] = {}
+
+    @staticmethod
+    def _optuna_name(spec: ParamSpec) -> str:
+        return f"logit10({spec.name})" if spec.kind == "logit" else spec.name
+
+    def _distribution(self, spec: ParamSpec) -> Any:
+        dist = self._optuna.distributions
+        if spec.kind == "logit":
+            return dist.FloatDistribution(spec.search_low, spec.search_high)
+        log = spec.kind == "log"
+        if spec.is_integer:
+            return dist.IntDistribution(math.ceil(spec.low), int(spec.high), log=log)
+        return dist.FloatDistribution(spec.low, spec.high, log=log)
+
+    def ask(self) -> ParamValues:
+        """``study.ask`` with the fixed search space, mapped back to param values."""
+        trial = self._study.ask(self._distributions)
+        params: ParamValues = {}
+        for spec in self._specs:
+            value = trial.params[self._optuna_name(spec)]
+            params[spec.name] = spec.from_search(value) if spec.kind == "logit" else value
+        self._pending[_key(params)] = trial
+        return params
+
+    def tell(self, params: ParamValues, output: float, cost: float, failed: bool) -> None:
+        """``study.tell``: the output, or state ``FAIL`` for a failed run (cost is not used)."""
+        trial = self._pending.pop(_key(params))
+        if failed or not math.isfinite(output):
+            self._study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
+        else:
+            self._study.tell(trial, output)
+
+
+def _require_carbs() -> None:
+    try:
+        from carbs import CARBS  # noqa: F401
+    except ImportError as error:
+        raise OptimizerUnavailableError(f"carbs is not importable: {error}") from error
+
+
+def _require_optuna(with_gp: bool = False) -> Any:
+    try:
+        import optuna
+    except ImportError as error:
+        raise OptimizerUnavailableError(
+            "optuna is not installed; run `pip install optuna` to benchmark it"
+        ) from error
+    if with_gp and not hasattr(optuna.samplers, "GPSampler"):
+        raise OptimizerUnavailableError(
+            f"optuna {optuna.__version__} has no GPSampler (added in optuna 3.6); "
+            "run `pip install -U optuna` to benchmark optuna_gp"
+        )
+    return optuna
+
+
+def _optuna_tpe(problem: Problem, seed: int) -> Optimizer:
+    _require_optuna()
+    return OptunaOptimizer(problem, lambda optuna: optuna.samplers.TPESampler(seed=seed))
+
+
+def _optuna_gp(problem: Problem, seed: int) -> Optimizer:
+    _require_optuna(with_gp=True)
+    return OptunaOptimizer(problem, lambda optuna: optuna.samplers.GPSampler(seed=seed))
+
+
+OPTIMIZERS: dict[str, Callable[[Problem, int], Optimizer]] = {
+    "carbs": CarbsOptimizer,
+    "optuna_tpe": _optuna_tpe,
+    "optuna_gp": _optuna_gp,
+    "random": RandomSearch,
+}
+_REQUIREMENTS: dict[str, Callable[[], Any]] = {
+    "carbs": _require_carbs,
+    "optuna_tpe": _require_optuna,
+    "optuna_gp": lambda: _require_optuna(with_gp=True),
+    "random": lambda: None,
+}
+
+
+def make_optimizer(name: str, problem: Problem, seed: int) -> Optimizer:
+    """Build optimizer ``name`` for ``problem``.
+
+    Raises:
+        KeyError: ``name`` is not in :data:`OPTIMIZERS`.
+        OptimizerUnavailableError: its library is missing or lacks the sampler.
+    """
+    if name not in OPTIMIZERS:
+        raise KeyError(f"unknown optimizer {name!r}; choose from {sorted(OPTIMIZERS)}")
+    return OPTIMIZERS[name](problem, seed)
+
+
+def unavailable_reason(name: str) -> str | None:
+    """Why :func:`make_optimizer` cannot build ``name`` here, or ``None`` if it can."""
+    if name not in OPTIMIZERS:
+        return f"unknown optimizer {name!r}"
+    try:
+        _REQUIREMENTS[name]()
+    except OptimizerUnavailableError as error:
+        return str(error)
+    return None

@@ -1,0 +1,96 @@
+"""Cost-aware benchmark problems and their registry.
+
+``PROBLEMS`` maps a name to a :class:`Problem`. Every problem returns
+``(output_to_minimise, cost, failed)`` from ``evaluate(params, rng)`` and, where
+computable, the true best noise-free output at each cost from
+``true_best_at_cost``. Importing this package does not import carbs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from benchmarks.problems import digits_mlp, gpu_memory, hartmann, scaling_law, sparse20
+from benchmarks.problems.base import (
+    EvalResult,
+    ParamKind,
+    ParamSpec,
+    ParamValues,
+    Problem,
+    to_carbs_params,
+)
+
+PROBLEMS: dict[str, Problem] = {
+    problem.name: problem
+    for problem in (
+        hartmann.make_problem(),
+        scaling_law.make_problem(),
+        digits_mlp.make_problem(),
+        gpu_memory.make_problem(),
+        sparse20.make_problem(),
+    )
+}
+
+__all__ = [
+    "PROBLEMS",
+    "EvalResult",
+    "ParamKind",
+    "ParamSpec",
+    "ParamValues",
+    "Problem",
+    "check_problem",
+    "check_problems",
+    "to_carbs_params",
+]
+
+
+def check_problem(problem: Problem, seed: int = 0) -> None:
+    """Raise ``AssertionError`` unless ``problem`` is well formed.
+
+    Checks that the search centre evaluates without failure to a finite output and
+    a positive cost, that random draws stay inside the bounds, and that
+    ``true_best_at_cost`` (where known) is finite from ``min_cost`` on, non-increasing
+    in cost and never better than the search centre's noise-free output at its
+    cost, and that the output ceiling is no better than the true front. When carbs
+    is importable the params must also convert to carbs ``Param`` objects.
+    """
+    rng = np.random.default_rng(seed)
+    output, cost, failed = problem.evaluate(problem.search_center, rng)
+    assert not failed, f"{problem.name}: the search centre failed"
+    assert math.isfinite(output), f"{problem.name}: non-finite output {output} at the centre"
+    assert math.isfinite(cost) and cost > 0, f"{problem.name}: bad cost {cost} at the centre"
+    for spec in problem.params:
+        value = spec.sample(rng)
+        assert spec.low <= value <= spec.high, f"{problem.name}.{spec.name}: {value} out of bounds"
+    if problem.has_true_front:
+        costs = np.geomspace(problem.min_cost, problem.max_cost, 25)
+        best = [problem.true_best_at_cost(float(c)) for c in costs]
+        assert all(b is not None and math.isfinite(b) for b in best), f"{problem.name}: {best}"
+        diffs = np.diff(np.asarray(best, dtype=float))
+        assert (diffs <= 1e-9).all(), f"{problem.name}: true_best_at_cost increases with cost"
+        truth = problem.noise_free_output(problem.search_center)
+        if truth is not None and cost <= problem.max_cost:
+            reachable = problem.true_best_at_cost(cost)
+            assert reachable is not None and reachable <= truth + 1e-9, (
+                f"{problem.name}: the centre beats the true front ({truth} < {reachable})"
+            )
+    assert math.isfinite(problem.ceiling), f"{problem.name}: non-finite output ceiling"
+    for level in problem.cost_levels():
+        best_at_level = problem.true_best_at_cost(float(level))
+        assert best_at_level is None or best_at_level <= problem.ceiling, (
+            f"{problem.name}: the ceiling {problem.ceiling} beats the true front at cost {level}"
+        )
+    try:
+        import carbs  # noqa: F401
+    except ImportError:
+        return
+    assert len(to_carbs_params(problem)) == len(problem.params)
+
+
+def check_problems(seed: int = 0) -> None:
+    """Run :func:`check_problem` on every registered problem (at least five)."""
+    assert len(PROBLEMS) >= 5, "the suite needs at least five problems"
+    for problem in PROBLEMS.values():
+        check_problem(problem, seed)

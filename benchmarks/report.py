@@ -1,0 +1,191 @@
+"""Markdown tables and a regret-vs-cost plot from a benchmark JSONL file.
+
+Usage::
+
+    python benchmarks/report.py benchmarks/results/results.jsonl            # tables + PNG
+    python benchmarks/report.py results.jsonl --plot regret.png --no-plot
+
+Tables (medians over seeds, interquartile range in brackets):
+
+* Pareto-front regret of each run's final set of evaluations;
+* best value reached within the *equal budget*, the largest cumulative cost that
+  every run of the problem reached.
+
+Problems marked ``*`` have no closed-form front; their regret is measured against
+the best values found by any optimizer in the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+
+from benchmarks.metrics import (
+    Record,
+    best_value_curve,
+    budget_grid,
+    equal_budget,
+    group_runs,
+    load_records,
+    median_iqr,
+    pareto_regret,
+    pareto_regret_curve,
+    pareto_regret_levels,
+    reference_front,
+)
+from benchmarks.problems import PROBLEMS, Problem
+
+ProblemRuns = dict[str, dict[str, list[list[Record]]]]
+"""problem -> optimizer -> runs (one per seed)."""
+
+
+def _by_problem(records: Sequence[Record]) -> ProblemRuns:
+    nested: ProblemRuns = defaultdict(lambda: defaultdict(list))
+    for (problem, optimizer, _), run in group_runs(records).items():
+        if problem not in PROBLEMS:
+            print(f"ignoring unknown problem {problem!r}", file=sys.stderr)
+            continue
+        nested[problem][optimizer].append(run)
+    return nested
+
+
+def _cell(samples: Sequence[float]) -> str:
+    median, low, high = median_iqr(np.asarray(samples, dtype=float))
+    if np.isnan(median):
+        return "n/a"
+    return f"{float(median):.4g} [{float(low):.3g}, {float(high):.3g}]"
+
+
+def _table(title: str, rows: dict[str, dict[str, str]], optimizers: Sequence[str]) -> str:
+    lines = [f"### {title}", "", "| problem | " + " | ".join(optimizers) + " |"]
+    lines.append("|---" * (len(optimizers) + 1) + "|")
+    for problem, cells in rows.items():
+        lines.append(f"| {problem} | " + " | ".join(cells.get(o, "-") for o in optimizers) + " |")
+    return "\n".join(lines)
+
+
+def _capped_best(run: Sequence[Record], budget: float, ceiling: float) -> float:
+    best = best_value_curve(run, [budget])[0]
+    return ceiling if np.isnan(best) else min(float(best), ceiling)
+
+
+def _label(problem: Problem) -> str:
+    return problem.name if problem.has_true_front else f"{problem.name}*"
+
+
+def render_tables(path: str | Path, per_level: bool = False) -> str:
+    """The regret and equal-budget tables of a JSONL file, as markdown.
+
+    With ``per_level`` a third table gives the median regret at each cost level.
+    """
+    nested = _by_problem(load_records(path))
+    optimizers = sorted({o for by_optimizer in nested.values() for o in by_optimizer})
+    regret_rows: dict[str, dict[str, str]] = {}
+    budget_rows: dict[str, dict[str, str]] = {}
+    level_rows: dict[str, dict[str, str]] = {}
+    for name, by_optimizer in nested.items():
+        problem = PROBLEMS[name]
+        all_runs = [run for runs in by_optimizer.values() for run in runs]
+        front = reference_front(problem, (r for run in all_runs for r in run))
+        budget = equal_budget(all_runs)
+        regret_rows[_label(problem)] = {
+            o: _cell([pareto_regret(run, problem, front) for run in runs])
+            for o, runs in by_optimizer.items()
+        }
+        budget_rows[f"{name} (budget {budget:.3g})"] = {
+            o: _cell([_capped_best(run, budget, problem.ceiling) for run in runs])
+            for o, runs in by_optimizer.items()
+        }
+        levels = ", ".join(f"{c:.3g}" for c in problem.cost_levels())
+        level_rows[f"{_label(problem)} ({levels})"] = {
+            o: ", ".join(
+                f"{v:.3g}"
+                for v in np.median(
+                    [pareto_regret_levels(run, problem, front) for run in runs], axis=0
+                )
+            )
+            for o, runs in by_optimizer.items()
+        }
+    seeds = max(len(runs) for by_optimizer in nested.values() for runs in by_optimizer.values())
+    tables = [
+        _table(
+            f"Pareto-front regret at the final budget (median [IQR] over {seeds} seed(s); "
+            "lower is better)",
+            regret_rows,
+            optimizers,
+        ),
+        _table(
+            "Best value within an equal cumulative cost (median [IQR]; a run with nothing "
+            "better within the budget counts as the problem's ceiling)",
+            budget_rows,
+            optimizers,
+        ),
+    ]
+    if per_level:
+        tables.append(
+            _table("Median Pareto-front regret at each cost level", level_rows, optimizers)
+        )
+    return "\n\n".join(tables)
+
+
+def plot_regret(path: str | Path, out: str | Path) -> Path:
+    """Save median Pareto regret (IQR shaded) against cumulative cost, one panel per problem."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    nested = _by_problem(load_records(path))
+    columns = min(3, len(nested))
+    rows = -(-len(nested) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.5 * columns, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[len(nested) :]:
+        ax.set_visible(False)
+    for ax, (name, by_optimizer) in zip(axes.flat, nested.items(), strict=False):
+        problem = PROBLEMS[name]
+        all_runs = [run for runs in by_optimizer.values() for run in runs]
+        front = reference_front(problem, (r for run in all_runs for r in run))
+        budgets = budget_grid(problem, all_runs)
+        for optimizer, runs in sorted(by_optimizer.items()):
+            curves = np.stack([pareto_regret_curve(run, problem, front, budgets) for run in runs])
+            median, low, high = median_iqr(curves)
+            ax.plot(budgets, median, label=optimizer)
+            ax.fill_between(budgets, low, high, alpha=0.2)
+        ax.set_xscale("log")
+        ax.set_title(_label(problem))
+        ax.set_xlabel("cumulative cost")
+        ax.set_ylabel("Pareto-front regret")
+        ax.grid(alpha=0.3)
+    axes.flat[0].legend()
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print the tables and save the plot."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("jsonl", type=Path)
+    parser.add_argument("--plot", type=Path, default=None, help="default: JSONL path with .png")
+    parser.add_argument("--no-plot", action="store_true")
+    parser.add_argument("--per-level", action="store_true", help="also tabulate each cost level")
+    args = parser.parse_args(argv)
+    print(render_tables(args.jsonl, per_level=args.per_level))
+    if not args.no_plot:
+        saved = plot_regret(args.jsonl, args.plot or args.jsonl.with_suffix(".png"))
+        print(f"\nsaved {saved}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""Keeps the benchmark suite from rotting: its problems and a tiny run of every optimizer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sklearn", reason="the digits problem needs the bench extra")
+
+from benchmarks.problems import PROBLEMS, check_problems
+from benchmarks.run import smoke
+
+
+def test_every_problem_is_sound() -> None:
+    check_problems()
+    assert len(PROBLEMS) >= 5
+
+
+def test_smoke_run_covers_every_problem_and_optimizer(tmp_path: Path) -> None:
+    out = tmp_path / "smoke.jsonl"
+    smoke(out)
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    pairs = {(r["problem"], r["optimizer"]) for r in records}
+    assert {p for p, _ in pairs} == set(PROBLEMS)
+    assert {"carbs", "random"} <= {o for _, o in pairs}
+    assert all(r["cost"] > 0 for r in records)
