@@ -47,6 +47,9 @@ class CandidateSampler:
     Bounds are enforced by rejection. When many draws are rejected the
     sampler oversamples more on later calls (``oversample_factor`` doubles,
     up to ``2 ** d``), and within a call it keeps drawing for a few rounds.
+    If the bounds are so tight that rejection still falls short, the missing
+    draws are clipped into the bounds instead, so a legal origin always yields
+    candidates.
 
     Args:
         search_space: The params being tuned.
@@ -70,21 +73,28 @@ class CandidateSampler:
         """Draw up to ``count`` legal candidates around ``origins`` ``(k, d)``.
 
         Each draw picks an origin uniformly and adds ``N(0, radius^2 I)``.
-        Fewer than ``count`` points (possibly zero) come back only when
-        :data:`MAX_DRAW_ROUNDS` rounds could not find enough legal points.
+        Fewer than ``count`` points come back only if even clipped draws are
+        illegal, which needs an origin outside the bounds.
         """
         kept: list[Tensor] = []
         found = 0
         for _ in range(MAX_DRAW_ROUNDS):
-            draws = count * self.oversample_factor
-            index = torch.randint(origins.shape[0], (draws,), generator=generator)
-            noise = torch.randn((draws, origins.shape[1]), generator=generator, dtype=origins.dtype)
-            points = self.search_space.round_basic(origins[index] + self.radius * noise)
+            points = self.search_space.round_basic(
+                self._draw(origins, count * self.oversample_factor, generator)
+            )
             legal = points[self.search_space.in_bounds_mask(points)]
             kept.append(legal)
             found += legal.shape[0]
             if found >= count:
                 break
             self.oversample_factor = min(self.oversample_factor * 2, self.max_oversample_factor)
+        if found < count:
+            clipped = self.search_space.clip_basic(self._draw(origins, count - found, generator))
+            kept.append(clipped[self.search_space.in_bounds_mask(clipped)])
         points = torch.cat(kept)[:count]
         return Candidates(points, log_prior_density(points, origins, self.radius))
+
+    def _draw(self, origins: Tensor, draws: int, generator: torch.Generator) -> Tensor:
+        index = torch.randint(origins.shape[0], (draws,), generator=generator)
+        noise = torch.randn((draws, origins.shape[1]), generator=generator, dtype=origins.dtype)
+        return origins[index] + self.radius * noise

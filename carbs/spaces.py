@@ -67,6 +67,13 @@ class RealNumberSpace:
             raise InvalidSpaceError(
                 f"{name}.rounding_factor must be an integer >= 1, got {self.rounding_factor}"
             )
+        if self.is_integer and math.isfinite(self.min) and math.isfinite(self.max):
+            lowest = math.ceil(self.min / self.rounding_factor) * self.rounding_factor
+            if lowest > self.max:
+                raise InvalidSpaceError(
+                    f"{name} with is_integer=True has no multiple of "
+                    f"rounding_factor={self.rounding_factor} in [min={self.min}, max={self.max}]"
+                )
 
     # -- transforms on tensors; subclasses define the pair below -------------------------
     def basic_from_param_tensor(self, values: Tensor) -> Tensor:
@@ -96,6 +103,15 @@ class RealNumberSpace:
         return self.basic_from_param_tensor(
             self.round_param_tensor(self.param_from_basic_tensor(values))
         )
+
+    def clip_param_tensor(self, values: Tensor) -> Tensor:
+        """Move param-space values into ``[min, max]``, onto the lattice for integer spaces."""
+        values = values.clamp(self.min, self.max)
+        if not self.is_integer:
+            return values
+        rounded = self.round_param_tensor(values)
+        rounded = torch.where(rounded > self.max, rounded - self.rounding_factor, rounded)
+        return torch.where(rounded < self.min, rounded + self.rounding_factor, rounded)
 
     def is_in_bounds_tensor(self, values: Tensor) -> Tensor:
         """Boolean mask of param-space values inside ``[min, max]`` with a finite basic image."""
@@ -320,6 +336,16 @@ class SearchSpace:
             return basic
         columns = [
             space.round_tensor_in_basic(basic[..., i]) for i, space in enumerate(self.spaces)
+        ]
+        return torch.stack(columns, dim=-1)
+
+    def clip_basic(self, basic: Tensor) -> Tensor:
+        """Move basic points ``(..., d)`` to the nearest legal values, param by param."""
+        columns = [
+            space.basic_from_param_tensor(
+                space.clip_param_tensor(space.param_from_basic_tensor(basic[..., i]))
+            )
+            for i, space in enumerate(self.spaces)
         ]
         return torch.stack(columns, dim=-1)
 

@@ -1,0 +1,96 @@
+"""CARBSParams: defaults of the established CARBS release and validation of every field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from carbs import (
+    CARBSParams,
+    CARBSValueError,
+    InvalidConfigError,
+    OutstandingSuggestionEstimatorEnum,
+)
+
+
+def test_defaults_match_the_established_release() -> None:
+    config = CARBSParams()
+    assert config.better_direction_sign == 1
+    assert config.num_random_samples == 4
+    assert config.initial_search_radius == 0.3
+    assert config.exploration_bias == 1.0
+    assert config.num_candidates_for_suggestion_per_dim == 100
+    assert config.resample_frequency == 5
+    assert config.min_pareto_cost_fraction == 0.2
+    assert config.is_pareto_group_selection_conservative is True
+    assert config.is_expected_improvement_pareto_value_clamped is True
+    assert config.is_expected_improvement_value_always_max is False
+    assert config.outstanding_suggestion_estimator is OutstandingSuggestionEstimatorEnum.THOMPSON
+    assert config.is_wandb_logging_enabled is False
+    assert config.max_suggestion_cost is None
+    assert config.seed == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("better_direction_sign", 0, ["1", "-1", "0"]),
+        ("better_direction_sign", 2, ["2"]),
+        ("initial_search_radius", 0, ["> 0", "0"]),
+        ("initial_search_radius", -0.1, ["-0.1"]),
+        ("initial_search_radius", float("inf"), ["finite"]),
+        ("min_pareto_cost_fraction", 1.5, ["<= 1", "1.5"]),
+        ("min_pareto_cost_fraction", -0.1, [">= 0", "-0.1"]),
+        ("max_suggestion_cost", -1, ["> 0", "-1"]),
+        ("max_suggestion_cost", 0, ["> 0"]),
+        ("max_suggestion_cost", float("nan"), ["number"]),
+        ("num_random_samples", 0, [">= 1", "0"]),
+        ("num_random_samples", 2.5, ["int"]),
+        ("num_candidates_for_suggestion_per_dim", 0, [">= 1"]),
+        ("resample_frequency", -1, [">= 0"]),
+        ("exploration_bias", float("nan"), ["number"]),
+        ("seed", -3, [">= 0"]),
+        ("outstanding_suggestion_estimator", "bogus", ["bogus", "THOMPSON", "MEAN"]),
+    ],
+)
+def test_invalid_values_raise_invalid_config_error_naming_the_field(
+    field: str, value: Any, words: list[str]
+) -> None:
+    with pytest.raises(InvalidConfigError) as info:
+        CARBSParams(**{field: value})
+    assert isinstance(info.value, CARBSValueError) and isinstance(info.value, ValueError)
+    message = str(info.value)
+    assert field in message
+    for word in words:
+        assert word in message, (word, message)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("mean", OutstandingSuggestionEstimatorEnum.MEAN),
+        ("MEAN", OutstandingSuggestionEstimatorEnum.MEAN),
+        ("thompson", OutstandingSuggestionEstimatorEnum.THOMPSON),
+        (OutstandingSuggestionEstimatorEnum.CONSTANT, OutstandingSuggestionEstimatorEnum.CONSTANT),
+    ],
+)
+def test_estimator_accepts_strings_and_enums(
+    value: Any, expected: OutstandingSuggestionEstimatorEnum
+) -> None:
+    assert CARBSParams(outstanding_suggestion_estimator=value).outstanding_suggestion_estimator is (
+        expected
+    )
+
+
+def test_valid_edge_values_are_accepted() -> None:
+    config = CARBSParams(
+        better_direction_sign=-1,
+        min_pareto_cost_fraction=1.0,
+        resample_frequency=0,
+        max_suggestion_cost=1e-3,
+        exploration_bias=-0.5,
+        num_random_samples=1,
+    )
+    assert config.better_direction_sign == -1 and config.max_suggestion_cost == 1e-3
+    assert CARBSParams(min_pareto_cost_fraction=0.0).min_pareto_cost_fraction == 0.0

@@ -1,0 +1,166 @@
+"""Grouping of observations, Pareto front selection and front area."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from carbs.observations import ObservationInBasic
+from carbs.pareto import ObservationGroup, group_observations, pareto_area, pareto_groups
+
+
+def _group(x: float, outputs: tuple[float, ...], cost: float) -> ObservationGroup:
+    return ObservationGroup(
+        input_in_basic=torch.tensor([x], dtype=torch.float64),
+        outputs=outputs,
+        costs=tuple(cost for _ in outputs),
+    )
+
+
+def _names(front: list[ObservationGroup], groups: dict[str, ObservationGroup]) -> list[str]:
+    by_id = {id(g): name for name, g in groups.items()}
+    return [by_id[id(g)] for g in front]
+
+
+def _conservative_example(sign: int) -> dict[str, ObservationGroup]:
+    """The issue's example; outputs are multiplied by ``sign`` so that sign -1 mirrors it."""
+    return {
+        "A": _group(0.0, (0.0 * sign, 1.0 * sign), 1.0),  # mean 0.5, best 1.0
+        "B": _group(1.0, (0.6 * sign,), 2.0),
+        "C": _group(2.0, (0.55 * sign, 0.75 * sign), 3.0),  # mean 0.65, best 0.75
+        "D": _group(3.0, (0.8 * sign,), 4.0),
+    }
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+@pytest.mark.parametrize(
+    ("is_conservative", "expected"),
+    [(False, ["A", "B", "C", "D"]), (True, ["A", "C", "D"])],
+)
+def test_conservative_example(sign: int, is_conservative: bool, expected: list[str]) -> None:
+    groups = _conservative_example(sign)
+    # Input order must not matter: the front is sorted by cost.
+    shuffled = [groups[k] for k in ("D", "B", "A", "C")]
+    front = pareto_groups(shuffled, 0.2, sign, is_conservative)
+    assert _names(front, groups) == expected
+
+
+@pytest.mark.parametrize(
+    ("outputs_and_costs", "sign", "expected"),
+    [
+        # Each more expensive group improves on the last: all join.
+        ([((1.0,), 1.0), ((2.0,), 2.0), ((3.0,), 3.0)], 1, [0, 1, 2]),
+        # A dearer group that is not better is dropped.
+        ([((1.0,), 1.0), ((0.5,), 2.0), ((3.0,), 3.0)], 1, [0, 2]),
+        # Ties do not join (strictly better only).
+        ([((1.0,), 1.0), ((1.0,), 2.0), ((1.5,), 3.0)], 1, [0, 2]),
+        # Minimisation: smaller outputs are better.
+        ([((3.0,), 1.0), ((2.0,), 2.0), ((2.5,), 3.0), ((1.0,), 4.0)], -1, [0, 1, 3]),
+        ([((1.0,), 1.0), ((2.0,), 2.0)], -1, [0]),
+        # Compared with the last *front member*, not the last group seen.
+        ([((1.0,), 1.0), ((0.0,), 2.0), ((0.5,), 3.0), ((1.1,), 4.0)], 1, [0, 3]),
+    ],
+)
+def test_plain_front_table(
+    outputs_and_costs: list[tuple[tuple[float, ...], float]], sign: int, expected: list[int]
+) -> None:
+    groups = [_group(float(i), o, c) for i, (o, c) in enumerate(outputs_and_costs)]
+    front = pareto_groups(list(reversed(groups)), 0.0, sign, is_conservative=False)
+    assert [groups.index(g) for g in front] == expected
+    costs = [g.mean_cost for g in front]
+    assert costs == sorted(costs)
+
+
+def test_cheap_bucket_keeps_only_its_best() -> None:
+    # Costs 1..10: the 0.5 quantile is 5.5, so groups with cost <= 5 form one bucket.
+    outputs = [0.1, 0.9, 0.3, 0.2, 0.4, 0.5, 0.95, 0.8, 1.0, 1.2]
+    groups = [_group(float(i), (y,), float(i + 1)) for i, y in enumerate(outputs)]
+    front = pareto_groups(groups, 0.5, 1, is_conservative=False)
+    # Bucket best is 0.9 (cost 2); cheap groups 0.1/0.3/0.2/0.4 are gone even though in plain
+    # cost order 0.1 -> 0.3 -> 0.4 would all have joined. Then 0.95 and above.
+    assert [g.outputs[0] for g in front] == [0.9, 0.95, 1.0, 1.2]
+
+    # Without the bucket (fraction 0), the cheapest group starts the front.
+    front = pareto_groups(groups, 0.0, 1, is_conservative=False)
+    assert [g.outputs[0] for g in front] == [0.1, 0.9, 0.95, 1.0, 1.2]
+
+    # Minimisation mirror.
+    mirrored = [_group(float(i), (-y,), float(i + 1)) for i, y in enumerate(outputs)]
+    front = pareto_groups(mirrored, 0.5, -1, is_conservative=False)
+    assert [g.outputs[0] for g in front] == [-0.9, -0.95, -1.0, -1.2]
+
+
+def test_cheap_bucket_uses_the_quantile_of_all_observed_costs() -> None:
+    # Costs [1, 1, 1, 1, 10, 20]: the 0.5 quantile is 1, so only the cost-1 groups are bucketed.
+    groups = [
+        _group(0.0, (0.3,), 1.0),
+        _group(1.0, (0.7, 0.7, 0.7), 1.0),
+        _group(2.0, (0.5,), 10.0),
+        _group(3.0, (0.9,), 20.0),
+    ]
+    front = pareto_groups(groups, 0.5, 1, is_conservative=False)
+    assert [g.mean_output for g in front] == pytest.approx([0.7, 0.9])
+
+
+def test_conservative_bucket_prefers_resampled_groups() -> None:
+    # Both groups are in the cheap bucket; the lucky single sample beats the confirmed mean.
+    lucky = _group(0.0, (0.9,), 1.0)
+    confirmed = _group(1.0, (0.6, 0.7), 1.0)
+    dearer = _group(2.0, (0.8,), 5.0)
+    groups = [lucky, confirmed, dearer]
+    assert pareto_groups(groups, 0.5, 1, is_conservative=False) == [lucky]
+    assert pareto_groups(groups, 0.5, 1, is_conservative=True) == [confirmed, dearer]
+
+
+def test_front_of_one_group_and_of_none() -> None:
+    only = _group(0.0, (1.0,), 3.0)
+    assert pareto_groups([only], 0.2, 1, True) == [only]
+    assert pareto_groups([], 0.2, 1, True) == []
+
+
+def _obs(x: list[float], output: float, cost: float) -> ObservationInBasic:
+    return ObservationInBasic(torch.tensor(x, dtype=torch.float64), output, cost)
+
+
+def test_identical_inputs_are_grouped_with_mean_output_and_cost() -> None:
+    observations = [
+        _obs([0.1, 0.2], 1.0, 2.0),
+        _obs([0.3, 0.2], 5.0, 1.0),
+        _obs([0.1, 0.2], 3.0, 4.0),
+        _obs([0.1 + 1e-13, 0.2], 2.0, 6.0),  # equal to 9 decimals: same input
+        _obs([0.1 + 1e-6, 0.2], 7.0, 1.0),  # a different input
+    ]
+    groups = group_observations(observations)
+    assert [g.count for g in groups] == [3, 1, 1]  # order of first appearance
+    first = groups[0]
+    assert first.outputs == (1.0, 3.0, 2.0)
+    assert first.mean_output == pytest.approx(2.0)
+    assert first.mean_cost == pytest.approx(4.0)
+    assert first.best_output(1) == 3.0 and first.best_output(-1) == 1.0
+    assert torch.equal(first.input_in_basic, observations[0].real_number_input)
+    assert groups[1].outputs == (5.0,) and groups[2].outputs == (7.0,)
+
+
+def test_grouping_feeds_the_conservative_rule() -> None:
+    # Two samples at the same cheap input and one lucky single sample at a dearer one.
+    observations = [
+        _obs([0.0], 0.0, 1.0),
+        _obs([0.0], 1.0, 1.0),
+        _obs([1.0], 0.6, 2.0),
+    ]
+    groups = group_observations(observations)
+    assert len(groups) == 2
+    assert len(pareto_groups(groups, 0.0, 1, is_conservative=False)) == 2
+    assert len(pareto_groups(groups, 0.0, 1, is_conservative=True)) == 1
+
+
+def test_pareto_area_hand_computed() -> None:
+    front = [
+        _group(0.0, (1.0,), 1.0),
+        _group(1.0, (2.0, 4.0), 3.0),  # mean 3
+        _group(2.0, (5.0,), 7.0),
+    ]
+    # Step curve: output 1 on [1, 3], output 3 on [3, 7]: 2 * 1 + 4 * 3 = 14.
+    assert pareto_area(front) == pytest.approx(14.0)
+    assert pareto_area(front[:1]) == 0.0
+    assert pareto_area([]) == 0.0

@@ -1,0 +1,279 @@
+"""Param spaces: transforms, integer rounding, bounds and declaration errors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from carbs import (
+    CARBS,
+    CARBSParams,
+    CARBSValueError,
+    InvalidParamError,
+    InvalidSpaceError,
+    LinearSpace,
+    LogitSpace,
+    LogSpace,
+    Param,
+)
+from carbs.spaces import SearchSpace
+
+ROUND_TRIP_RTOL = 1e-12
+
+scales = st.floats(min_value=0.05, max_value=20.0)
+rounding_factors = st.integers(min_value=1, max_value=8)
+fractions = st.floats(min_value=0.0, max_value=1.0)
+
+
+def _round_trip(space: LinearSpace | LogSpace | LogitSpace, value: float) -> float:
+    basic = space.basic_from_param(value)
+    assert math.isfinite(basic)
+    back = space.param_from_basic(basic)
+    assert isinstance(back, float)
+    return back
+
+
+# -- round trips ---------------------------------------------------------------------------------
+@given(
+    scale=scales,
+    sign=st.sampled_from([-1.0, 1.0]),
+    exponent=st.floats(min_value=-100, max_value=6),
+)
+def test_linear_space_round_trip(scale: float, sign: float, exponent: float) -> None:
+    value = sign * 10**exponent
+    space = LinearSpace(scale=scale)
+    assert space.basic_from_param(value) == pytest.approx(value / scale, rel=1e-15)
+    assert math.isclose(_round_trip(space, value), value, rel_tol=ROUND_TRIP_RTOL)
+
+
+def test_linear_space_round_trip_of_zero() -> None:
+    assert _round_trip(LinearSpace(scale=0.7), 0.0) == 0.0
+
+
+@given(
+    base=st.one_of(st.sampled_from([2.0, math.e, 10.0, 16.0]), st.floats(1.01, 1000.0)),
+    scale=scales,
+    exponent=st.floats(min_value=-100, max_value=100),
+)
+def test_log_space_round_trip(base: float, scale: float, exponent: float) -> None:
+    value = 10**exponent
+    space = LogSpace(base=base, scale=scale)
+    # basic = log_base(x) / scale
+    assert space.basic_from_param(value) == pytest.approx(
+        math.log(value) / math.log(base) / scale, rel=1e-12, abs=1e-12
+    )
+    assert math.isclose(_round_trip(space, value), value, rel_tol=ROUND_TRIP_RTOL)
+
+
+@given(
+    scale=scales,
+    exponent=st.floats(min_value=-100, max_value=math.log10(0.5)),
+    near_one=st.booleans(),
+)
+def test_logit_space_round_trip(scale: float, exponent: float, near_one: bool) -> None:
+    # Values near 1 are written as 1 - 10**e with e >= -12 so that 1 - p stays representable.
+    value = 1 - 10 ** max(exponent, -12) if near_one else 10**exponent
+    space = LogitSpace(scale=scale)
+    expected_basic = (math.log10(value) - math.log10(1 - value)) / scale
+    assert space.basic_from_param(value) == pytest.approx(expected_basic, rel=1e-9, abs=1e-9)
+    assert math.isclose(_round_trip(space, value), value, rel_tol=ROUND_TRIP_RTOL)
+
+
+def test_known_basic_values() -> None:
+    assert LogSpace(scale=0.5).basic_from_param(1e-3) == pytest.approx(-6.0)
+    assert LogSpace(base=2.0).basic_from_param(64.0) == pytest.approx(6.0)
+    assert LogitSpace().basic_from_param(0.9) == pytest.approx(math.log10(9.0))
+    assert LinearSpace(scale=4.0).basic_from_param(2.0) == pytest.approx(0.5)
+
+
+# -- integer lattice ---------------------------------------------------------------------------
+@st.composite
+def integer_spaces(draw: st.DrawFn) -> LinearSpace | LogSpace:
+    factor = draw(rounding_factors)
+    scale = draw(scales)
+    if draw(st.booleans()):
+        low = draw(st.integers(-1000, 1000)) * factor
+        high = low + draw(st.integers(1, 200)) * factor
+        return LinearSpace(min=low, max=high, scale=scale, is_integer=True, rounding_factor=factor)
+    low = draw(st.integers(1, 50))
+    high = low + factor * draw(st.integers(1, 5000))
+    return LogSpace(min=low, max=high, scale=scale, is_integer=True, rounding_factor=factor)
+
+
+@given(space=integer_spaces(), fraction=fractions)
+def test_integer_spaces_land_on_the_lattice(space: LinearSpace | LogSpace, fraction: float) -> None:
+    low, high = space.basic_from_param(space.min), space.basic_from_param(space.max)
+    basic = low + fraction * (high - low)
+    unrounded = space.param_from_basic(basic, is_rounded=False)
+    value = space.param_from_basic(basic)
+    assert type(value) is int
+    assert value % space.rounding_factor == 0
+    assert abs(value - unrounded) <= space.rounding_factor / 2 + 1e-9 * max(1.0, abs(unrounded))
+
+    search_space = SearchSpace([Param("x", space, search_center=space.max)])
+    as_dict = search_space.param_dict_from_basic(torch.tensor([basic], dtype=torch.float64))
+    assert type(as_dict["x"]) is int and as_dict["x"] == value
+    # Snapping in basic space lands on the basic image of that lattice point.
+    snapped = search_space.round_basic(torch.tensor([basic], dtype=torch.float64))
+    assert space.param_from_basic(float(snapped[0]), is_rounded=False) == pytest.approx(value)
+
+
+def test_integer_rounding_rounds_to_nearest_multiple() -> None:
+    space = LinearSpace(min=0, max=100, is_integer=True, rounding_factor=8)
+    assert [space.param_from_basic(v) for v in (3.9, 4.1, 11.9, 12.1, 99.0)] == [0, 8, 8, 16, 96]
+    log_space = LogSpace(min=1, max=1024, is_integer=True, base=2.0)
+    assert log_space.param_from_basic(math.log2(5.4)) == 5
+
+
+@st.composite
+def mixed_search_spaces(draw: st.DrawFn) -> SearchSpace:
+    factor = draw(rounding_factors)
+    params = [
+        Param("lr", LogSpace(min=1e-5, max=1.0, scale=draw(scales)), search_center=1e-3),
+        Param(
+            "width",
+            LogSpace(min=1, max=4096, is_integer=True, rounding_factor=factor, scale=draw(scales)),
+            search_center=factor * 4,
+        ),
+        Param(
+            "layers",
+            LinearSpace(min=-16, max=64, is_integer=True, rounding_factor=factor, scale=0.5),
+            search_center=0,
+        ),
+        Param("momentum", LogitSpace(min=0.5, max=0.999, scale=draw(scales)), search_center=0.9),
+        Param("shift", LinearSpace(scale=draw(scales)), search_center=0.0),
+    ]
+    return SearchSpace(params)
+
+
+basic_points = st.lists(
+    st.lists(st.floats(min_value=-6, max_value=6), min_size=5, max_size=5),
+    min_size=1,
+    max_size=20,
+)
+
+
+@given(search_space=mixed_search_spaces(), points=basic_points)
+def test_round_basic_is_idempotent(search_space: SearchSpace, points: list[list[float]]) -> None:
+    basic = torch.tensor(points, dtype=torch.float64)
+    once = search_space.round_basic(basic)
+    twice = search_space.round_basic(once)
+    assert torch.equal(torch.isfinite(once), torch.isfinite(twice))
+    finite = torch.isfinite(once)
+    assert torch.equal(once[finite], twice[finite])
+    # Float params are untouched.
+    for i, space in enumerate(search_space.spaces):
+        if not space.is_integer:
+            assert torch.equal(once[:, i], basic[:, i])
+
+
+@settings(max_examples=200)
+@given(search_space=mixed_search_spaces(), points=basic_points)
+def test_in_bounds_mask_matches_per_value_check(
+    search_space: SearchSpace, points: list[list[float]]
+) -> None:
+    basic = torch.tensor(points, dtype=torch.float64)
+    mask = search_space.in_bounds_mask(basic)
+    assert mask.shape == (basic.shape[0],) and mask.dtype == torch.bool
+    for row, is_in in zip(basic, mask.tolist(), strict=True):
+        values = search_space.param_dict_from_basic(row)
+        expected = all(
+            param.space.min <= values[param.name] <= param.space.max
+            and math.isfinite(param.space.basic_from_param(values[param.name]))
+            for param in search_space.params
+        )
+        assert is_in == expected
+        assert is_in == all(p.space.is_in_bounds(values[p.name]) for p in search_space.params)
+
+
+def test_in_bounds_mask_hand_examples() -> None:
+    search_space = SearchSpace(
+        [
+            Param("n", LinearSpace(min=1, max=10, is_integer=True), search_center=5),
+            Param("p", LogitSpace(), search_center=0.5),
+        ]
+    )
+    basic = torch.tensor(
+        [
+            [5.0, 0.0],  # inside
+            [10.4, 0.0],  # rounds to 10: inside
+            [10.6, 0.0],  # rounds to 11: outside
+            [0.4, 0.0],  # rounds to 0: outside
+            [5.0, 400.0],  # sigmoid saturates to exactly 1: outside LogitSpace's open interval
+            [math.nan, 0.0],
+        ],
+        dtype=torch.float64,
+    )
+    assert search_space.in_bounds_mask(basic).tolist() == [True, True, False, False, False, False]
+
+
+# -- declaration errors ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("build", "error", "words"),
+    [
+        (lambda: LogSpace(min=-1), InvalidSpaceError, ["min", "-1"]),
+        (lambda: LogSpace(is_integer=True), InvalidSpaceError, ["min", "0"]),
+        (lambda: LogSpace(is_integer=True, min=0, max=10), InvalidSpaceError, ["min", "0"]),
+        (lambda: LogitSpace(is_integer=True), InvalidSpaceError, ["is_integer"]),
+        (lambda: LogitSpace(min=-0.1), InvalidSpaceError, ["min", "-0.1"]),
+        (lambda: LinearSpace(scale=0), InvalidSpaceError, ["scale", "0"]),
+        (lambda: LogSpace(scale=-2.0), InvalidSpaceError, ["scale", "-2.0"]),
+        (lambda: LogitSpace(scale=0.0), InvalidSpaceError, ["scale", "0"]),
+        (lambda: LinearSpace(min=1, max=1), InvalidSpaceError, ["min", "max", "1"]),
+        (lambda: LinearSpace(min=5, max=2), InvalidSpaceError, ["min=5", "max=2"]),
+        (lambda: LogSpace(min=10, max=1), InvalidSpaceError, ["min=10", "max=1"]),
+        (lambda: LinearSpace(rounding_factor=0, is_integer=True), InvalidSpaceError, ["rounding"]),
+        (
+            lambda: Param("lr", LogSpace(min=1e-5, max=1e-1), search_center=0.5),
+            InvalidParamError,
+            ["lr", "search_center", "0.5", "max=0.1"],
+        ),
+        (
+            lambda: Param("n", LinearSpace(min=0, max=10), search_center=-1),
+            InvalidParamError,
+            ["'n'", "search_center=-1", "min=0"],
+        ),
+        (
+            lambda: CARBS(
+                CARBSParams(),
+                [Param("x", LinearSpace(), search_center=0.0)] * 2,
+            ),
+            InvalidParamError,
+            ["duplicate", "'x'"],
+        ),
+    ],
+)
+def test_invalid_declarations_raise_named_value_errors(
+    build: object, error: type[Exception], words: list[str]
+) -> None:
+    with pytest.raises(error) as info:
+        build()  # type: ignore[operator]
+    assert isinstance(info.value, CARBSValueError) and isinstance(info.value, ValueError)
+    message = str(info.value)
+    for word in words:
+        assert word in message, (word, message)
+
+
+def test_search_center_on_open_logit_bound_is_rejected() -> None:
+    with pytest.raises(InvalidParamError, match=r"'p'.*outside"):
+        Param("p", LogitSpace(), search_center=1.0)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: LinearSpace(min=1, max=7, is_integer=True, rounding_factor=8),
+        lambda: LinearSpace(min=1.2, max=1.8, is_integer=True),
+        lambda: LogSpace(min=9, max=15, is_integer=True, rounding_factor=8),
+    ],
+    ids=["linear-factor-8", "linear-no-integer", "log-factor-8"],
+)
+def test_integer_space_without_a_lattice_point_is_rejected(build: object) -> None:
+    with pytest.raises(CARBSValueError, match=r"rounding_factor|integer"):
+        space = build()  # type: ignore[operator]
+        center = (space.min + space.max) / 2
+        CARBS(CARBSParams(), [Param("n", space, search_center=center)]).suggest()
