@@ -4,13 +4,16 @@ The public names below are those of the established CARBS release; see the
 README for a quick start.
 """
 
+from carbs.analysis import ParetoMember, Predictions
 from carbs.config import CARBSParams, OutstandingSuggestionEstimatorEnum, WandbLoggingParams
 from carbs.errors import (
     CARBSValueError,
+    InsufficientDataError,
     InvalidConfigError,
     InvalidObservationError,
     InvalidParamError,
     InvalidSpaceError,
+    StateError,
 )
 from carbs.observations import (
     ObservationInBasic,
@@ -20,6 +23,7 @@ from carbs.observations import (
     SuggestOutput,
 )
 from carbs.optimizer import CARBS
+from carbs.scaling import CostSuggestion, ScalingLaw
 from carbs.spaces import (
     SUGGESTION_ID_DICT_KEY,
     LinearSpace,
@@ -36,6 +40,8 @@ __all__ = [
     "SUGGESTION_ID_DICT_KEY",
     "CARBSParams",
     "CARBSValueError",
+    "CostSuggestion",
+    "InsufficientDataError",
     "InvalidConfigError",
     "InvalidObservationError",
     "InvalidParamError",
@@ -48,7 +54,11 @@ __all__ = [
     "ObserveOutput",
     "OutstandingSuggestionEstimatorEnum",
     "Param",
+    "ParetoMember",
+    "Predictions",
     "RealNumberSpace",
+    "ScalingLaw",
+    "StateError",
     "SuggestOutput",
     "SuggestionInBasic",
     "WandbLoggingParams",

@@ -26,3 +26,15 @@ class InvalidConfigError(CARBSValueError):
 
 class InvalidObservationError(CARBSValueError):
     """An observation has a missing or unknown key, a value out of bounds or a bad cost."""
+
+
+class InsufficientDataError(CARBSValueError):
+    """An analysis needs more observations than there are (e.g. a fit without successes)."""
+
+
+class StateError(CARBSValueError):
+    """A saved optimizer state cannot be loaded.
+
+    Raised for invalid or truncated JSON, an unknown ``format_version``, missing
+    or malformed fields, and saved params that disagree with the caller's.
+    """

@@ -8,20 +8,37 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from carbs.acquisition import log_acquisition, log_expected_improvement
+from carbs.analysis import (
+    ParetoMember,
+    Predictions,
+    observation_records,
+    observations_dataframe,
+    pareto_members,
+    points_to_basic,
+    predict_with,
+)
 from carbs.candidates import CandidateSampler
 from carbs.config import CARBSParams
-from carbs.errors import InvalidConfigError, InvalidObservationError, InvalidParamError
+from carbs.errors import (
+    InsufficientDataError,
+    InvalidConfigError,
+    InvalidObservationError,
+    InvalidParamError,
+)
 from carbs.observations import (
     ObservationInBasic,
     ObservationInParam,
@@ -37,9 +54,35 @@ from carbs.pareto import (
     pareto_area,
     pareto_groups,
 )
+from carbs.scaling import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_MAX_EXTRAPOLATION,
+    DEFAULT_MIN_POINTS,
+    DEFAULT_MIN_R_SQUARED,
+    CostSuggestion,
+    ScalingLaw,
+    fit_scaling_laws,
+    suggest_at_cost,
+)
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, Param, SearchSpace
+from carbs.state import (
+    STATE_FILE_NAME,
+    CARBSState,
+    PathLike,
+    capture_state,
+    check_params_match,
+    dumps,
+    loads,
+    read_state,
+    restore_state,
+    write_atomic,
+)
+from carbs.state import warm_start as warm_start_from_state
 from carbs.surrogate.gp import ExactRegressionGP, GPFitError
 from carbs.surrogate.model import Hyperparameters, SurrogateModel
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +122,8 @@ class CARBS:
         self.outstanding_suggestions: dict[str, SuggestionInBasic] = {}
         self.resample_count = 0
         self.observation_times: list[float] = []
+        # Whether each observation, in recording order, failed: merges the two lists back.
+        self.observation_is_failure: list[bool] = []
         self._generator = torch.Generator().manual_seed(config.seed)
         bounded_dims = sum(
             math.isfinite(s.min) or math.isfinite(s.max) for s in self.search_space.spaces
@@ -168,6 +213,7 @@ class CARBS:
             logs = self._observation_log(new_observation_in_param, is_failure)
             if self._wandb is not None:
                 self._wandb.log_observation(logs)
+            self._autosave()
             return ObserveOutput(logs=logs)
 
     def forget_suggestion(self, suggestion_to_forget: Mapping[str, Any]) -> None:
@@ -204,6 +250,7 @@ class CARBS:
             else:
                 logger.warning("initialize_from_observations: no success to centre the search on")
             logs = {"observation_count": self.observation_count, "added": len(converted)}
+            self._autosave()
             return ObserveOutput(logs=logs)
 
     def set_search_center(self, input_in_param: Mapping[str, Any]) -> None:
@@ -226,6 +273,141 @@ class CARBS:
                 is_conservative,
             )
 
+    # -- state: saving, resuming, warm starting ----------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        """The file autosaved after every observation: ``checkpoint_dir/carbs_state.json``."""
+        return Path(self.config.checkpoint_dir) / STATE_FILE_NAME
+
+    def get_state_dict(self) -> dict[str, Any]:
+        """Everything that shapes future suggestions, as strict-JSON data.
+
+        Holds the config, params, observations (basic-space inputs as exact
+        float64 values), outstanding suggestions, resampling counter, search
+        centre, sampler state, random generator state and the last fitted GP
+        hyperparameters, plus ``format_version``. See :mod:`carbs.state`.
+        """
+        with self._lock:
+            return capture_state(self).to_dict()
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Replace this optimizer's state by one from :meth:`get_state_dict`.
+
+        The saved config replaces this optimizer's; the saved params must equal
+        its params. Nothing changes if the state is rejected.
+
+        Raises:
+            StateError: unknown or newer ``format_version``, missing or malformed
+                fields, or saved params that differ from this optimizer's.
+        """
+        restored = CARBSState.from_dict(state)
+        with self._lock:
+            restore_state(self, restored)
+
+    def serialize(self) -> str:
+        """The state (see :meth:`get_state_dict`) as a JSON string."""
+        return dumps(self.get_state_dict())
+
+    @classmethod
+    def load_from_string(cls, state: str, params: Sequence[Param] | None = None) -> CARBS:
+        """Build an optimizer from a :meth:`serialize` string.
+
+        Args:
+            state: The JSON text.
+            params: If given, they must equal the saved params (a check that the
+                state belongs to this search space); they become the optimizer's.
+
+        Raises:
+            StateError: the text is not a valid state, or ``params`` differ from it.
+        """
+        return cls._from_state(CARBSState.from_dict(loads(state)), params)
+
+    def save(self, path: PathLike) -> Path:
+        """Write the state to a JSON file, atomically: a crash leaves the old file or the new.
+
+        Missing folders are created. Returns the path written.
+        """
+        with self._lock:  # concurrent saves land in order: the newest state wins
+            return write_atomic(path, self.serialize())
+
+    @classmethod
+    def load(cls, path: PathLike, params: Sequence[Param] | None = None) -> CARBS:
+        """Build an optimizer from a file written by :meth:`save` (or by autosave).
+
+        Its next :meth:`suggest` is the one the saving optimizer would have made.
+        The file is only parsed as JSON; nothing is unpickled.
+
+        Args:
+            path: The state file.
+            params: If given, they must equal the saved params.
+
+        Raises:
+            FileNotFoundError: no file at ``path``.
+            StateError: the file is truncated, not JSON, of an unknown or newer
+                ``format_version``, malformed, or ``params`` differ from the saved ones.
+        """
+        return cls._from_state(read_state(path), params)
+
+    def save_to_file(self, path: PathLike) -> Path:
+        """Same as :meth:`save` (the name used by the original CARBS release)."""
+        return self.save(path)
+
+    @classmethod
+    def load_from_file(cls, path: PathLike, params: Sequence[Param] | None = None) -> CARBS:
+        """Same as :meth:`load` (the name used by the original CARBS release)."""
+        return cls.load(path, params)
+
+    def warm_start(
+        self,
+        path: PathLike,
+        is_prior_observation_valid: bool = False,
+        added_parameters: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Start from an earlier sweep's saved state, whose params may differ from these.
+
+        Prior observations are mapped through param space onto this optimizer's
+        params; params the prior sweep did not tune take their value from
+        ``added_parameters``. Prior observations outside the current bounds, or
+        lacking a param, are skipped with a warning that says why.
+
+        Args:
+            path: A state file written by :meth:`save` or by autosave.
+            is_prior_observation_valid: If ``True``, the prior observations
+                (successes and failures) are added as data with
+                :meth:`initialize_from_observations`, which also centres the
+                search on the best of them. If ``False`` they are not added; only
+                the search centre moves to the best prior success inside the bounds.
+            added_parameters: Values of params new in this sweep (name -> value);
+                they also become those params' search centre.
+
+        Raises:
+            StateError: the file cannot be loaded, or the prior sweep tuned params
+                that this optimizer does not.
+            InvalidParamError: ``added_parameters`` names an unknown param or one
+                the prior sweep tuned, or holds a value out of bounds.
+        """
+        warm_start_from_state(self, path, is_prior_observation_valid, added_parameters)
+
+    @classmethod
+    def _from_state(cls, state: CARBSState, params: Sequence[Param] | None) -> CARBS:
+        if params is not None:
+            check_params_match(state.params, params)
+        carbs = cls(state.config, state.params if params is None else params)
+        with carbs._lock:
+            restore_state(carbs, state)
+        return carbs
+
+    def _autosave(self) -> None:
+        """Save to :attr:`checkpoint_path` if ``is_saved_on_every_observation`` (lock held)."""
+        if not self.config.is_saved_on_every_observation:
+            return
+        try:
+            self.save(self.checkpoint_path)
+        except OSError as error:  # the observation stays recorded; only the checkpoint is lost
+            message = f"carbs: autosave to {os.fspath(self.checkpoint_path)} failed: {error}"
+            logger.error(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
+
     # -- choosing points ---------------------------------------------------------------------------
     def _choose_point(self) -> tuple[Tensor, dict[str, Any]]:
         if len(self.success_observations) < self.config.num_random_samples:
@@ -233,12 +415,16 @@ class CARBS:
                 "suggestion_type": "random"
             }
         if self._is_resample_due():
-            return self._resample_point(), {"suggestion_type": "resample"}
+            resample = self._resample_point()
+            if resample is not None:
+                return resample, {"suggestion_type": "resample"}
         try:
             return self._bayesian_point()
-        except (GPFitError, RuntimeError, ValueError) as error:
+        # linear_operator's NotPSDError and NanError and torch's _LinAlgError are RuntimeErrors.
+        except (GPFitError, RuntimeError, ValueError, ArithmeticError) as error:
             logger.warning(
-                "carbs: surrogate model failed (%s); sampling around the Pareto front instead",
+                "carbs: surrogate model failed (%s: %s); sampling around the Pareto front instead",
+                type(error).__name__,
                 error,
             )
             origins = front_inputs(self.get_pareto_groups())
@@ -259,8 +445,19 @@ class CARBS:
             frequency > 0 and len(self.success_observations) > (self.resample_count + 1) * frequency
         )
 
-    def _resample_point(self) -> Tensor:
-        front = self.get_pareto_groups(is_conservative=False)
+    def _resample_point(self) -> Tensor | None:
+        """The least-sampled legal front member; ``None`` if none is legal once rounded.
+
+        A front member observed off the integer lattice rounds to its nearest lattice
+        point, which can fall outside the bounds (e.g. 1 with rounding_factor=4 and min=1).
+        """
+        front = [
+            group
+            for group in self.get_pareto_groups(is_conservative=False)
+            if bool(self.search_space.in_bounds_mask(group.input_in_basic.unsqueeze(0))[0])
+        ]
+        if not front:
+            return None
         pending_keys = [
             input_key(s.real_number_input) for s in self.outstanding_suggestions.values()
         ]
@@ -271,17 +468,9 @@ class CARBS:
     def _bayesian_point(self) -> tuple[Tensor, dict[str, Any]]:
         config = self.config
         front = self.get_pareto_groups()
-        model = SurrogateModel(
-            better_direction_sign=config.better_direction_sign,
-            lengthscale=config.initial_search_radius,
-            generator=self._generator,
-            warm_start=self._hyperparameters,
-            num_hyperparameter_samples=(
-                config.num_fully_bayesian_samples if config.is_fully_bayesian else 1
-            ),
-            model_cache=self._model_cache,
+        model = self._fit_surrogate(
+            front, self._generator, self._hyperparameters, self._model_cache
         )
-        model.fit(self.success_observations, self.failure_observations, front)
         self._hyperparameters = model.hyperparameters
         if self.outstanding_suggestions:
             pending = torch.stack(
@@ -324,7 +513,7 @@ class CARBS:
             "predicted_cost": float(predictions.cost[best]),
             "success_probability": float(predictions.success_probability[best]),
             "log_expected_improvement": float(log_ei[best]),
-            "expected_improvement": math.exp(float(log_ei[best])),
+            "expected_improvement": float(torch.exp(log_ei[best])),  # inf, not OverflowError
             "surrogate_output": float(predictions.surrogate_mean[best]),
             "surrogate_var": float(predictions.surrogate_std[best] ** 2),
             "pareto_surrogate": float(predictions.pareto_surrogate[best]),
@@ -336,8 +525,30 @@ class CARBS:
         # Names used by the original release, kept for dashboards built on them.
         log["cost_estimate"] = log["predicted_cost"]
         log["target_estimate"] = log["predicted_output"]
-        log["target_var"] = log["predicted_output_std"] ** 2
+        log["target_var"] = float(predictions.output_std[best] ** 2)  # may overflow to inf
         return candidates.points[best], log
+
+    def _fit_surrogate(
+        self,
+        front: list[ObservationGroup],
+        generator: torch.Generator,
+        warm_start: Hyperparameters | None,
+        model_cache: dict[str, ExactRegressionGP] | None,
+    ) -> SurrogateModel:
+        """Fit the surrogates on the current data (needs at least one success)."""
+        config = self.config
+        model = SurrogateModel(
+            better_direction_sign=config.better_direction_sign,
+            lengthscale=config.initial_search_radius,
+            generator=generator,
+            warm_start=warm_start,
+            num_hyperparameter_samples=(
+                config.num_fully_bayesian_samples if config.is_fully_bayesian else 1
+            ),
+            model_cache=model_cache,
+        )
+        model.fit(self.success_observations, self.failure_observations, front)
+        return model
 
     def _improvement_target(
         self, model: SurrogateModel, front: list[ObservationGroup], pareto_surrogate: Tensor
@@ -399,6 +610,7 @@ class CARBS:
         target = self.failure_observations if is_failure else self.success_observations
         target.append(observation)
         self.observation_times.append(time.time())
+        self.observation_is_failure.append(is_failure)
 
     def _observation_log(self, observation: ObservationInParam, is_failure: bool) -> dict[str, Any]:
         logs: dict[str, Any] = {
@@ -426,3 +638,105 @@ class CARBS:
             logs["pareto_group_count"] = len(front)
             logs["pareto_area"] = pareto_area(front)
         return logs
+
+    # -- analysis: front, predictions, scaling laws ------------------------------------------------
+    def pareto_front(self) -> list[ParetoMember]:
+        """The current Pareto front in param space, cheapest first.
+
+        The same members as :meth:`get_pareto_groups`, each with its params, mean
+        output, mean cost and number of samples.
+        """
+        with self._lock:
+            return pareto_members(self.get_pareto_groups(), self.search_space)
+
+    def predict(self, points: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> Predictions:
+        """Predict output (mean and std), cost and success probability at param dicts.
+
+        Fits the same surrogates as :meth:`suggest` on the current observations
+        (pending suggestions are not included), from their priors and with a
+        private random generator seeded by ``config.seed``: the result depends only
+        on the data and the config, and calling it never changes later suggestions.
+
+        Args:
+            points: Param dicts (validated like observation inputs; a
+                ``suggestion_uuid`` key is allowed), or a single one.
+
+        Raises:
+            InvalidObservationError: a point with a missing or unknown key or a
+                value out of bounds, or no point at all.
+            InsufficientDataError: no successful observation yet.
+        """
+        with self._lock:
+            cleaned, basic = points_to_basic(points, self.search_space)
+            if not self.success_observations:
+                raise InsufficientDataError(
+                    "predict() needs at least one successful observation to fit the models"
+                )
+            generator = torch.Generator().manual_seed(self.config.seed)
+            model = self._fit_surrogate(self.get_pareto_groups(), generator, None, None)
+            return predict_with(model, cleaned, basic)
+
+    def scaling_laws(self, confidence: float = DEFAULT_CONFIDENCE) -> dict[str, ScalingLaw]:
+        """Fit each parameter against cost along the Pareto front.
+
+        Each law regresses the parameter in basic space on ``log10(cost)`` over
+        the front members, weighted by their sample counts, with a t-interval on
+        the slope. For ``LogSpace`` parameters ``law.slope`` is the exponent in
+        ``value ~ k * cost**exponent``; for ``LinearSpace`` it is value per
+        decade of cost and for ``LogitSpace`` log10 odds per decade of cost.
+        See :mod:`carbs.scaling`.
+
+        Raises:
+            InsufficientDataError: fewer than two front members, or all at one cost.
+        """
+        with self._lock:
+            return fit_scaling_laws(self.get_pareto_groups(), self.search_space, confidence)
+
+    def suggest_at_cost(
+        self,
+        cost: float,
+        confidence: float = DEFAULT_CONFIDENCE,
+        min_r_squared: float = DEFAULT_MIN_R_SQUARED,
+        max_extrapolation: float = DEFAULT_MAX_EXTRAPOLATION,
+    ) -> CostSuggestion:
+        """The scaling laws' compute-optimal settings at any budget, with intervals.
+
+        Values are legal (rounded onto integer lattices, clipped to the bounds).
+        ``is_reliable`` is ``False``, with reasons in ``warnings``, when the front
+        has fewer than 3 members, a law's R^2 is below ``min_r_squared``, or
+        ``cost`` lies more than ``max_extrapolation`` times outside the front's
+        cost range.
+
+        Raises:
+            InsufficientDataError: fewer than two front members, or all at one cost.
+            CARBSValueError: ``cost`` is not finite and > 0.
+        """
+        with self._lock:
+            laws = self.scaling_laws(confidence)
+            return suggest_at_cost(
+                laws,
+                cost,
+                min_points=DEFAULT_MIN_POINTS,
+                min_r_squared=min_r_squared,
+                max_extrapolation=max_extrapolation,
+            )
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """All observations as a pandas DataFrame, one row each, in recording order.
+
+        Columns: every param (param space), then ``output``, ``cost``,
+        ``is_failure``, ``is_pareto`` (a member of the current front),
+        ``suggestion_id`` and ``observed_at`` (UTC timestamp). Needs the
+        ``pandas`` extra: ``pip install "carbs-hpo[pandas]"``.
+        """
+        with self._lock:
+            records = observation_records(
+                self.success_observations,
+                self.failure_observations,
+                self.observation_is_failure,
+                self.observation_times,
+                self.search_space,
+            )
+            return observations_dataframe(
+                records, self.get_pareto_groups(), self.search_space.names
+            )

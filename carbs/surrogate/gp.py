@@ -122,7 +122,21 @@ class SuccessGP(gpytorch.models.ExactGP):
             matern, batch_shape=batch, outputscale_prior=_log_normal(1.0, 1.5)
         )
         matern.lengthscale = torch.full((2, 1, dim), lengthscale)
+        self.initial_lengthscale = lengthscale
+        self.is_success = is_success.bool()
         self.to(train_x.dtype)
+
+    def on_subset(self, index: Tensor) -> SuccessGP:
+        """A model on the training points ``index`` only, with this model's hyperparameters.
+
+        The labels' noise lives in the likelihood, one value per point, so a
+        subset needs its own model rather than ``set_train_data``.
+        """
+        model = SuccessGP(
+            self.train_inputs[0][index], self.is_success[index], self.initial_lengthscale
+        )
+        load_hyperparameters(model, hyperparameters_of(self))
+        return model
 
     def forward(self, x: Tensor) -> MultivariateNormal:
         return MultivariateNormal(self.mean_module(x), self.covar_module(x))

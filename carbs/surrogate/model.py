@@ -217,8 +217,16 @@ class SurrogateModel:
         train_x = model.train_inputs[0]
         train_y = model.train_targets
         n = train_x.shape[0]
-        if n <= MAX_FIT_POINTS or isinstance(model, SuccessGP):
+        if n <= MAX_FIT_POINTS:
             fit_map(model, iterations, evaluations)
+            return
+        if isinstance(model, SuccessGP):
+            # Fit a copy on a subset that keeps both classes, then take its hyperparameters.
+            small = model.on_subset(
+                _stratified_subset(model.is_success, MAX_FIT_POINTS, self.generator)
+            )
+            fit_map(small, iterations, evaluations)
+            load_hyperparameters(model, hyperparameters_of(small))
             return
         subset = torch.randperm(n, generator=self.generator)[:MAX_FIT_POINTS]
         model.set_train_data(train_x[subset], train_y[..., subset], strict=False)
@@ -312,3 +320,12 @@ class SurrogateModel:
         if self.num_train >= FAST_PRED_VAR_MIN_POINTS:
             return gpytorch.settings.fast_pred_var()
         return gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE)
+
+
+def _stratified_subset(is_success: Tensor, size: int, generator: torch.Generator) -> Tensor:
+    """``size`` random indices that keep every point of the rarer class, up to half of them."""
+    order = torch.randperm(is_success.shape[0], generator=generator)
+    successes, failures = order[is_success[order]], order[~is_success[order]]
+    rare, common = sorted((successes, failures), key=lambda indices: indices.shape[0])
+    rare = rare[: size // 2]
+    return torch.cat([rare, common[: size - rare.shape[0]]])

@@ -1,0 +1,296 @@
+"""Matplotlib figures of an optimizer's state: Pareto front, scaling laws, history.
+
+Needs the ``plot`` extra (``pip install "carbs-hpo[plot]"``); matplotlib is
+imported only when a function here is called. Figures are built with
+:class:`matplotlib.figure.Figure` directly, not through ``pyplot``, so they
+work on any backend (including headless ``Agg``) and are never shown or kept
+alive by pyplot's global state. Display one in a notebook by evaluating it,
+or save it with ``path=``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from carbs.analysis import ObservationRecord, observation_records
+from carbs.errors import InsufficientDataError
+from carbs.scaling import DEFAULT_CONFIDENCE, ScalingLaw
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from carbs.optimizer import CARBS
+
+PLOT_INSTALL_HINT = 'pip install "carbs-hpo[plot]"'
+# How far beyond the front's cost range the scaling-law panels draw the law (dashed).
+EXTRAPOLATION_FACTOR = 10.0
+_FRONT_COLOR = "tab:red"
+_FAILURE_COLOR = "tab:red"
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as error:  # pragma: no cover - exercised only without matplotlib
+        raise ImportError(
+            f"carbs.plotting needs matplotlib; install it with {PLOT_INSTALL_HINT}"
+        ) from error
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _save(figure: Figure, path: str | Path | None) -> Figure:
+    if path is not None:
+        figure.savefig(path, dpi=120)
+    return figure
+
+
+def _records(carbs: CARBS) -> list[ObservationRecord]:
+    return observation_records(
+        carbs.success_observations,
+        carbs.failure_observations,
+        carbs.observation_is_failure,
+        carbs.observation_times,
+        carbs.search_space,
+    )
+
+
+def _mark_failures(ax: Axes, xs: Sequence[float], label: str = "failures") -> None:
+    """Draw failures as crosses along the bottom of ``ax`` (they have no output)."""
+    if not xs:
+        return
+    ax.scatter(
+        list(xs),
+        [0.03] * len(xs),
+        marker="x",
+        color=_FAILURE_COLOR,
+        transform=ax.get_xaxis_transform(),
+        label=label,
+        zorder=3,
+    )
+
+
+def _empty(ax: Axes, message: str) -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
+
+
+def plot_pareto_front(carbs: CARBS, path: str | Path | None = None) -> Figure:
+    """Every observation in (cost, output) and the Pareto front as a step line.
+
+    Successful runs are coloured by observation order (colour bar), failed runs
+    are crosses along the bottom at their cost, and the front (mean output of
+    each member) is a red step line: at any cost, its height is the best mean
+    output observed at that cost or less. The cost axis is logarithmic.
+
+    Args:
+        carbs: The optimizer.
+        path: If given, also save the figure there as a PNG.
+
+    Returns:
+        The figure, with one axes plus its colour bar.
+    """
+    figure = _new_figure(7.0, 4.5)
+    ax = figure.add_subplot()
+    records = _records(carbs)
+    successes = [r for r in records if not r.is_failure]
+    failures = [r for r in records if r.is_failure]
+    if successes:
+        points = ax.scatter(
+            [r.cost for r in successes],
+            [r.output for r in successes],
+            c=[r.index for r in successes],
+            cmap="viridis",
+            vmin=0,
+            vmax=max(len(records) - 1, 1),
+            s=18,
+            label="observations",
+            zorder=2,
+        )
+        figure.colorbar(points, ax=ax, label="observation #")
+        front = carbs.pareto_front()
+        ax.step(
+            [m.cost for m in front],
+            [m.output for m in front],
+            where="post",
+            color=_FRONT_COLOR,
+            marker="o",
+            markerfacecolor="none",
+            label="Pareto front",
+            zorder=3,
+        )
+    else:
+        _empty(ax, "no successful observation yet")
+    _mark_failures(ax, [r.cost for r in failures])
+    ax.set_xscale("log")
+    ax.set_xlabel("cost")
+    direction = "higher" if carbs.config.better_direction_sign > 0 else "lower"
+    ax.set_ylabel(f"output ({direction} is better)")
+    ax.set_title(f"Pareto front after {len(records)} observations")
+    if records:
+        ax.legend(loc="best", fontsize="small")
+    return _save(figure, path)
+
+
+def _law_title(law: ScalingLaw) -> str:
+    low, high = law.slope_interval
+    what = "exponent" if law.is_power_law else "slope/decade"
+    interval = f" [{low:.3g}, {high:.3g}]" if math.isfinite(low) and math.isfinite(high) else ""
+    fit = f"R²={law.r_squared:.2f}, {law.num_points} front members"
+    return f"{law.name}: {what} {law.slope:.3g}{interval}\n{fit}"
+
+
+def _draw_law(ax: Axes, law: ScalingLaw) -> None:
+    low_cost, high_cost = law.cost_range
+    observed = np.geomspace(low_cost, high_cost, 50)
+    beyond = np.geomspace(high_cost, high_cost * EXTRAPOLATION_FACTOR, 25)
+    ax.plot(
+        observed,
+        [law.value_at(c) for c in observed],
+        color=_FRONT_COLOR,
+        label="fitted law",
+    )
+    ax.plot(
+        beyond,
+        [law.value_at(c) for c in beyond],
+        color=_FRONT_COLOR,
+        linestyle="--",
+        label="extrapolation",
+    )
+    grid = np.concatenate([observed, beyond[1:]])
+    intervals = [law.fit.mean_interval_at(math.log10(c)) for c in grid]
+    if all(math.isfinite(lo) and math.isfinite(hi) for lo, hi in intervals):
+        lows = [law.space.param_from_basic(lo, is_rounded=False) for lo, _ in intervals]
+        highs = [law.space.param_from_basic(hi, is_rounded=False) for _, hi in intervals]
+        ax.fill_between(
+            grid,
+            lows,
+            highs,
+            color=_FRONT_COLOR,
+            alpha=0.15,
+            label=f"{law.confidence:.0%} interval",
+        )
+
+
+def plot_scaling_laws(
+    carbs: CARBS, path: str | Path | None = None, confidence: float = DEFAULT_CONFIDENCE
+) -> Figure:
+    """One panel per parameter: its value against cost, with its scaling law.
+
+    Grey dots are all successful runs; red circles are the Pareto front members
+    the law is fitted on (area proportional to their sample count). The red
+    line is the fitted law over the front's cost range, dashed where it
+    extrapolates up to 10x beyond the dearest member, with its confidence band.
+    Each panel's y axis uses the parameter's ``space.plot_scale`` (log for
+    ``LogSpace``, logit for ``LogitSpace``), so a power law is a straight line.
+    With fewer than two front members only the points are drawn.
+
+    Args:
+        carbs: The optimizer.
+        path: If given, also save the figure there as a PNG.
+        confidence: Level of the bands.
+
+    Returns:
+        The figure, with one axes per parameter.
+    """
+    names = carbs.search_space.names
+    columns = min(3, len(names))
+    rows = math.ceil(len(names) / columns)
+    figure = _new_figure(4.2 * columns, 3.4 * rows)
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    for extra in axes[len(names) :]:
+        figure.delaxes(extra)
+    records = [r for r in _records(carbs) if not r.is_failure]
+    front = carbs.pareto_front()
+    laws: dict[str, ScalingLaw] = {}
+    with contextlib.suppress(InsufficientDataError):  # too few front members: points only
+        laws = carbs.scaling_laws(confidence)
+    for ax, name, space in zip(axes, names, carbs.search_space.spaces, strict=False):
+        ax.scatter(
+            [r.cost for r in records],
+            [r.params[name] for r in records],
+            color="0.6",
+            s=10,
+            label="observations",
+        )
+        ax.scatter(
+            [m.cost for m in front],
+            [m.params[name] for m in front],
+            s=[20.0 * m.count for m in front],
+            facecolors="none",
+            edgecolors=_FRONT_COLOR,
+            label="Pareto front",
+            zorder=3,
+        )
+        if name in laws:
+            _draw_law(ax, laws[name])
+            ax.set_title(_law_title(laws[name]), fontsize="medium")
+        else:
+            ax.set_title(f"{name}: too few front members for a law", fontsize="medium")
+        ax.set_xscale("log")
+        ax.set_yscale(space.plot_scale)
+        ax.set_xlabel("cost")
+        ax.set_ylabel(name)
+    axes[0].legend(loc="best", fontsize="x-small")
+    return _save(figure, path)
+
+
+def _best_so_far(outputs: Sequence[float], sign: int) -> list[float]:
+    best: list[float] = []
+    current = -math.inf
+    for output in outputs:
+        current = max(current, output * sign)
+        best.append(current * sign)
+    return best
+
+
+def plot_history(carbs: CARBS, path: str | Path | None = None) -> Figure:
+    """Output and best-so-far against observation number and against cumulative cost.
+
+    Left: each run's output against its observation number (from 0) with the
+    best output so far as a step line. Right: the same against the cumulative
+    cost spent when the run finished (failed runs' costs included), on a log
+    axis. Failed runs are crosses along the bottom.
+
+    Args:
+        carbs: The optimizer.
+        path: If given, also save the figure there as a PNG.
+
+    Returns:
+        The figure, with two axes.
+    """
+    figure = _new_figure(10.0, 4.0)
+    by_index, by_cost = figure.subplots(1, 2)
+    records = _records(carbs)
+    sign = carbs.config.better_direction_sign
+    cumulative = np.cumsum([r.cost for r in records]).tolist()
+    successes = [(r, c) for r, c in zip(records, cumulative, strict=True) if not r.is_failure]
+    failures = [(r, c) for r, c in zip(records, cumulative, strict=True) if r.is_failure]
+    best = _best_so_far([r.output for r, _ in successes], sign)
+    series: list[tuple[Axes, list[float], list[float], str]] = [
+        (by_index, [r.index for r, _ in successes], [r.index for r, _ in failures], "#"),
+        (by_cost, [c for _, c in successes], [c for _, c in failures], "cost"),
+    ]
+    for ax, xs, failure_xs, kind in series:
+        if xs:
+            ax.scatter(xs, [r.output for r, _ in successes], s=14, color="tab:blue", label="output")
+            ax.step(xs, best, where="post", color="black", label="best so far")
+        else:
+            _empty(ax, "no successful observation yet")
+        _mark_failures(ax, failure_xs)
+        ax.set_ylabel("output")
+        if kind == "cost":
+            ax.set_xscale("log")
+            ax.set_xlabel("cumulative cost (failed runs included)")
+        else:
+            ax.set_xlabel("observation #")
+        if records:
+            ax.legend(loc="best", fontsize="small")
+    by_index.set_title("history by observation")
+    by_cost.set_title("history by cumulative cost")
+    return _save(figure, path)

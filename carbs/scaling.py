@@ -1,0 +1,476 @@
+"""Scaling laws along the Pareto front: how the best settings move as compute grows.
+
+Along the performance-cost Pareto front, each parameter in basic space is close
+to linear in log cost (see ``DESIGN.md`` section 2.9). This module fits that
+line for every parameter by weighted least squares and turns it into a
+prediction of the compute-optimal setting at any budget.
+
+Conventions used throughout:
+
+* the regressor is ``log10(cost)``: slopes are "per decade of cost";
+* the response is the parameter in **basic space**, and each front member is
+  weighted by its number of samples (a mean of ``k`` runs counts ``k`` times as
+  much as a single run);
+* for a :class:`~carbs.spaces.LogSpace` parameter the slope is reported as a
+  power-law **exponent**, ``value ~ k * cost**exponent``, i.e.
+  ``exponent = d ln(value) / d ln(cost)`` (the same in any log base);
+* for a :class:`~carbs.spaces.LinearSpace` parameter the slope is in the
+  parameter's own units per decade of cost, ``d value / d log10(cost)``;
+* for a :class:`~carbs.spaces.LogitSpace` parameter the slope is in log10
+  odds per decade of cost, ``d log10(p / (1 - p)) / d log10(cost)``.
+
+Intervals are two-sided t-intervals with ``n - 2`` degrees of freedom, where
+``n`` is the number of front members (not the number of runs).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import attrs
+import numpy as np
+import torch
+from scipy import stats
+
+from carbs.errors import CARBSValueError, InsufficientDataError
+from carbs.pareto import ObservationGroup
+from carbs.spaces import LinearSpace, LogitSpace, LogSpace, RealNumberSpace, SearchSpace
+
+DEFAULT_CONFIDENCE = 0.95
+DEFAULT_MIN_R_SQUARED = 0.5
+DEFAULT_MIN_POINTS = 3
+DEFAULT_MAX_EXTRAPOLATION = 10.0
+
+
+@attrs.frozen
+class LineFit:
+    """A weighted least-squares line ``y = intercept + slope * x`` with its uncertainty.
+
+    The weights are precision weights: point ``i`` is assumed to have noise
+    variance ``sigma**2 / weights[i]``, with ``sigma`` estimated from the
+    weighted residuals.
+
+    Attributes:
+        slope: Fitted slope.
+        intercept: Fitted value at ``x = 0``.
+        slope_std_error: Standard error of the slope (``inf`` with two points).
+        slope_interval: Two-sided ``confidence`` t-interval of the slope.
+        r_squared: Weighted coefficient of determination; ``1.0`` when the
+            responses are all equal and fitted exactly.
+        num_points: Number of points ``n``.
+        confidence: Confidence level of the intervals, e.g. ``0.95``.
+        x_mean: Weighted mean of ``x``.
+        sum_weights: Sum of the weights.
+        sxx: Weighted sum of squares of ``x - x_mean``.
+        residual_variance: Weighted residual sum of squares over ``n - 2``
+            (``nan`` with two points).
+        t_quantile: The t-distribution quantile the intervals use (``inf`` with two points).
+    """
+
+    slope: float
+    intercept: float
+    slope_std_error: float
+    slope_interval: tuple[float, float]
+    r_squared: float
+    num_points: int
+    confidence: float
+    x_mean: float
+    sum_weights: float
+    sxx: float
+    residual_variance: float
+    t_quantile: float
+
+    @property
+    def degrees_of_freedom(self) -> int:
+        """Residual degrees of freedom, ``n - 2``."""
+        return self.num_points - 2
+
+    def mean_at(self, x: float) -> float:
+        """The fitted line at ``x``."""
+        return self.intercept + self.slope * x
+
+    def mean_interval_at(self, x: float) -> tuple[float, float]:
+        """Confidence interval of the fitted line (not of a new observation) at ``x``."""
+        mean = self.mean_at(x)
+        if self.degrees_of_freedom < 1:
+            return (-math.inf, math.inf)
+        variance = self.residual_variance * (
+            1.0 / self.sum_weights + (x - self.x_mean) ** 2 / self.sxx
+        )
+        half_width = self.t_quantile * math.sqrt(max(variance, 0.0))
+        return (mean - half_width, mean + half_width)
+
+
+def weighted_least_squares(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    weights: Sequence[float] | np.ndarray | None = None,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> LineFit:
+    """Fit ``y = intercept + slope * x`` by weighted least squares.
+
+    Args:
+        x: Regressor values, shape ``(n,)``, ``n >= 2``, not all equal.
+        y: Responses, shape ``(n,)``.
+        weights: Positive precision weights (e.g. sample counts); all ones if ``None``.
+        confidence: Level of the slope and mean intervals, in ``(0, 1)``.
+
+    Returns:
+        The fit; with exactly two points the intervals are infinite.
+
+    Raises:
+        InsufficientDataError: fewer than two points, or ``x`` has no spread.
+        CARBSValueError: mismatched shapes, non-finite values, non-positive
+            weights or a confidence outside ``(0, 1)``.
+    """
+    xs = np.asarray(x, dtype=np.float64)
+    ys = np.asarray(y, dtype=np.float64)
+    ws = np.ones_like(xs) if weights is None else np.asarray(weights, dtype=np.float64)
+    if xs.ndim != 1 or xs.shape != ys.shape or xs.shape != ws.shape:
+        raise CARBSValueError(
+            f"x, y and weights must be 1-D and of equal length, got shapes "
+            f"{xs.shape}, {ys.shape}, {ws.shape}"
+        )
+    if not (0.0 < confidence < 1.0):
+        raise CARBSValueError(f"confidence must lie in (0, 1), got {confidence}")
+    if not (np.isfinite(xs).all() and np.isfinite(ys).all() and np.isfinite(ws).all()):
+        raise CARBSValueError("x, y and weights must be finite")
+    if (ws <= 0).any():
+        raise CARBSValueError("weights must be > 0")
+    n = xs.shape[0]
+    if n < 2:
+        raise InsufficientDataError(f"a line needs at least 2 points, got {n}")
+
+    sum_w = float(ws.sum())
+    x_mean = float((ws * xs).sum() / sum_w)
+    y_mean = float((ws * ys).sum() / sum_w)
+    dx = xs - x_mean
+    dy = ys - y_mean
+    sxx = float((ws * dx * dx).sum())
+    if not sxx > 1e-12 * max(1.0, float((ws * xs * xs).sum())):
+        raise InsufficientDataError("the points have no spread in x; a slope is undefined")
+    slope = float((ws * dx * dy).sum() / sxx)
+    intercept = y_mean - slope * x_mean
+    residuals = ys - (intercept + slope * xs)
+    ss_res = float((ws * residuals * residuals).sum())
+    ss_tot = float((ws * dy * dy).sum())
+    if ss_tot > 1e-12 * max(1.0, float((ws * ys * ys).sum())):
+        r_squared = 1.0 - ss_res / ss_tot
+    else:  # constant responses: fitted exactly by a flat line
+        r_squared = 1.0
+    dof = n - 2
+    if dof >= 1:
+        residual_variance = ss_res / dof
+        slope_se = math.sqrt(residual_variance / sxx)
+        t_quantile = float(stats.t.ppf(0.5 + confidence / 2, dof))
+        slope_interval = (slope - t_quantile * slope_se, slope + t_quantile * slope_se)
+    else:
+        residual_variance = math.nan
+        slope_se = math.inf
+        t_quantile = math.inf
+        slope_interval = (-math.inf, math.inf)
+    return LineFit(
+        slope=slope,
+        intercept=intercept,
+        slope_std_error=slope_se,
+        slope_interval=slope_interval,
+        r_squared=r_squared,
+        num_points=n,
+        confidence=confidence,
+        x_mean=x_mean,
+        sum_weights=sum_w,
+        sxx=sxx,
+        residual_variance=residual_variance,
+        t_quantile=t_quantile,
+    )
+
+
+def slope_factor(space: RealNumberSpace) -> float:
+    """Factor from a basic-space slope to the reported slope (see the module docstring).
+
+    ``LogSpace``: basic = log_base(x) / scale, so ``d ln x = scale * ln(base) * d basic``
+    and, with ``d ln c = ln(10) * d log10 c``, the exponent ``d ln x / d ln c`` is
+    ``scale * log10(base)`` times the basic slope per decade. ``LinearSpace``: ``x =
+    scale * basic``. ``LogitSpace``: log10 odds ``= scale * basic``. Any other space
+    reports the basic-space slope (factor 1).
+    """
+    if isinstance(space, LogSpace):
+        return space.scale * math.log10(space.base)
+    if isinstance(space, LinearSpace | LogitSpace):
+        return space.scale
+    return 1.0
+
+
+def slope_unit(space: RealNumberSpace) -> str:
+    """What the reported slope of a parameter in ``space`` measures."""
+    if isinstance(space, LogSpace):
+        return "exponent (d ln value / d ln cost)"
+    if isinstance(space, LinearSpace):
+        return "value per decade of cost (d value / d log10 cost)"
+    if isinstance(space, LogitSpace):
+        return "log10 odds per decade of cost (d log10(p/(1-p)) / d log10 cost)"
+    return "basic units per decade of cost"
+
+
+@attrs.frozen
+class ScalingLaw:
+    """The fitted law of one parameter along the Pareto front.
+
+    The underlying fit is ``basic value = intercept + slope * log10(cost)`` over
+    the front members (``fit``); the properties below restate it in the
+    parameter's own terms.
+
+    Attributes:
+        name: The parameter's name.
+        space: The parameter's space.
+        fit: Weighted least-squares fit of the basic value on ``log10(cost)``.
+        costs: Mean cost of each front member, cheapest first.
+        values: Each front member's value, param space.
+        counts: Each front member's number of samples (the fit's weights).
+    """
+
+    name: str
+    space: RealNumberSpace
+    fit: LineFit
+    costs: tuple[float, ...]
+    values: tuple[float, ...]
+    counts: tuple[int, ...]
+
+    @property
+    def is_power_law(self) -> bool:
+        """``True`` for log-space parameters, whose slope is a power-law exponent."""
+        return isinstance(self.space, LogSpace)
+
+    @property
+    def slope(self) -> float:
+        """The exponent (``LogSpace``) or the slope per decade of cost (other spaces)."""
+        return self.fit.slope * slope_factor(self.space)
+
+    @property
+    def exponent(self) -> float | None:
+        """``d ln value / d ln cost`` for a ``LogSpace`` parameter, else ``None``."""
+        return self.slope if self.is_power_law else None
+
+    @property
+    def slope_interval(self) -> tuple[float, float]:
+        """Confidence interval of :attr:`slope`."""
+        factor = slope_factor(self.space)
+        low, high = self.fit.slope_interval
+        return (low * factor, high * factor)
+
+    @property
+    def unit(self) -> str:
+        """What :attr:`slope` measures."""
+        return slope_unit(self.space)
+
+    @property
+    def r_squared(self) -> float:
+        """Weighted R^2 of the fit in basic space."""
+        return self.fit.r_squared
+
+    @property
+    def num_points(self) -> int:
+        """Number of front members the law was fitted on."""
+        return self.fit.num_points
+
+    @property
+    def confidence(self) -> float:
+        """Confidence level of the intervals."""
+        return self.fit.confidence
+
+    @property
+    def cost_range(self) -> tuple[float, float]:
+        """Cheapest and dearest front member's cost."""
+        return (min(self.costs), max(self.costs))
+
+    def basic_at(self, cost: float) -> float:
+        """The law's value at ``cost``, basic space."""
+        return self.fit.mean_at(math.log10(cost))
+
+    def value_at(self, cost: float) -> float:
+        """The law's value at ``cost``, param space, neither rounded nor clipped."""
+        return float(self.space.param_from_basic(self.basic_at(cost), is_rounded=False))
+
+    def interval_at(self, cost: float) -> tuple[float, float]:
+        """Confidence interval of the law at ``cost``, param space, neither rounded nor clipped."""
+        low, high = self.fit.mean_interval_at(math.log10(cost))
+        return (
+            float(self.space.param_from_basic(low, is_rounded=False)),
+            float(self.space.param_from_basic(high, is_rounded=False)),
+        )
+
+
+def fit_scaling_laws(
+    front: Sequence[ObservationGroup],
+    search_space: SearchSpace,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> dict[str, ScalingLaw]:
+    """Fit one scaling law per parameter along the Pareto front.
+
+    Args:
+        front: Front members (as from ``CARBS.get_pareto_groups()``), any order.
+        search_space: The optimizer's params.
+        confidence: Level of the intervals.
+
+    Returns:
+        A law per parameter, keyed by name, in the params' order.
+
+    Raises:
+        InsufficientDataError: fewer than two front members, or all at one cost.
+    """
+    if len(front) < 2:
+        raise InsufficientDataError(
+            f"a scaling law needs at least 2 Pareto front members (3 or more to be "
+            f"trusted), got {len(front)}; observe more runs at different costs"
+        )
+    members = sorted(front, key=lambda g: g.mean_cost)
+    costs = np.array([g.mean_cost for g in members], dtype=np.float64)
+    counts = np.array([g.count for g in members], dtype=np.float64)
+    basic = np.stack([g.input_in_basic.detach().cpu().numpy() for g in members])
+    params = search_space.param_tensor_from_basic(torch.as_tensor(basic)).numpy()
+    laws: dict[str, ScalingLaw] = {}
+    for i, (name, space) in enumerate(zip(search_space.names, search_space.spaces, strict=True)):
+        fit = weighted_least_squares(np.log10(costs), basic[:, i], counts, confidence)
+        laws[name] = ScalingLaw(
+            name=name,
+            space=space,
+            fit=fit,
+            costs=tuple(costs.tolist()),
+            values=tuple(params[:, i].tolist()),
+            counts=tuple(int(c) for c in counts),
+        )
+    return laws
+
+
+def legal_value(space: RealNumberSpace, basic: float) -> float | int:
+    """The legal param value nearest to a basic-space value.
+
+    Clips to the bounds, rounds integer spaces onto their lattice, and steps
+    back inside the bounds by one lattice spacing when rounding left them.
+    """
+    low = space.basic_from_param(space.min) if math.isfinite(space.min) else -math.inf
+    high = space.basic_from_param(space.max) if math.isfinite(space.max) else math.inf
+    clipped = min(max(basic, low), high) if not math.isnan(basic) else basic
+    value = float(space.param_from_basic(clipped, is_rounded=False))
+    value = min(max(value, space.min), space.max)
+    if not space.is_integer:
+        if not space.is_in_bounds(value):  # an open end (LogSpace 0, LogitSpace 0 or 1)
+            value = float(np.nextafter(value, 0.5 * (space.min + min(space.max, 1.0))))
+        return value
+    step = space.rounding_factor
+    lattice = round(value / step) * step
+    if lattice < space.min:
+        lattice += step * math.ceil((space.min - lattice) / step)
+    if lattice > space.max:
+        lattice -= step * math.ceil((lattice - space.max) / step)
+    return int(lattice)
+
+
+def _clip(space: RealNumberSpace, value: float) -> float:
+    return float(min(max(value, space.min), space.max))
+
+
+@attrs.frozen
+class CostSuggestion:
+    """The scaling laws' compute-optimal settings at one budget.
+
+    Attributes:
+        cost: The budget asked for.
+        params: A legal value per parameter (rounded onto integer lattices,
+            clipped to the bounds), usable as a run's input.
+        intervals: Per parameter, the confidence interval of the law at
+            ``cost``, in param space, clipped to the bounds (not rounded).
+        predicted: Per parameter, the law's raw value at ``cost`` (neither
+            rounded nor clipped).
+        is_reliable: ``False`` when the front has too few members, a law's
+            R^2 is below the threshold, or ``cost`` lies too far outside the
+            front's cost range.
+        warnings: Why the result is unreliable, plus any parameter whose law
+            leaves its bounds.
+        confidence: Level of the intervals.
+    """
+
+    cost: float
+    params: dict[str, float | int]
+    intervals: dict[str, tuple[float, float]]
+    predicted: dict[str, float]
+    is_reliable: bool
+    warnings: list[str]
+    confidence: float
+
+
+def suggest_at_cost(
+    laws: Mapping[str, ScalingLaw],
+    cost: float,
+    *,
+    min_points: int = DEFAULT_MIN_POINTS,
+    min_r_squared: float = DEFAULT_MIN_R_SQUARED,
+    max_extrapolation: float = DEFAULT_MAX_EXTRAPOLATION,
+) -> CostSuggestion:
+    """Predict the compute-optimal settings at ``cost`` from fitted scaling laws.
+
+    Args:
+        laws: One law per parameter, as from :func:`fit_scaling_laws`.
+        cost: The budget, in the units of the observed costs; finite and > 0.
+        min_points: Fewer front members than this make the result unreliable.
+        min_r_squared: A law with a lower R^2 makes the result unreliable.
+        max_extrapolation: A ``cost`` more than this factor above the dearest or
+            below the cheapest front member makes the result unreliable.
+
+    Raises:
+        CARBSValueError: ``cost`` is not a finite number > 0, or ``laws`` is empty.
+    """
+    if isinstance(cost, bool) or not isinstance(cost, int | float | np.number):
+        raise CARBSValueError(f"cost must be a number, got {cost!r}")
+    if not (math.isfinite(cost) and cost > 0):
+        raise CARBSValueError(f"cost must be finite and > 0, got {cost}")
+    if not laws:
+        raise CARBSValueError("no scaling laws given")
+    cost = float(cost)
+    warnings: list[str] = []
+    is_reliable = True
+    first = next(iter(laws.values()))
+    if first.num_points < min_points:
+        is_reliable = False
+        warnings.append(
+            f"only {first.num_points} Pareto front members; a scaling law needs at "
+            f"least {min_points} to be trusted"
+        )
+    low_cost, high_cost = first.cost_range
+    if cost > high_cost * max_extrapolation or cost < low_cost / max_extrapolation:
+        is_reliable = False
+        factor = cost / high_cost if cost > high_cost else low_cost / cost
+        warnings.append(
+            f"cost {cost:.4g} is {factor:.3g}x outside the front's cost range "
+            f"[{low_cost:.4g}, {high_cost:.4g}] (more than {max_extrapolation:g}x extrapolation)"
+        )
+    params: dict[str, float | int] = {}
+    intervals: dict[str, tuple[float, float]] = {}
+    predicted: dict[str, float] = {}
+    for name, law in laws.items():
+        if law.r_squared < min_r_squared:
+            is_reliable = False
+            warnings.append(
+                f"{name}: weak fit along the front, R^2={law.r_squared:.2f} < {min_r_squared:g}"
+            )
+        space = law.space
+        raw = law.value_at(cost)
+        predicted[name] = raw
+        params[name] = legal_value(space, law.basic_at(cost))
+        low, high = law.interval_at(cost)
+        intervals[name] = (_clip(space, low), _clip(space, high))
+        if not (space.min <= raw <= space.max) or not space.is_in_bounds(raw):
+            warnings.append(
+                f"{name}: the law gives {raw:.4g} at this cost, outside "
+                f"[{space.min:g}, {space.max:g}]; clipped to {params[name]:.4g}"
+            )
+    return CostSuggestion(
+        cost=cost,
+        params=params,
+        intervals=intervals,
+        predicted=predicted,
+        is_reliable=is_reliable,
+        warnings=warnings,
+        confidence=first.confidence,
+    )

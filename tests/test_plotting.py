@@ -1,0 +1,165 @@
+"""Figures of carbs.plotting: panels, points, saving, and the missing-matplotlib message."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from matplotlib.axes import Axes
+from matplotlib.collections import Collection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from carbs import (
+    CARBS,
+    CARBSParams,
+    LinearSpace,
+    LogitSpace,
+    LogSpace,
+    ObservationInParam,
+    Param,
+)
+from carbs.plotting import plot_history, plot_pareto_front, plot_scaling_laws
+
+NUM_SUCCESSES = 12
+FAILED_INDICES = (3, 8)
+
+
+def _carbs() -> CARBS:
+    """Observations along a known front, with two failures and one repeated input."""
+    params = [
+        Param("n", LogSpace(min=1.0, max=1e12), search_center=1e3),
+        Param("lin", LinearSpace(min=-10.0, max=10.0), search_center=0.0),
+        Param("p", LogitSpace(), search_center=0.5),
+    ]
+    carbs = CARBS(CARBSParams(better_direction_sign=-1, min_pareto_cost_fraction=0.0), params)
+    rng = np.random.default_rng(0)
+    observations = []
+    for i, log_cost in enumerate(np.linspace(1.0, 6.0, NUM_SUCCESSES)):
+        inputs = {
+            "n": float(2.0 * 10 ** (0.5 * log_cost + 0.05 * rng.normal())),
+            "lin": float(0.3 * log_cost + 0.1 * rng.normal()),
+            "p": float(1 / (1 + 10 ** (-0.2 * log_cost))),
+        }
+        # Every other run is worse than the previous one, so it is off the front.
+        output = -log_cost + (2.0 if i % 2 else 0.0)
+        observations.append(ObservationInParam(input=inputs, output=output, cost=10**log_cost))
+        if i in FAILED_INDICES:
+            observations.append(
+                ObservationInParam(
+                    input=inputs, output=math.nan, cost=10**log_cost, is_failure=True
+                )
+            )
+    carbs.initialize_from_observations(observations)
+    return carbs
+
+
+def _collection(ax: Axes, label: str) -> Collection:
+    matches = [c for c in ax.collections if c.get_label() == label]
+    assert len(matches) == 1, [c.get_label() for c in ax.collections]
+    return matches[0]
+
+
+def _line(ax: Axes, label: str) -> Line2D:
+    matches = [line for line in ax.get_lines() if line.get_label() == label]
+    assert len(matches) == 1
+    return matches[0]
+
+
+def test_pareto_front_plot(tmp_path: Path) -> None:
+    carbs = _carbs()
+    path = tmp_path / "front.png"
+    figure = plot_pareto_front(carbs, path=path)
+    assert isinstance(figure, Figure)
+    assert path.stat().st_size > 0
+    ax, colorbar = figure.axes  # the plot and its colour bar
+    assert colorbar.get_ylabel() == "observation #"
+    assert ax.get_xscale() == "log"
+    assert len(_collection(ax, "observations").get_offsets()) == NUM_SUCCESSES
+    assert len(_collection(ax, "failures").get_offsets()) == len(FAILED_INDICES)
+    front = carbs.pareto_front()
+    step = _line(ax, "Pareto front")
+    assert list(step.get_xdata()) == [m.cost for m in front]
+    assert list(step.get_ydata()) == [m.output for m in front]
+    assert step.get_drawstyle() == "steps-post"
+
+
+def test_scaling_laws_plot_has_one_panel_per_param(tmp_path: Path) -> None:
+    carbs = _carbs()
+    path = tmp_path / "laws.png"
+    figure = plot_scaling_laws(carbs, path=path)
+    assert path.stat().st_size > 0
+    assert len(figure.axes) == carbs.real_dim
+    front = carbs.pareto_front()
+    for ax, param in zip(figure.axes, carbs.params, strict=True):
+        assert ax.get_yscale() == param.space.plot_scale
+        assert ax.get_xscale() == "log"
+        assert len(_collection(ax, "observations").get_offsets()) == NUM_SUCCESSES
+        assert len(_collection(ax, "Pareto front").get_offsets()) == len(front)
+        _line(ax, "fitted law")
+        _line(ax, "extrapolation")
+        _collection(ax, "95% interval")
+        assert ax.get_title().startswith(param.name)
+    law = carbs.scaling_laws()["n"]
+    assert f"{law.slope:.3g}" in figure.axes[0].get_title()
+
+
+def test_scaling_laws_plot_with_many_params_drops_unused_panels() -> None:
+    params = [Param(f"x{i}", LinearSpace(), search_center=0.0) for i in range(4)]
+    carbs = CARBS(CARBSParams(min_pareto_cost_fraction=0.0), params)
+    carbs.initialize_from_observations(
+        [
+            ObservationInParam(input={f"x{i}": c * (i + 1) for i in range(4)}, output=c, cost=10**c)
+            for c in (1.0, 2.0, 3.0)
+        ]
+    )
+    figure = plot_scaling_laws(carbs)
+    assert len(figure.axes) == 4  # a 2 x 3 grid with two panels removed
+
+
+def test_scaling_laws_plot_without_a_law_draws_points_only() -> None:
+    carbs = CARBS(CARBSParams(), [Param("x", LinearSpace(), search_center=0.0)])
+    carbs.observe(ObservationInParam(input={"x": 0.0}, output=1.0, cost=2.0))
+    figure = plot_scaling_laws(carbs)
+    (ax,) = figure.axes
+    assert "too few front members" in ax.get_title()
+    assert len(_collection(ax, "Pareto front").get_offsets()) == 1
+    assert ax.get_lines() == []
+
+
+def test_history_plot(tmp_path: Path) -> None:
+    carbs = _carbs()
+    path = tmp_path / "history.png"
+    figure = plot_history(carbs, path=path)
+    assert path.stat().st_size > 0
+    by_index, by_cost = figure.axes
+    for ax in (by_index, by_cost):
+        assert len(_collection(ax, "output").get_offsets()) == NUM_SUCCESSES
+        assert len(_collection(ax, "failures").get_offsets()) == len(FAILED_INDICES)
+        best = list(_line(ax, "best so far").get_ydata())
+        assert best == sorted(best, reverse=True)  # minimising: never gets worse
+        assert best[-1] == min(o.output for o in carbs.success_observations)
+    assert by_cost.get_xscale() == "log"
+    total = sum(o.cost for o in carbs.success_observations + carbs.failure_observations)
+    costs = _line(by_cost, "best so far").get_xdata()
+    assert costs[-1] == pytest.approx(total)
+
+
+def test_plots_of_an_empty_optimizer() -> None:
+    carbs = CARBS(CARBSParams(), [Param("x", LinearSpace(), search_center=0.0)])
+    for plot in (plot_pareto_front, plot_scaling_laws, plot_history):
+        assert isinstance(plot(carbs), Figure)
+
+
+def test_plotting_without_matplotlib_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=r"carbs-hpo\[plot\]"):
+        plot_history(_carbs())
