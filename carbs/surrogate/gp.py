@@ -176,7 +176,13 @@ def fit_map(model: gpytorch.models.ExactGP, max_iter: int, max_eval: int | None 
         return loss
 
     try:
-        with gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE), warnings.catch_warnings():
+        # Eager kernels: the training covariance is needed whole, and the lazy wrappers
+        # cost more than the kernel itself at the sizes CARBS fits.
+        with (
+            gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE),
+            gpytorch.settings.lazily_evaluate_kernels(False),
+            warnings.catch_warnings(),
+        ):
             warnings.simplefilter("ignore", NumericalWarning)
             loss = optimizer.step(closure)
     except Exception as error:  # linear_operator raises several error types for non-PSD matrices

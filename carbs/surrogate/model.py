@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 COLD_FIT_ITERATIONS = 60
 # A warm start sits near the optimum already: a few L-BFGS steps track the new data.
 WARM_FIT_ITERATIONS = 3
-WARM_FIT_EVALUATIONS = 4
+WARM_FIT_EVALUATIONS = 3
 # Hyperparameters are fitted on at most this many points; the posterior uses all of them.
 MAX_FIT_POINTS = 400
 # Predictive variances use LOVE (fast_pred_var) above this many training points.
