@@ -26,3 +26,16 @@ def test_smoke_run_covers_every_problem_and_optimizer(tmp_path: Path) -> None:
     assert {p for p, _ in pairs} == set(PROBLEMS)
     assert {"carbs", "random"} <= {o for _, o in pairs}
     assert all(r["cost"] > 0 for r in records)
+
+
+def test_cheap_start_moves_only_cost_drivers_down() -> None:
+    for problem in PROBLEMS.values():
+        drivers = [spec for spec in problem.params if spec.drives_cost]
+        assert drivers, f"{problem.name} declares no cost-driving param"
+        for spec in problem.params:
+            cheap = spec.to_carbs_param(is_cheap_start=True).search_center
+            default = spec.to_carbs_param().search_center
+            if spec.drives_cost:
+                assert spec.low <= cheap < default
+            else:
+                assert cheap == default

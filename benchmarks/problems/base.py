@@ -34,6 +34,11 @@ def inverse_logit10(t: float | np.ndarray) -> Any:
     return 1.0 / (1.0 + np.power(10.0, -np.asarray(t, dtype=float)))
 
 
+# Where the cheap-start carbs variant centres cost-driving params, as a fraction of the
+# range in search coordinates.
+CHEAP_CENTER_FRACTION = 0.1
+
+
 @dataclass(frozen=True)
 class ParamSpec:
     """One hyperparameter of a problem, independent of any optimizer library.
@@ -48,6 +53,7 @@ class ParamSpec:
         scale: Search-coordinate units per carbs basic unit; carbs' 0.3 search
             radius is a step of ``0.3 * scale`` in the search coordinate.
         is_integer: Values are rounded to integers (not allowed for ``"logit"``).
+        drives_cost: The run's cost grows with this param (model size, steps, budget).
     """
 
     name: str
@@ -57,6 +63,7 @@ class ParamSpec:
     search_center: float
     scale: float = 1.0
     is_integer: bool = False
+    drives_cost: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in ("linear", "log", "logit"):
@@ -109,11 +116,22 @@ class ParamSpec:
         """One value drawn uniformly in the search coordinate."""
         return self.from_search(float(rng.uniform(self.search_low, self.search_high)))
 
-    def to_carbs_param(self) -> Param:
-        """This spec as a carbs ``Param`` (imports carbs)."""
+    def cheap_center(self) -> float | int:
+        """A search centre a tenth of the way up the range: where a CARBS user would start."""
+        return self.from_search(
+            self.search_low + CHEAP_CENTER_FRACTION * (self.search_high - self.search_low)
+        )
+
+    def to_carbs_param(self, is_cheap_start: bool = False) -> Param:
+        """This spec as a carbs ``Param`` (imports carbs).
+
+        With ``is_cheap_start``, a cost-driving param starts at :meth:`cheap_center`
+        instead of the practitioner's default ``search_center``.
+        """
         from carbs import LinearSpace, LogitSpace, LogSpace, Param
 
-        center: float | int = int(self.search_center) if self.is_integer else self.search_center
+        start = self.cheap_center() if is_cheap_start and self.drives_cost else self.search_center
+        center: float | int = int(start) if self.is_integer else start
         if self.kind == "log":
             space: Any = LogSpace(
                 min=self.low, max=self.high, scale=self.scale, is_integer=self.is_integer
@@ -249,9 +267,9 @@ class Problem:
         return to_carbs_params(self)
 
 
-def to_carbs_params(problem: Problem) -> list[Param]:
+def to_carbs_params(problem: Problem, is_cheap_start: bool = False) -> list[Param]:
     """Turn a problem's :class:`ParamSpec` list into carbs ``Param`` objects.
 
     carbs is imported here, so :mod:`benchmarks.problems` imports without it.
     """
-    return [spec.to_carbs_param() for spec in problem.params]
+    return [spec.to_carbs_param(is_cheap_start) for spec in problem.params]

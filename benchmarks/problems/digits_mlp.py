@@ -126,8 +126,24 @@ def make_problem() -> Problem:
     params = (
         ParamSpec("lr", "log", 1e-3, 3.0, search_center=0.03, scale=1.0),
         ParamSpec("weight_decay", "log", 1e-6, 1e-1, search_center=1e-4, scale=1.0),
-        ParamSpec("width", "log", *WIDTH_RANGE, search_center=32, scale=1.0, is_integer=True),
-        ParamSpec("epochs", "log", *EPOCH_RANGE, search_center=8, scale=1.0, is_integer=True),
+        ParamSpec(
+            "width",
+            "log",
+            *WIDTH_RANGE,
+            search_center=32,
+            scale=1.0,
+            is_integer=True,
+            drives_cost=True,
+        ),
+        ParamSpec(
+            "epochs",
+            "log",
+            *EPOCH_RANGE,
+            search_center=8,
+            scale=1.0,
+            is_integer=True,
+            drives_cost=True,
+        ),
     )
     return Problem(
         name="digits_mlp",

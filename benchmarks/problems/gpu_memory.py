@@ -128,9 +128,33 @@ def max_feasible_cost() -> float:
 def make_problem() -> Problem:
     """The registered ``gpu_memory`` problem."""
     params = (
-        ParamSpec("width", "log", *WIDTH_RANGE, search_center=512, scale=1.0, is_integer=True),
-        ParamSpec("batch_size", "log", *BATCH_RANGE, search_center=64, scale=1.0, is_integer=True),
-        ParamSpec("steps", "log", *STEPS_RANGE, search_center=2000, scale=1.0, is_integer=True),
+        ParamSpec(
+            "width",
+            "log",
+            *WIDTH_RANGE,
+            search_center=512,
+            scale=1.0,
+            is_integer=True,
+            drives_cost=True,
+        ),
+        ParamSpec(
+            "batch_size",
+            "log",
+            *BATCH_RANGE,
+            search_center=64,
+            scale=1.0,
+            is_integer=True,
+            drives_cost=True,
+        ),
+        ParamSpec(
+            "steps",
+            "log",
+            *STEPS_RANGE,
+            search_center=2000,
+            scale=1.0,
+            is_integer=True,
+            drives_cost=True,
+        ),
         ParamSpec("lr", "log", 1e-5, 1e-1, search_center=1e-3, scale=1.0),
         ParamSpec("beta2", "logit", 0.5, 0.9999, search_center=0.99, scale=1.0),
     )

@@ -94,7 +94,9 @@ def make_problem() -> Problem:
             ParamSpec(x, "linear", 0.0, 1.0, search_center=0.5, scale=0.5)
             for x in ("x1", "x2", "x3")
         ),
-        ParamSpec("budget", "log", MIN_BUDGET, MAX_BUDGET, search_center=10.0, scale=1.0),
+        ParamSpec(
+            "budget", "log", MIN_BUDGET, MAX_BUDGET, search_center=10.0, scale=1.0, drives_cost=True
+        ),
     )
     return Problem(
         name="hartmann3_mf",

@@ -76,8 +76,8 @@ def true_best_at_cost(cost: float) -> float:
 def make_problem() -> Problem:
     """The registered ``lm_scaling`` problem."""
     params = (
-        ParamSpec("n_params", "log", *N_RANGE, search_center=1e8, scale=1.0),
-        ParamSpec("tokens", "log", *D_RANGE, search_center=2e9, scale=1.0),
+        ParamSpec("n_params", "log", *N_RANGE, search_center=1e8, scale=1.0, drives_cost=True),
+        ParamSpec("tokens", "log", *D_RANGE, search_center=2e9, scale=1.0, drives_cost=True),
         ParamSpec("lr", "log", *LR_RANGE, search_center=1e-3, scale=1.0),
     )
     return Problem(

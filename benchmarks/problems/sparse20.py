@@ -67,7 +67,15 @@ def _distractor(index: int) -> ParamSpec:
 def make_problem() -> Problem:
     """The registered ``sparse20`` problem."""
     relevant = (
-        ParamSpec("steps", "log", *STEPS_RANGE, search_center=300, scale=1.0, is_integer=True),
+        ParamSpec(
+            "steps",
+            "log",
+            *STEPS_RANGE,
+            search_center=300,
+            scale=1.0,
+            is_integer=True,
+            drives_cost=True,
+        ),
         ParamSpec("lr", "log", 1e-5, 1.0, search_center=1e-3, scale=1.0),
         ParamSpec("warmup", "linear", 0.0, 1.0, search_center=0.5, scale=0.5),
         ParamSpec("dropout", "logit", 0.01, 0.9, search_center=0.3, scale=1.0),
