@@ -344,27 +344,10 @@ def fit_scaling_laws(
 
 
 def legal_value(space: RealNumberSpace, basic: float) -> float | int:
-    """The legal param value nearest to a basic-space value.
-
-    Clips to the bounds, rounds integer spaces onto their lattice, and steps
-    back inside the bounds by one lattice spacing when rounding left them.
-    """
-    low = space.basic_from_param(space.min) if math.isfinite(space.min) else -math.inf
-    high = space.basic_from_param(space.max) if math.isfinite(space.max) else math.inf
-    clipped = min(max(basic, low), high) if not math.isnan(basic) else basic
-    value = float(space.param_from_basic(clipped, is_rounded=False))
-    value = min(max(value, space.min), space.max)
-    if not space.is_integer:
-        if not space.is_in_bounds(value):  # an open end (LogSpace 0, LogitSpace 0 or 1)
-            value = float(np.nextafter(value, 0.5 * (space.min + min(space.max, 1.0))))
-        return value
-    step = space.rounding_factor
-    lattice = round(value / step) * step
-    if lattice < space.min:
-        lattice += step * math.ceil((space.min - lattice) / step)
-    if lattice > space.max:
-        lattice -= step * math.ceil((lattice - space.max) / step)
-    return int(lattice)
+    """The legal param value nearest to a basic-space value (see ``clip_param_tensor``)."""
+    param = space.param_from_basic_tensor(torch.tensor(float(basic), dtype=torch.float64))
+    value = float(space.clip_param_tensor(param))
+    return int(value) if space.is_integer else value
 
 
 def _clip(space: RealNumberSpace, value: float) -> float:

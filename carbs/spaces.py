@@ -105,10 +105,18 @@ class RealNumberSpace:
         )
 
     def clip_param_tensor(self, values: Tensor) -> Tensor:
-        """Move param-space values into ``[min, max]``, onto the lattice for integer spaces."""
+        """Move param-space values to the nearest legal ones.
+
+        Clamps into ``[min, max]``; a value left on an open end (``LogSpace`` 0,
+        ``LogitSpace`` 0 or 1, whose basic image is infinite) steps one float
+        inside; integer spaces round onto their lattice, stepping back inside the
+        bounds when rounding left them.
+        """
         values = values.clamp(self.min, self.max)
         if not self.is_integer:
-            return values
+            inward = torch.full_like(values, 0.5 * (self.min + min(self.max, 1.0)))
+            is_open_end = ~torch.isfinite(self.basic_from_param_tensor(values))
+            return torch.where(is_open_end, torch.nextafter(values, inward), values)
         rounded = self.round_param_tensor(values)
         rounded = torch.where(rounded > self.max, rounded - self.rounding_factor, rounded)
         return torch.where(rounded < self.min, rounded + self.rounding_factor, rounded)
