@@ -7,7 +7,9 @@ carbs are imported inside their adapters, so this module imports without them.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -51,6 +53,21 @@ class RandomSearch:
         """Random search ignores results."""
 
 
+CARBS_CONFIG_ENV = "CARBS_BENCH_CONFIG"
+
+
+def carbs_config_overrides() -> dict[str, Any]:
+    """``CARBSParams`` fields to override, from the JSON object in ``$CARBS_BENCH_CONFIG``.
+
+    An environment variable rather than an argument, so that worker processes see it:
+    ``CARBS_BENCH_CONFIG='{"exploration_bias": 0.5}' python benchmarks/run.py ...``.
+    """
+    overrides = json.loads(os.environ.get(CARBS_CONFIG_ENV, "{}"))
+    if not isinstance(overrides, dict):
+        raise ValueError(f"${CARBS_CONFIG_ENV} must hold a JSON object, got {overrides!r}")
+    return overrides
+
+
 class CarbsOptimizer:
     """carbs ``CARBS`` minimising the output, with the problem's cost range.
 
@@ -67,6 +84,7 @@ class CarbsOptimizer:
             seed=seed,
             max_suggestion_cost=problem.max_cost,
             is_saved_on_every_observation=False,
+            **carbs_config_overrides(),
         )
         self._carbs = CARBS(config, to_carbs_params(problem, is_cheap_start))
         self._names = [spec.name for spec in problem.params]

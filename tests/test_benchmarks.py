@@ -39,3 +39,15 @@ def test_cheap_start_moves_only_cost_drivers_down() -> None:
                 assert spec.low <= cheap < default
             else:
                 assert cheap == default
+
+
+def test_carbs_config_overrides_reach_the_optimizer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks.optimizers import CARBS_CONFIG_ENV, CarbsOptimizer
+
+    monkeypatch.setenv(CARBS_CONFIG_ENV, '{"exploration_bias": 0.25, "resample_frequency": 0}')
+    optimizer = CarbsOptimizer(PROBLEMS["hartmann3_mf"], seed=0)
+    assert optimizer._carbs.config.exploration_bias == 0.25
+    assert optimizer._carbs.config.resample_frequency == 0
+    monkeypatch.setenv(CARBS_CONFIG_ENV, "[1]")
+    with pytest.raises(ValueError, match=CARBS_CONFIG_ENV):
+        CarbsOptimizer(PROBLEMS["hartmann3_mf"], seed=0)
