@@ -8,13 +8,11 @@ optimizer's data explicitly so that they stay testable on their own.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import torch
-from gpytorch.utils.warnings import GPInputWarning
 from torch import Tensor
 
 from carbs.errors import InvalidObservationError
@@ -133,15 +131,8 @@ def points_to_basic(
 
 
 def predict_with(model: SurrogateModel, points: list[dict[str, Any]], basic: Tensor) -> Predictions:
-    """Query a fitted surrogate at basic points ``(m, d)`` and keep the user-facing fields.
-
-    Predicting at an observed input is normal here, so gpytorch's warning that
-    the input matches the training data is silenced.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", GPInputWarning)
-        predictions = model.predict(basic)
-    return predictions_from_surrogate(points, predictions)
+    """Query a fitted surrogate at basic points ``(m, d)`` and keep the user-facing fields."""
+    return predictions_from_surrogate(points, model.predict(basic))
 
 
 def predictions_from_surrogate(

@@ -9,6 +9,7 @@ the GPs so that the linear kernel term is anchored in the data.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -307,19 +308,24 @@ class SurrogateModel:
 
     def _pareto_at_scaled_log_cost(self, scaled_log_cost: Tensor) -> Tensor:
         assert self.pareto_gp is not None
-        # debug off: a query at the single front point's cost would warn that it matches
-        # the training data, which is intended here.
         with (
             torch.no_grad(),
             gpytorch.settings.skip_posterior_variances(),
-            gpytorch.settings.debug(False),
+            self._prediction_settings(),
         ):
             return self.pareto_gp(scaled_log_cost.unsqueeze(-1)).mean
 
-    def _prediction_settings(self) -> Any:
+    def _prediction_settings(self) -> contextlib.ExitStack:
+        """gpytorch settings for queries: LOVE variances at large n, and debug checks off,
+        since querying at observed inputs (a resample, predict() at old points) is intended
+        and would otherwise warn that the input matches the training data."""
+        stack = contextlib.ExitStack()
+        stack.enter_context(gpytorch.settings.debug(False))
         if self.num_train >= FAST_PRED_VAR_MIN_POINTS:
-            return gpytorch.settings.fast_pred_var()
-        return gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE)
+            stack.enter_context(gpytorch.settings.fast_pred_var())
+        else:
+            stack.enter_context(gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE))
+        return stack
 
 
 def _stratified_subset(is_success: Tensor, size: int, generator: torch.Generator) -> Tensor:
