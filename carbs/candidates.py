@@ -26,18 +26,49 @@ class Candidates:
     log_prior_density: Tensor
 
 
-def log_prior_density(points: Tensor, origins: Tensor, radius: float) -> Tensor:
-    """Max over origins of the normal density of the distance, in log space.
+@attrs.frozen
+class Stretch:
+    """Widen the search distribution along one direction per origin.
+
+    Around origin ``i`` draws have covariance ``r^2 (I + (f^2 - 1) u_i u_i^T)``:
+    standard deviation ``f * r`` along the unit vector ``u_i`` and ``r`` across it.
+    A zero row leaves that origin's distribution round.
+
+    Attributes:
+        directions: Unit (or zero) vectors, shape ``(k, d)``, one per origin.
+        factor: ``f >= 1``, the standard deviation along ``u_i`` in units of the radius.
+    """
+
+    directions: Tensor
+    factor: float
+
+
+def log_prior_density(
+    points: Tensor, origins: Tensor, radius: float, stretch: Stretch | None = None
+) -> Tensor:
+    """Max over origins of the search density at each point, in log space.
+
+    Without ``stretch`` this is the normal density of the distance to the origin;
+    with it, the Mahalanobis distance under the stretched covariance takes the
+    distance's place (the normalising constant is the same for every origin, so it
+    is left out and scores stay comparable with the round case).
 
     Args:
         points: Shape ``(m, d)``.
         origins: Shape ``(k, d)``.
-        radius: Standard deviation of the search distribution.
+        radius: Standard deviation of the search distribution across the stretch.
+        stretch: Optional per-origin stretch.
 
     Returns:
         Shape ``(m,)``.
     """
-    distances = torch.cdist(points, origins)
+    if stretch is None or stretch.factor == 1.0:
+        distances = torch.cdist(points, origins)
+    else:
+        offsets = points.unsqueeze(1) - origins.unsqueeze(0)  # (m, k, d)
+        along = (offsets * stretch.directions.unsqueeze(0)).sum(dim=-1)  # (m, k)
+        squared = offsets.square().sum(dim=-1) - (1 - stretch.factor**-2) * along.square()
+        distances = squared.clamp_min(0).sqrt()
     return log_search_density(distances, radius).max(dim=-1).values
 
 
@@ -69,18 +100,25 @@ class CandidateSampler:
         """Upper limit on the oversampling factor."""
         return max(2 ** min(self.search_space.dim, 10), 2)
 
-    def sample(self, origins: Tensor, count: int, generator: torch.Generator) -> Candidates:
+    def sample(
+        self,
+        origins: Tensor,
+        count: int,
+        generator: torch.Generator,
+        stretch: Stretch | None = None,
+    ) -> Candidates:
         """Draw up to ``count`` legal candidates around ``origins`` ``(k, d)``.
 
-        Each draw picks an origin uniformly and adds ``N(0, radius^2 I)``.
-        Fewer than ``count`` points come back only if even clipped draws are
-        illegal, which needs an origin outside the bounds.
+        Each draw picks an origin uniformly and adds ``N(0, radius^2 I)``, widened
+        along that origin's direction when ``stretch`` is given. Fewer than
+        ``count`` points come back only if even clipped draws are illegal, which
+        needs an origin outside the bounds.
         """
         kept: list[Tensor] = []
         found = 0
         for _ in range(MAX_DRAW_ROUNDS):
             points = self.search_space.round_basic(
-                self._draw(origins, count * self.oversample_factor, generator)
+                self._draw(origins, count * self.oversample_factor, generator, stretch)
             )
             legal = points[self.search_space.in_bounds_mask(points)]
             kept.append(legal)
@@ -89,12 +127,25 @@ class CandidateSampler:
                 break
             self.oversample_factor = min(self.oversample_factor * 2, self.max_oversample_factor)
         if found < count:
-            clipped = self.search_space.clip_basic(self._draw(origins, count - found, generator))
+            clipped = self.search_space.clip_basic(
+                self._draw(origins, count - found, generator, stretch)
+            )
             kept.append(clipped[self.search_space.in_bounds_mask(clipped)])
         points = torch.cat(kept)[:count]
-        return Candidates(points, log_prior_density(points, origins, self.radius))
+        return Candidates(points, log_prior_density(points, origins, self.radius, stretch))
 
-    def _draw(self, origins: Tensor, draws: int, generator: torch.Generator) -> Tensor:
+    def _draw(
+        self,
+        origins: Tensor,
+        draws: int,
+        generator: torch.Generator,
+        stretch: Stretch | None = None,
+    ) -> Tensor:
         index = torch.randint(origins.shape[0], (draws,), generator=generator)
         noise = torch.randn((draws, origins.shape[1]), generator=generator, dtype=origins.dtype)
+        if stretch is not None and stretch.factor != 1.0:
+            # (I + (f - 1) u u^T) z has covariance I + (f^2 - 1) u u^T for a unit u.
+            directions = stretch.directions[index]
+            along = (noise * directions).sum(dim=-1, keepdim=True)
+            noise = noise + (stretch.factor - 1) * along * directions
         return origins[index] + self.radius * noise

@@ -120,6 +120,11 @@ class CARBSParams:
             after every observation. Off by default so that carbs writes no file
             unless asked.
         initial_search_radius: Standard deviation of candidate draws in basic space.
+        cost_direction_radius_factor: Candidates spread this many times farther
+            (standard deviation ``factor * initial_search_radius``) along the
+            direction in which the predicted log cost rises fastest at their front
+            member, so the search moves along the cost axis in fewer steps. ``1``
+            gives the round search distribution of the original release.
         exploration_bias: Added to the improvement target of expected improvement,
             in standard-normal output units; larger explores more.
         num_candidates_for_suggestion_per_dim: Candidates scored per suggestion, per param.
@@ -154,6 +159,7 @@ class CARBSParams:
     initial_search_radius: float = attrs.field(
         default=0.3, validator=_number(min_value=0.0, exclusive_min=True)
     )
+    cost_direction_radius_factor: float = attrs.field(default=1.0, validator=_number(min_value=1.0))
     exploration_bias: float = attrs.field(default=1.0, validator=_number())
     num_candidates_for_suggestion_per_dim: int = attrs.field(default=100, validator=_integer(1))
     resample_frequency: int = attrs.field(default=5, validator=_integer(0))
@@ -174,6 +180,11 @@ class CARBSParams:
         if not math.isfinite(self.initial_search_radius):
             raise InvalidConfigError(
                 f"initial_search_radius must be finite, got {self.initial_search_radius}"
+            )
+        if not math.isfinite(self.cost_direction_radius_factor):
+            raise InvalidConfigError(
+                "cost_direction_radius_factor must be finite, "
+                f"got {self.cost_direction_radius_factor}"
             )
         if not math.isfinite(self.exploration_bias):
             raise InvalidConfigError(

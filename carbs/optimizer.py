@@ -31,7 +31,7 @@ from carbs.analysis import (
     points_to_basic,
     predict_with,
 )
-from carbs.candidates import CandidateSampler
+from carbs.candidates import CandidateSampler, Stretch
 from carbs.config import CARBSParams
 from carbs.errors import (
     InsufficientDataError,
@@ -478,10 +478,17 @@ class CARBS:
             )
             model.add_pending(pending, config.outstanding_suggestion_estimator)
 
+        origins = front_inputs(front)
+        stretch = None
+        if config.cost_direction_radius_factor != 1.0:
+            stretch = Stretch(
+                model.log_cost_directions(origins), config.cost_direction_radius_factor
+            )
         candidates = self._sampler.sample(
-            front_inputs(front),
+            origins,
             config.num_candidates_for_suggestion_per_dim * self.real_dim,
             self._generator,
+            stretch,
         )
         if candidates.points.shape[0] == 0:
             raise RuntimeError("no candidate inside the bounds")

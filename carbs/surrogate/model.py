@@ -289,6 +289,25 @@ class SurrogateModel:
             pareto_surrogate=self._pareto_at_scaled_log_cost(scaled_log_cost),
         )
 
+    def log_cost_directions(self, points: Tensor) -> Tensor:
+        """Unit vectors along which the predicted log cost rises fastest at ``points``.
+
+        The gradient of the cost GP's posterior mean, normalised; a zero row where
+        the predicted cost is flat (zero gradient).
+
+        Args:
+            points: Basic-space points, shape ``(k, d)``.
+
+        Returns:
+            Shape ``(k, d)``.
+        """
+        assert self.cost_gp is not None and self.input_offset is not None
+        x = (points.to(torch.float64) - self.input_offset).detach().requires_grad_(True)
+        with self._prediction_settings(), gpytorch.settings.skip_posterior_variances():
+            (gradient,) = torch.autograd.grad(self.cost_gp(x).mean.sum(), x)
+        norms = gradient.norm(dim=-1, keepdim=True)
+        return torch.where(norms > 1e-12, gradient / norms.clamp_min(1e-12), 0.0).detach()
+
     def _performance_inputs(self, x: Tensor) -> Tensor:
         """Inputs ``(m, d)`` for the performance GP: ``(s, m, d)`` when it holds s samples."""
         if self.num_hyperparameter_samples > 1:
