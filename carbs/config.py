@@ -130,6 +130,10 @@ class CARBSParams:
         num_candidates_for_suggestion_per_dim: Candidates scored per suggestion, per param.
         resample_frequency: Re-suggest a Pareto point every this many
             observations to confirm it (0 disables).
+        resample_noise_threshold: Skip a due resample while the measured noise
+            (pooled standard deviation of repeated observations) is below this
+            fraction of the outputs' robust standard deviation: repeats then
+            cannot change the front. ``0`` always resamples.
         max_suggestion_cost: Never suggest points whose predicted cost exceeds this.
         min_pareto_cost_fraction: Cost quantile below which only the best group
             counts towards the Pareto front.
@@ -163,6 +167,7 @@ class CARBSParams:
     exploration_bias: float = attrs.field(default=1.0, validator=_number())
     num_candidates_for_suggestion_per_dim: int = attrs.field(default=100, validator=_integer(1))
     resample_frequency: int = attrs.field(default=5, validator=_integer(0))
+    resample_noise_threshold: float = attrs.field(default=0.0, validator=_number(min_value=0.0))
     max_suggestion_cost: float | None = attrs.field(default=None, validator=_optional_positive)
     min_pareto_cost_fraction: float = attrs.field(
         default=0.2, validator=_number(min_value=0.0, max_value=1.0)

@@ -53,6 +53,7 @@ from carbs.pareto import (
     input_key,
     pareto_area,
     pareto_groups,
+    relative_noise,
 )
 from carbs.scaling import (
     DEFAULT_CONFIDENCE,
@@ -440,10 +441,17 @@ class CARBS:
         return candidates.points[0]
 
     def _is_resample_due(self) -> bool:
+        """Whether this suggestion is a resample; a due turn is used up when noise is negligible."""
         frequency = self.config.resample_frequency
-        return (
+        if not (
             frequency > 0 and len(self.success_observations) > (self.resample_count + 1) * frequency
-        )
+        ):
+            return False
+        noise = relative_noise(group_observations(self.success_observations))
+        if noise is not None and noise < self.config.resample_noise_threshold:
+            self.resample_count += 1
+            return False
+        return True
 
     def _resample_point(self) -> Tensor | None:
         """The least-sampled legal front member; ``None`` if none is legal once rounded.

@@ -7,6 +7,7 @@ new values. "Better" always means larger ``output * better_direction_sign``.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 
 import attrs
@@ -18,6 +19,7 @@ from carbs.observations import ObservationInBasic
 
 # Inputs that agree to this many decimals in basic space are the same point.
 _GROUPING_DECIMALS = 9
+_IQR_PER_STD = 1.349  # interquartile range of a standard normal
 
 
 @attrs.frozen
@@ -73,6 +75,26 @@ def group_observations(observations: Sequence[ObservationInBasic]) -> list[Obser
         )
         for group in members.values()
     ]
+
+
+def relative_noise(groups: Sequence[ObservationGroup]) -> float | None:
+    """Measured output noise as a fraction of the outputs' spread.
+
+    The pooled standard deviation within groups observed more than once,
+    divided by the robust standard deviation (interquartile range / 1.349) of
+    every output. ``None`` until some group has a repeat, or while the outputs
+    have no spread.
+    """
+    repeated = [np.asarray(g.outputs) for g in groups if g.count > 1]
+    if not repeated:
+        return None
+    squares = sum(float(((o - o.mean()) ** 2).sum()) for o in repeated)
+    degrees = sum(o.shape[0] - 1 for o in repeated)
+    q1, q3 = np.quantile([o for g in groups for o in g.outputs], [0.25, 0.75])
+    spread = float(q3 - q1) / _IQR_PER_STD
+    if not spread > 0:
+        return None
+    return math.sqrt(squares / degrees) / spread
 
 
 def pareto_groups(

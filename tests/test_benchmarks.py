@@ -41,6 +41,20 @@ def test_cheap_start_moves_only_cost_drivers_down() -> None:
                 assert cheap == default
 
 
+def test_carbs_row_starts_cheap_and_the_ablation_mid_range() -> None:
+    from benchmarks.optimizers import make_optimizer
+
+    problem = PROBLEMS["sparse20"]
+    centers = {
+        name: {p.name: p.search_center for p in make_optimizer(name, problem, 0)._carbs.params}
+        for name in ("carbs", "carbs_mid_start")
+    }
+    steps = next(spec for spec in problem.params if spec.name == "steps")
+    assert centers["carbs"]["steps"] == steps.cheap_center() < steps.search_center
+    assert centers["carbs_mid_start"]["steps"] == steps.search_center
+    assert centers["carbs"]["lr"] == centers["carbs_mid_start"]["lr"]
+
+
 def test_carbs_config_overrides_reach_the_optimizer(monkeypatch: pytest.MonkeyPatch) -> None:
     from benchmarks.optimizers import CARBS_CONFIG_ENV, CarbsOptimizer
 

@@ -6,6 +6,7 @@ import math
 import threading
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
@@ -367,7 +368,9 @@ def test_unremembered_suggestion_has_no_uuid_and_is_not_outstanding() -> None:
 
 # -- resampling ----------------------------------------------------------------------------------
 def test_resample_repeats_a_pareto_front_member() -> None:
-    carbs = CARBS(fast_config(resample_frequency=5, seed=2), toy_params())
+    carbs = CARBS(
+        fast_config(resample_frequency=5, resample_noise_threshold=0.0, seed=2), toy_params()
+    )
     resamples = 0
     for step in range(20):
         out = carbs.suggest()
@@ -384,6 +387,30 @@ def test_resample_repeats_a_pareto_front_member() -> None:
     # One resample per resample_frequency observations after the first five.
     assert resamples == 3
     assert max(g.count for g in carbs.get_pareto_groups(is_conservative=False)) >= 2
+
+
+def _count_resamples(threshold: float, noise_std: float, steps: int = 26) -> int:
+    carbs = CARBS(
+        fast_config(resample_frequency=5, resample_noise_threshold=threshold, seed=2),
+        toy_params(),
+    )
+    noise = np.random.default_rng(0)
+    resamples = 0
+    for _ in range(steps):
+        out = carbs.suggest()
+        resamples += out.log["suggestion_type"] == "resample"
+        observation = toy_observation(out.suggestion)
+        noisy = observation.output + noise_std * float(noise.normal())
+        carbs.observe(ObservationInParam(input=out.suggestion, output=noisy, cost=observation.cost))
+    return resamples
+
+
+def test_resampling_stops_once_repeats_show_negligible_noise() -> None:
+    # Noise-free outputs: the first resample measures zero noise, and no other follows.
+    assert _count_resamples(threshold=0.1, noise_std=0.0) == 1
+    # Noise as large as the outputs' spread: every due resample happens.
+    assert _count_resamples(threshold=0.1, noise_std=1.0) == 4
+    assert _count_resamples(threshold=0.0, noise_std=0.0) == 4
 
 
 def test_resample_frequency_zero_never_resamples() -> None:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 import torch
 
 from carbs.observations import ObservationInBasic
-from carbs.pareto import ObservationGroup, group_observations, pareto_area, pareto_groups
+from carbs.pareto import (
+    ObservationGroup,
+    group_observations,
+    pareto_area,
+    pareto_groups,
+    relative_noise,
+)
 
 
 def _group(x: float, outputs: tuple[float, ...], cost: float) -> ObservationGroup:
@@ -164,3 +173,27 @@ def test_pareto_area_hand_computed() -> None:
     assert pareto_area(front) == pytest.approx(14.0)
     assert pareto_area(front[:1]) == 0.0
     assert pareto_area([]) == 0.0
+
+
+# -- measured noise ------------------------------------------------------------------------------
+def test_relative_noise_pools_repeats_over_the_robust_spread() -> None:
+    groups = [
+        _group(0.0, (1.0, 3.0), 1.0),  # squared deviations 1 + 1
+        _group(1.0, (4.0, 4.0, 7.0), 2.0),  # 1 + 1 + 4
+        _group(2.0, (10.0,), 3.0),
+    ]
+    outputs = [1.0, 3.0, 4.0, 4.0, 7.0, 10.0]
+    q1, q3 = float(np.quantile(outputs, 0.25)), float(np.quantile(outputs, 0.75))
+    pooled = math.sqrt((2.0 + 6.0) / (1 + 2))
+    assert relative_noise(groups) == pytest.approx(pooled / ((q3 - q1) / 1.349))
+
+
+def test_relative_noise_is_unknown_without_repeats_or_spread() -> None:
+    assert relative_noise([_group(0.0, (1.0,), 1.0), _group(1.0, (2.0,), 1.0)]) is None
+    assert relative_noise([_group(0.0, (2.0, 2.0), 1.0), _group(1.0, (2.0,), 1.0)]) is None
+    repeats_agree = [
+        _group(0.0, (2.0, 2.0), 1.0),
+        _group(1.0, (5.0, 5.0), 1.0),
+        _group(2.0, (9.0,), 1.0),
+    ]
+    assert relative_noise(repeats_agree) == 0.0

@@ -49,7 +49,9 @@ class ParamSpec:
             ``"logit"`` (in (0, 1), uniform in log-odds).
         low: Smallest legal value (inclusive).
         high: Largest legal value (inclusive).
-        search_center: Where a local search starts, a practitioner's default.
+        search_center: A mid-range default. carbs starts here for params that do
+            not drive cost; for those that do, only the ``carbs_mid_start``
+            ablation does (``carbs`` starts at :meth:`cheap_center`).
         scale: Search-coordinate units per carbs basic unit; carbs' 0.3 search
             radius is a step of ``0.3 * scale`` in the search coordinate.
         is_integer: Values are rounded to integers (not allowed for ``"logit"``).
