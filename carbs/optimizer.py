@@ -447,10 +447,12 @@ class CARBS:
             frequency > 0 and len(self.success_observations) > (self.resample_count + 1) * frequency
         ):
             return False
-        noise = relative_noise(group_observations(self.success_observations))
-        if noise is not None and noise < self.config.resample_noise_threshold:
-            self.resample_count += 1
-            return False
+        threshold = self.config.resample_noise_threshold
+        if threshold > 0:
+            noise = relative_noise(group_observations(self.success_observations))
+            if noise is not None and noise < threshold:
+                self.resample_count += 1
+                return False
         return True
 
     def _resample_point(self) -> Tensor | None:

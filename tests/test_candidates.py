@@ -9,7 +9,6 @@ import torch
 
 from carbs import CARBS, CARBSParams, LinearSpace, LogSpace, ObservationInParam, Param
 from carbs.candidates import CandidateSampler, Stretch, log_prior_density
-from carbs.errors import InvalidConfigError
 from carbs.observations import ObservationInBasic
 from carbs.pareto import group_observations, pareto_groups
 from carbs.spaces import SearchSpace
@@ -86,13 +85,6 @@ def test_log_cost_directions_follow_the_cost_gradient() -> None:
     expected = torch.tensor([2.0, 0.0, -1.0], dtype=torch.float64) / math.sqrt(5)
     torch.testing.assert_close(directions.norm(dim=-1), torch.ones(5, dtype=torch.float64))
     assert (directions @ expected > 0.95).all()
-
-
-def test_config_rejects_a_factor_below_one() -> None:
-    with pytest.raises(InvalidConfigError, match="cost_direction_radius_factor"):
-        CARBSParams(cost_direction_radius_factor=0.5)
-    with pytest.raises(InvalidConfigError, match="finite"):
-        CARBSParams(cost_direction_radius_factor=math.inf)
 
 
 def _climb(factor: float, seed: int) -> float:

@@ -22,6 +22,9 @@ def test_defaults_match_the_established_release() -> None:
     assert config.exploration_bias == 1.0
     assert config.num_candidates_for_suggestion_per_dim == 100
     assert config.resample_frequency == 5
+    # Additions of this library; their defaults keep the release's behaviour.
+    assert config.resample_noise_threshold == 0.0
+    assert config.cost_direction_radius_factor == 1.0
     assert config.min_pareto_cost_fraction == 0.2
     assert config.is_pareto_group_selection_conservative is True
     assert config.is_expected_improvement_pareto_value_clamped is True
@@ -49,6 +52,9 @@ def test_defaults_match_the_established_release() -> None:
         ("num_random_samples", 2.5, ["int"]),
         ("num_candidates_for_suggestion_per_dim", 0, [">= 1"]),
         ("resample_frequency", -1, [">= 0"]),
+        ("resample_noise_threshold", -0.1, [">= 0", "-0.1"]),
+        ("cost_direction_radius_factor", 0.9, [">= 1", "0.9"]),
+        ("cost_direction_radius_factor", float("inf"), ["finite"]),
         ("exploration_bias", float("nan"), ["number"]),
         ("seed", -3, [">= 0"]),
         ("outstanding_suggestion_estimator", "bogus", ["bogus", "THOMPSON", "MEAN"]),
