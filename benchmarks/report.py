@@ -81,6 +81,33 @@ def _label(problem: Problem) -> str:
     return problem.name if problem.has_true_front else f"{problem.name}*"
 
 
+def paired_wins(mine: dict[int, float], theirs: dict[int, float]) -> tuple[int, int]:
+    """``(seeds where mine < theirs, seeds both have)`` for regrets keyed by seed."""
+    shared = sorted(set(mine) & set(theirs))
+    return sum(mine[seed] < theirs[seed] for seed in shared), len(shared)
+
+
+def _paired_rows(nested: ProblemRuns, reference: str) -> dict[str, dict[str, str]]:
+    rows: dict[str, dict[str, str]] = {}
+    for name, by_optimizer in nested.items():
+        if reference not in by_optimizer:
+            continue
+        problem = PROBLEMS[name]
+        all_runs = [run for runs in by_optimizer.values() for run in runs]
+        front = reference_front(problem, (r for run in all_runs for r in run))
+        regrets = {
+            o: {int(run[0]["seed"]): pareto_regret(run, problem, front) for run in runs}
+            for o, runs in by_optimizer.items()
+        }
+        cells = {}
+        for other in regrets:
+            if other != reference:
+                wins, total = paired_wins(regrets[reference], regrets[other])
+                cells[other] = f"{wins}/{total}"
+        rows[_label(problem)] = cells
+    return rows
+
+
 def render_tables(path: str | Path, per_level: bool = False) -> str:
     """The regret and equal-budget tables of a JSONL file, as markdown.
 
@@ -115,6 +142,7 @@ def render_tables(path: str | Path, per_level: bool = False) -> str:
             for o, runs in by_optimizer.items()
         }
     seeds = max(len(runs) for by_optimizer in nested.values() for runs in by_optimizer.values())
+    paired_rows = _paired_rows(nested, "carbs")
     tables = [
         _table(
             f"Pareto-front regret at the final budget (median [IQR] over {seeds} seed(s); "
@@ -129,6 +157,15 @@ def render_tables(path: str | Path, per_level: bool = False) -> str:
             optimizers,
         ),
     ]
+    if paired_rows:
+        tables.append(
+            _table(
+                "Seeds on which carbs has the lower Pareto-front regret (paired by seed; "
+                "ties count for neither)",
+                paired_rows,
+                [o for o in optimizers if o != "carbs"],
+            )
+        )
     if per_level:
         tables.append(
             _table("Median Pareto-front regret at each cost level", level_rows, optimizers)

@@ -65,3 +65,11 @@ def test_carbs_config_overrides_reach_the_optimizer(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv(CARBS_CONFIG_ENV, "[1]")
     with pytest.raises(ValueError, match=CARBS_CONFIG_ENV):
         CarbsOptimizer(PROBLEMS["hartmann3_mf"], seed=0)
+
+
+def test_paired_wins_counts_strictly_lower_regrets_on_shared_seeds() -> None:
+    from benchmarks.report import paired_wins
+
+    mine = {0: 0.1, 1: 0.5, 2: 0.3, 3: 0.2}
+    theirs = {0: 0.2, 1: 0.4, 2: 0.3, 4: 0.9}
+    assert paired_wins(mine, theirs) == (1, 3)
