@@ -124,7 +124,9 @@ class CARBSParams:
             (standard deviation ``factor * initial_search_radius``) along the
             direction in which the predicted log cost rises fastest at their front
             member, so the search moves along the cost axis in fewer steps. ``1``
-            gives the round search distribution of the original release.
+            gives the round search distribution of the original release; on
+            the benchmark suite larger values were not a consistent gain
+            (``benchmarks/RESULTS.md``), so they are opt-in.
         exploration_bias: Added to the improvement target of expected improvement,
             in standard-normal output units; larger explores more.
         num_candidates_for_suggestion_per_dim: Candidates scored per suggestion, per param.
