@@ -81,31 +81,14 @@ def _label(problem: Problem) -> str:
     return problem.name if problem.has_true_front else f"{problem.name}*"
 
 
+PAIRED_REFERENCE = "carbs"
+"""The optimizer the paired table compares every other one with."""
+
+
 def paired_wins(mine: dict[int, float], theirs: dict[int, float]) -> tuple[int, int]:
     """``(seeds where mine < theirs, seeds both have)`` for regrets keyed by seed."""
     shared = sorted(set(mine) & set(theirs))
     return sum(mine[seed] < theirs[seed] for seed in shared), len(shared)
-
-
-def _paired_rows(nested: ProblemRuns, reference: str) -> dict[str, dict[str, str]]:
-    rows: dict[str, dict[str, str]] = {}
-    for name, by_optimizer in nested.items():
-        if reference not in by_optimizer:
-            continue
-        problem = PROBLEMS[name]
-        all_runs = [run for runs in by_optimizer.values() for run in runs]
-        front = reference_front(problem, (r for run in all_runs for r in run))
-        regrets = {
-            o: {int(run[0]["seed"]): pareto_regret(run, problem, front) for run in runs}
-            for o, runs in by_optimizer.items()
-        }
-        cells = {}
-        for other in regrets:
-            if other != reference:
-                wins, total = paired_wins(regrets[reference], regrets[other])
-                cells[other] = f"{wins}/{total}"
-        rows[_label(problem)] = cells
-    return rows
 
 
 def render_tables(path: str | Path, per_level: bool = False) -> str:
@@ -116,6 +99,7 @@ def render_tables(path: str | Path, per_level: bool = False) -> str:
     nested = _by_problem(load_records(path))
     optimizers = sorted({o for by_optimizer in nested.values() for o in by_optimizer})
     regret_rows: dict[str, dict[str, str]] = {}
+    paired_rows: dict[str, dict[str, str]] = {}
     budget_rows: dict[str, dict[str, str]] = {}
     level_rows: dict[str, dict[str, str]] = {}
     for name, by_optimizer in nested.items():
@@ -123,10 +107,17 @@ def render_tables(path: str | Path, per_level: bool = False) -> str:
         all_runs = [run for runs in by_optimizer.values() for run in runs]
         front = reference_front(problem, (r for run in all_runs for r in run))
         budget = equal_budget(all_runs)
-        regret_rows[_label(problem)] = {
-            o: _cell([pareto_regret(run, problem, front) for run in runs])
+        regrets = {  # optimizer -> seed -> regret
+            o: {int(run[0]["seed"]): pareto_regret(run, problem, front) for run in runs}
             for o, runs in by_optimizer.items()
         }
+        regret_rows[_label(problem)] = {o: _cell(list(r.values())) for o, r in regrets.items()}
+        if PAIRED_REFERENCE in regrets:
+            paired_rows[_label(problem)] = {
+                o: "{}/{}".format(*paired_wins(regrets[PAIRED_REFERENCE], r))
+                for o, r in regrets.items()
+                if o != PAIRED_REFERENCE
+            }
         budget_rows[f"{name} (budget {budget:.3g})"] = {
             o: _cell([_capped_best(run, budget, problem.ceiling) for run in runs])
             for o, runs in by_optimizer.items()
@@ -142,7 +133,6 @@ def render_tables(path: str | Path, per_level: bool = False) -> str:
             for o, runs in by_optimizer.items()
         }
     seeds = max(len(runs) for by_optimizer in nested.values() for runs in by_optimizer.values())
-    paired_rows = _paired_rows(nested, "carbs")
     tables = [
         _table(
             f"Pareto-front regret at the final budget (median [IQR] over {seeds} seed(s); "
@@ -160,10 +150,10 @@ def render_tables(path: str | Path, per_level: bool = False) -> str:
     if paired_rows:
         tables.append(
             _table(
-                "Seeds on which carbs has the lower Pareto-front regret (paired by seed; "
-                "ties count for neither)",
+                f"Seeds on which {PAIRED_REFERENCE} has the lower Pareto-front regret "
+                "(paired by seed; ties count for neither)",
                 paired_rows,
-                [o for o in optimizers if o != "carbs"],
+                [o for o in optimizers if o != PAIRED_REFERENCE],
             )
         )
     if per_level:

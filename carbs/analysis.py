@@ -16,10 +16,10 @@ import torch
 from torch import Tensor
 
 from carbs.errors import InvalidObservationError
-from carbs.observations import ObservationInBasic
+from carbs.observations import ObservationInBasic, in_recording_order
 from carbs.pareto import ObservationGroup, input_key
 from carbs.spaces import SearchSpace
-from carbs.surrogate.model import SurrogateModel, SurrogatePredictions
+from carbs.surrogate.model import SurrogateModel
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -132,13 +132,7 @@ def points_to_basic(
 
 def predict_with(model: SurrogateModel, points: list[dict[str, Any]], basic: Tensor) -> Predictions:
     """Query a fitted surrogate at basic points ``(m, d)`` and keep the user-facing fields."""
-    return predictions_from_surrogate(points, model.predict(basic))
-
-
-def predictions_from_surrogate(
-    points: list[dict[str, Any]], predictions: SurrogatePredictions
-) -> Predictions:
-    """Keep the user-facing fields of the surrogate's predictions."""
+    predictions = model.predict(basic)
     return Predictions(
         points=points,
         output_mean=predictions.output_mean.detach().clone(),
@@ -201,23 +195,21 @@ def observation_records(
     if not is_order_known:
         failure_flags = [False] * len(successes) + [True] * len(failures)
     has_times = is_order_known and len(times) == total
-    records: list[ObservationRecord] = []
-    next_success, next_failure = iter(successes), iter(failures)
-    for index, is_failure in enumerate(failure_flags):
-        observation = next(next_failure) if is_failure else next(next_success)
-        records.append(
-            ObservationRecord(
-                index=index,
-                input_in_basic=observation.real_number_input,
-                params=search_space.param_dict_from_basic(observation.real_number_input),
-                output=float(observation.output),
-                cost=float(observation.cost),
-                is_failure=bool(is_failure),
-                suggestion_id=observation.suggestion_id,
-                observed_at=float(times[index]) if has_times else math.nan,
-            )
+    return [
+        ObservationRecord(
+            index=index,
+            input_in_basic=observation.real_number_input,
+            params=search_space.param_dict_from_basic(observation.real_number_input),
+            output=float(observation.output),
+            cost=float(observation.cost),
+            is_failure=is_failure,
+            suggestion_id=observation.suggestion_id,
+            observed_at=float(times[index]) if has_times else math.nan,
         )
-    return records
+        for index, (observation, is_failure) in enumerate(
+            in_recording_order(successes, failures, [bool(f) for f in failure_flags])
+        )
+    ]
 
 
 DATAFRAME_COLUMNS = (

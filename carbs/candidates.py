@@ -62,7 +62,7 @@ def log_prior_density(
     Returns:
         Shape ``(m,)``.
     """
-    if stretch is None or stretch.factor == 1.0:
+    if stretch is None:
         distances = torch.cdist(points, origins)
     else:
         offsets = points.unsqueeze(1) - origins.unsqueeze(0)  # (m, k, d)
@@ -143,7 +143,7 @@ class CandidateSampler:
     ) -> Tensor:
         index = torch.randint(origins.shape[0], (draws,), generator=generator)
         noise = torch.randn((draws, origins.shape[1]), generator=generator, dtype=origins.dtype)
-        if stretch is not None and stretch.factor != 1.0:
+        if stretch is not None:
             # (I + (f - 1) u u^T) z has covariance I + (f^2 - 1) u u^T for a unit u.
             directions = stretch.directions[index]
             along = (noise * directions).sum(dim=-1, keepdim=True)

@@ -5,6 +5,7 @@ The names and fields are those of the established CARBS release.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -36,6 +37,29 @@ class ObservationInBasic:
     output: float
     cost: float = 1.0
     suggestion_id: str | None = None
+
+
+def in_recording_order(
+    successes: Sequence[ObservationInBasic],
+    failures: Sequence[ObservationInBasic],
+    failure_flags: Sequence[bool],
+) -> list[tuple[ObservationInBasic, bool]]:
+    """Merge the success and failure lists back into one list in recording order.
+
+    Args:
+        successes: Successful observations, in recording order.
+        failures: Failed observations, in recording order.
+        failure_flags: For every observation in recording order, whether it failed;
+            as many ``True`` as ``failures`` and ``False`` as ``successes``.
+
+    Returns:
+        ``(observation, is_failure)`` pairs.
+    """
+    next_success, next_failure = iter(successes), iter(failures)
+    return [
+        (next(next_failure), True) if failed else (next(next_success), False)
+        for failed in failure_flags
+    ]
 
 
 @attrs.define

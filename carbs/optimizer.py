@@ -23,6 +23,7 @@ from torch import Tensor
 
 from carbs.acquisition import log_acquisition, log_expected_improvement
 from carbs.analysis import (
+    ObservationRecord,
     ParetoMember,
     Predictions,
     observation_records,
@@ -415,7 +416,7 @@ class CARBS:
             return self._sample_around(self.search_center_in_basic.unsqueeze(0)), {
                 "suggestion_type": "random"
             }
-        if self._is_resample_due():
+        if self._use_resample_turn():
             resample = self._resample_point()
             if resample is not None:
                 return resample, {"suggestion_type": "resample"}
@@ -440,8 +441,12 @@ class CARBS:
             )
         return candidates.points[0]
 
-    def _is_resample_due(self) -> bool:
-        """Whether this suggestion is a resample; a due turn is used up when noise is negligible."""
+    def _use_resample_turn(self) -> bool:
+        """Whether this suggestion is a resample.
+
+        A due turn is used up without a resample when the measured noise is below
+        ``resample_noise_threshold``.
+        """
         frequency = self.config.resample_frequency
         if not (
             frequency > 0 and len(self.success_observations) > (self.resample_count + 1) * frequency
@@ -747,13 +752,17 @@ class CARBS:
         ``pandas`` extra: ``pip install "carbs-hpo[pandas]"``.
         """
         with self._lock:
-            records = observation_records(
+            return observations_dataframe(
+                self._observation_records(), self.get_pareto_groups(), self.search_space.names
+            )
+
+    def _observation_records(self) -> list[ObservationRecord]:
+        """Every observation, successful or not, in recording order (for tables and plots)."""
+        with self._lock:
+            return observation_records(
                 self.success_observations,
                 self.failure_observations,
                 self.observation_is_failure,
                 self.observation_times,
                 self.search_space,
-            )
-            return observations_dataframe(
-                records, self.get_pareto_groups(), self.search_space.names
             )

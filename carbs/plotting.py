@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from carbs.analysis import ObservationRecord, observation_records
 from carbs.errors import InsufficientDataError
 from carbs.scaling import DEFAULT_CONFIDENCE, ScalingLaw
 
@@ -49,16 +48,6 @@ def _save(figure: Figure, path: str | Path | None) -> Figure:
     if path is not None:
         figure.savefig(path, dpi=120)
     return figure
-
-
-def _records(carbs: CARBS) -> list[ObservationRecord]:
-    return observation_records(
-        carbs.success_observations,
-        carbs.failure_observations,
-        carbs.observation_is_failure,
-        carbs.observation_times,
-        carbs.search_space,
-    )
 
 
 def _mark_failures(ax: Axes, xs: Sequence[float], label: str = "failures") -> None:
@@ -97,7 +86,7 @@ def plot_pareto_front(carbs: CARBS, path: str | Path | None = None) -> Figure:
     """
     figure = _new_figure(7.0, 4.5)
     ax = figure.add_subplot()
-    records = _records(carbs)
+    records = carbs._observation_records()
     successes = [r for r in records if not r.is_failure]
     failures = [r for r in records if r.is_failure]
     if successes:
@@ -205,7 +194,7 @@ def plot_scaling_laws(
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for extra in axes[len(names) :]:
         figure.delaxes(extra)
-    records = [r for r in _records(carbs) if not r.is_failure]
+    records = [r for r in carbs._observation_records() if not r.is_failure]
     front = carbs.pareto_front()
     laws: dict[str, ScalingLaw] = {}
     with contextlib.suppress(InsufficientDataError):  # too few front members: points only
@@ -266,7 +255,7 @@ def plot_history(carbs: CARBS, path: str | Path | None = None) -> Figure:
     """
     figure = _new_figure(10.0, 4.0)
     by_index, by_cost = figure.subplots(1, 2)
-    records = _records(carbs)
+    records = carbs._observation_records()
     sign = carbs.config.better_direction_sign
     cumulative = np.cumsum([r.cost for r in records]).tolist()
     successes = [(r, c) for r, c in zip(records, cumulative, strict=True) if not r.is_failure]

@@ -42,7 +42,12 @@ from torch import Tensor
 from carbs.candidates import CandidateSampler
 from carbs.config import CARBSParams, WandbLoggingParams
 from carbs.errors import CARBSValueError, InvalidParamError, StateError
-from carbs.observations import ObservationInBasic, ObservationInParam, SuggestionInBasic
+from carbs.observations import (
+    ObservationInBasic,
+    ObservationInParam,
+    SuggestionInBasic,
+    in_recording_order,
+)
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, Param, RealNumberSpace, SearchSpace
 from carbs.surrogate.model import Hyperparameters
 
@@ -497,12 +502,9 @@ class CARBSState:
 
     def observations_in_order(self) -> list[tuple[ObservationInBasic, bool]]:
         """Every observation with its failure flag, in recording order."""
-        successes = iter(self.success_observations)
-        failures = iter(self.failure_observations)
-        return [
-            (next(failures), True) if failed else (next(successes), False)
-            for failed in self.observation_is_failure
-        ]
+        return in_recording_order(
+            self.success_observations, self.failure_observations, self.observation_is_failure
+        )
 
 
 # -- moving state in and out of an optimizer -----------------------------------------------------

@@ -12,7 +12,10 @@ small, so one thread costs little.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 
+import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
@@ -23,3 +26,35 @@ settings.register_profile(
 )
 settings.register_profile("default", deadline=None)
 settings.load_profile("default")
+
+ThreadRunner = Callable[[Callable[[int], None], int], None]
+
+
+@pytest.fixture
+def run_threads() -> ThreadRunner:
+    """``run_threads(worker, count)``: run ``worker(index)`` on ``count`` threads at once.
+
+    The threads start together (a barrier), and the test fails if one is still
+    running after two minutes or if any raised.
+    """
+
+    def run(worker: Callable[[int], None], count: int) -> None:
+        start = threading.Barrier(count)
+        errors: list[BaseException] = []
+
+        def target(index: int) -> None:
+            try:
+                start.wait()
+                worker(index)
+            except BaseException as error:  # reported by the main thread
+                errors.append(error)
+
+        threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in threads)
+        assert not errors, errors
+
+    return run

@@ -9,6 +9,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from conftest import ThreadRunner
+
 from carbs import (
     CARBS,
     SUGGESTION_ID_DICT_KEY,
@@ -23,7 +25,9 @@ THREADS = 8
 CALLS_PER_THREAD = 25  # 200 calls in all
 
 
-def test_threads_keep_every_observation_and_leak_no_suggestion(tmp_path: Path) -> None:
+def test_threads_keep_every_observation_and_leak_no_suggestion(
+    tmp_path: Path, run_threads: ThreadRunner
+) -> None:
     params = [
         Param("lr", LogSpace(min=1e-5, max=1.0), search_center=1e-3),
         Param("width", LogSpace(is_integer=True, min=4, max=256, rounding_factor=4), 16),
@@ -40,52 +44,38 @@ def test_threads_keep_every_observation_and_leak_no_suggestion(tmp_path: Path) -
         ),
         params,
     )
-    start = threading.Barrier(THREADS)
     lock = threading.Lock()
     observed: list[str] = []
     forgotten: list[str] = []
     still_outstanding: list[str] = []
     types: list[str] = []
-    errors: list[BaseException] = []
 
     def worker(index: int) -> None:
         rng = random.Random(index)
         mine: list[dict[str, Any]] = []
-        try:
-            start.wait()
-            for call in range(CALLS_PER_THREAD):
-                if not mine or (call % 2 == 0 and call < CALLS_PER_THREAD - 1):
-                    suggested = carbs.suggest()
-                    mine.append(suggested.suggestion)
-                    with lock:
-                        types.append(suggested.log["suggestion_type"])
-                    continue
-                suggestion = mine.pop(rng.randrange(len(mine)))
-                uuid = suggestion[SUGGESTION_ID_DICT_KEY]
-                if rng.random() < 0.2:
-                    carbs.forget_suggestion(suggestion)
-                    with lock:
-                        forgotten.append(uuid)
-                    continue
-                failed = rng.random() < 0.1
-                output = math.nan if failed else math.log10(suggestion["lr"]) ** 2 + rng.random()
-                carbs.observe(
-                    ObservationInParam(suggestion, output, cost=suggestion["width"] * 1.0)
-                )
+        for call in range(CALLS_PER_THREAD):
+            if not mine or (call % 2 == 0 and call < CALLS_PER_THREAD - 1):
+                suggested = carbs.suggest()
+                mine.append(suggested.suggestion)
                 with lock:
-                    observed.append(uuid)
+                    types.append(suggested.log["suggestion_type"])
+                continue
+            suggestion = mine.pop(rng.randrange(len(mine)))
+            uuid = suggestion[SUGGESTION_ID_DICT_KEY]
+            if rng.random() < 0.2:
+                carbs.forget_suggestion(suggestion)
+                with lock:
+                    forgotten.append(uuid)
+                continue
+            failed = rng.random() < 0.1
+            output = math.nan if failed else math.log10(suggestion["lr"]) ** 2 + rng.random()
+            carbs.observe(ObservationInParam(suggestion, output, cost=suggestion["width"] * 1.0))
             with lock:
-                still_outstanding.extend(s[SUGGESTION_ID_DICT_KEY] for s in mine)
-        except BaseException as error:  # reported by the main thread
-            errors.append(error)
+                observed.append(uuid)
+        with lock:
+            still_outstanding.extend(s[SUGGESTION_ID_DICT_KEY] for s in mine)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    assert not errors, errors
+    run_threads(worker, THREADS)
 
     suggested = observed + forgotten + still_outstanding
     assert len(suggested) == len(set(suggested))  # every uuid handed out once
@@ -104,18 +94,14 @@ def test_threads_keep_every_observation_and_leak_no_suggestion(tmp_path: Path) -
         assert saved[key] == current[key]
 
 
-def test_concurrent_saves_leave_the_newest_state(tmp_path: Path) -> None:
+def test_concurrent_saves_leave_the_newest_state(tmp_path: Path, run_threads: ThreadRunner) -> None:
     carbs = CARBS(CARBSParams(num_random_samples=1000), [Param("x", LinearSpace(), 0.0)])
     path = tmp_path / "state.json"
 
-    def worker() -> None:
+    def worker(index: int) -> None:
         for _ in range(10):
             carbs.observe(ObservationInParam(carbs.suggest().suggestion, 1.0, 1.0))
             carbs.save(path)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    run_threads(worker, 4)
     assert CARBS.load(path).observation_count == 40

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
+from conftest import ThreadRunner
 
 from carbs import (
     CARBS,
@@ -476,27 +476,15 @@ def test_suggest_and_observe_logs() -> None:
 
 
 # -- threads -------------------------------------------------------------------------------------
-def test_parallel_workers_keep_every_observation() -> None:
+def test_parallel_workers_keep_every_observation(run_threads: ThreadRunner) -> None:
     carbs = CARBS(fast_config(), toy_params())
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(4)
 
-    def worker() -> None:
-        try:
-            barrier.wait()
-            for _ in range(10):
-                suggestion = carbs.suggest().suggestion
-                carbs.observe(toy_observation(suggestion))
-        except BaseException as error:  # reported by the main thread
-            errors.append(error)
+    def worker(index: int) -> None:
+        for _ in range(10):
+            suggestion = carbs.suggest().suggestion
+            carbs.observe(toy_observation(suggestion))
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    assert errors == []
+    run_threads(worker, 4)
     assert carbs.observation_count == 40 and len(carbs.success_observations) == 40
     assert carbs.outstanding_suggestions == {}
     assert len({o.suggestion_id for o in carbs.success_observations}) == 40
