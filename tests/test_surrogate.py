@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from carbs.config import OutstandingSuggestionEstimatorEnum
 from carbs.observations import ObservationInBasic
 from carbs.pareto import group_observations, pareto_groups
-from carbs.surrogate.gp import SuccessGP, fit_map, success_probability
+from carbs.surrogate.gp import ExactRegressionGP, SuccessGP, fit_map, success_probability
 from carbs.surrogate.model import SurrogateModel
 from carbs.surrogate.transforms import LogCostTransform, QuantileNormalTransform
 
@@ -38,6 +38,20 @@ def test_success_classifier_separates_regions(dim: int) -> None:
     p_deep = success_probability(model, deep)
     assert (p_deep[:2] > 0.8).all(), p_deep
     assert (p_deep[2:] < 0.2).all(), p_deep
+
+
+def test_unidentified_lengthscales_stay_at_the_prior_median() -> None:
+    # With one observation the likelihood does not depend on the lengthscales, so the
+    # fit is the prior's peak. Over log lengthscale that is the median (the search
+    # radius); over the lengthscale itself it would be exp(-1.5^2) ~ 0.1 of it.
+    x = torch.tensor([[0.2, -0.4, 0.1]], dtype=torch.float64)
+    model = ExactRegressionGP(x, torch.tensor([0.7], dtype=torch.float64), lengthscale=0.3)
+    matern = model.covar_module.kernels[0].base_kernel
+    matern.lengthscale = torch.full((1, 3), 0.05)
+    fit_map(model, 60)
+    assert torch.allclose(
+        matern.lengthscale, torch.full((1, 3), 0.3, dtype=torch.float64), rtol=0.02
+    )
 
 
 # -- output transform --------------------------------------------------------------------------
