@@ -168,7 +168,8 @@ def fit_map(model: gpytorch.models.ExactGP, max_iter: int, max_eval: int | None 
     :class:`GPFitError` is raised.
 
     Returns:
-        The final negative log marginal likelihood per data point.
+        The final loss per data point: the negative of the log marginal
+        likelihood plus the log priors and :func:`log_prior_jacobian`.
     """
     start = {k: v.clone() for k, v in model.state_dict().items()}
     model.train()
