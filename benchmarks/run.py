@@ -6,6 +6,7 @@ Usage::
     python benchmarks/run.py --seeds 10 --workers 2 --out benchmarks/results/full.jsonl
     python benchmarks/run.py --problems sparse20 lm_scaling --optimizers random optuna_tpe \\
         --seeds 3 --evals 40
+    python benchmarks/run.py --first-seed 10 --seeds 10 --optimizers carbs   # seeds 10-19
     python benchmarks/report.py benchmarks/results/full.jsonl
 
 Each line holds ``problem, optimizer, seed, step, params, output, true_output, cost,
@@ -116,13 +117,18 @@ def run_all(
     evals: int | None,
     out: Path,
     workers: int = 1,
+    first_seed: int = 0,
 ) -> None:
-    """Run every (problem, optimizer, seed) and write the records to ``out`` (overwritten)."""
+    """Run every (problem, optimizer, seed) and write the records to ``out`` (overwritten).
+
+    The seeds are ``first_seed .. first_seed + seeds - 1``, so a study can be
+    extended with new seeds without re-running the old ones.
+    """
     jobs = [
         (problem, optimizer, seed, evals or PROBLEMS[problem].default_evals)
         for problem in problems
         for optimizer in optimizers
-        for seed in range(seeds)
+        for seed in range(first_seed, first_seed + seeds)
     ]
     out.parent.mkdir(parents=True, exist_ok=True)
     written = 0
@@ -180,7 +186,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--optimizers", nargs="+", default=list(OPTIMIZERS), choices=list(OPTIMIZERS)
     )
-    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    parser.add_argument("--seeds", type=int, default=5, help="how many seeds (default 5)")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds run from this one up (default 0)"
+    )
     parser.add_argument("--evals", type=int, default=None, help="default: each problem's own")
     parser.add_argument("--out", type=Path, default=None, help=f"default: {DEFAULT_OUT}")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
@@ -190,6 +199,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.seeds < 1 or (args.evals is not None and args.evals < 1) or args.workers < 1:
         parser.error("--seeds, --evals and --workers must be >= 1")
+    if args.first_seed < 0:
+        parser.error("--first-seed must be >= 0")
     return args
 
 
@@ -203,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not optimizers:
         raise SystemExit("no requested optimizer is available")
     out = args.out or DEFAULT_OUT
-    run_all(args.problems, optimizers, args.seeds, args.evals, out, args.workers)
+    run_all(args.problems, optimizers, args.seeds, args.evals, out, args.workers, args.first_seed)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("sklearn", reason="the digits problem needs the bench extra")
 
 from benchmarks.problems import PROBLEMS, check_problems
-from benchmarks.run import smoke
+from benchmarks.run import main, parse_args, smoke
 
 
 def test_every_problem_is_sound() -> None:
@@ -26,6 +26,26 @@ def test_smoke_run_covers_every_problem_and_optimizer(tmp_path: Path) -> None:
     assert {p for p, _ in pairs} == set(PROBLEMS)
     assert {"carbs", "random"} <= {o for _, o in pairs}
     assert all(r["cost"] > 0 for r in records)
+
+
+def test_first_seed_offsets_the_seeds_run(tmp_path: Path) -> None:
+    def run(out: Path, *seed_args: str) -> list[dict]:
+        argv = ["--problems", "hartmann3_mf", "--optimizers", "random", "--evals", "2"]
+        main([*argv, *seed_args, "--out", str(out)])
+        records = [json.loads(line) for line in out.read_text().splitlines()]
+        timings = ("ask_seconds", "eval_seconds")
+        return sorted(
+            ({k: v for k, v in r.items() if k not in timings} for r in records),
+            key=lambda r: (r["seed"], r["step"]),
+        )
+
+    offset = run(tmp_path / "offset.jsonl", "--first-seed", "3", "--seeds", "2")
+    assert sorted({r["seed"] for r in offset}) == [3, 4]
+    # A seed's run does not depend on which other seeds ran with it.
+    every = run(tmp_path / "every.jsonl", "--seeds", "5")
+    assert [r for r in every if r["seed"] >= 3] == offset
+    with pytest.raises(SystemExit):
+        parse_args(["--first-seed", "-1"])
 
 
 def test_cheap_start_moves_only_cost_drivers_down() -> None:
