@@ -14,7 +14,7 @@ from carbs import (
 )
 
 
-def test_defaults_match_the_established_release() -> None:
+def test_defaults_match_the_release_except_resample_threshold() -> None:
     config = CARBSParams()
     assert config.better_direction_sign == 1
     assert config.num_random_samples == 4
