@@ -63,12 +63,18 @@ class QuantileNormalTransform:
 
 
 def _interp_linear_tails(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
-    """``np.interp``, extrapolating linearly with the end slopes (slope 1 for a single point)."""
+    """``np.interp``, extrapolating linearly with the end slopes (slope 1 for a single point).
+
+    An end gap narrower than float64 resolution at the data's scale counts as that
+    resolution: two outputs that differ by ~1e-308 would otherwise give an infinite
+    slope and map everything beyond them to infinity.
+    """
     if xp.shape[0] == 1:
         return fp[0] + (x - xp[0])
     result = np.interp(x, xp, fp)
-    left_slope = (fp[1] - fp[0]) / (xp[1] - xp[0])
-    right_slope = (fp[-1] - fp[-2]) / (xp[-1] - xp[-2])
+    resolution = np.finfo(np.float64).eps * max(1.0, float(np.abs(xp).max()))
+    left_slope = (fp[1] - fp[0]) / max(xp[1] - xp[0], resolution)
+    right_slope = (fp[-1] - fp[-2]) / max(xp[-1] - xp[-2], resolution)
     result = np.where(x < xp[0], fp[0] + (x - xp[0]) * left_slope, result)
     return np.where(x > xp[-1], fp[-1] + (x - xp[-1]) * right_slope, result)
 
