@@ -154,8 +154,8 @@ def log_prior_jacobian(model: gpytorch.Module) -> Tensor:
     lengthscales would otherwise collapse to a tenth of the search radius and
     leave the performance GP unable to generalise between observations.
     """
-    terms = [closure(module).log().sum() for _, module, _, closure, _ in model.named_priors()]
-    return torch.stack(terms).sum() if terms else torch.zeros(())
+    logs = (closure(module).log().sum() for _, module, _, closure, _ in model.named_priors())
+    return sum(logs, torch.zeros(()))
 
 
 def fit_map(model: gpytorch.models.ExactGP, max_iter: int, max_eval: int | None = None) -> float:
