@@ -8,6 +8,7 @@ carbs are imported inside their adapters, so this module imports without them.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 from collections.abc import Callable
@@ -79,8 +80,9 @@ class CarbsOptimizer:
 
     def __init__(self, problem: Problem, seed: int, is_cheap_start: bool = True) -> None:
         _require_carbs()
-        from carbs import CARBS, CARBSParams
+        from carbs import CARBS, CARBSParams, set_verbosity
 
+        set_verbosity(logging.WARNING)  # no progress line per evaluation in benchmark logs
         config = CARBSParams(
             better_direction_sign=-1,
             seed=seed,

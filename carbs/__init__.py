@@ -23,6 +23,12 @@ from carbs.observations import (
     SuggestOutput,
 )
 from carbs.optimizer import CARBS
+from carbs.progress import (
+    disable_default_handler,
+    enable_default_handler,
+    get_verbosity,
+    set_verbosity,
+)
 from carbs.scaling import CostSuggestion, ScalingLaw
 from carbs.spaces import (
     SUGGESTION_ID_DICT_KEY,
@@ -62,4 +68,8 @@ __all__ = [
     "SuggestOutput",
     "SuggestionInBasic",
     "WandbLoggingParams",
+    "disable_default_handler",
+    "enable_default_handler",
+    "get_verbosity",
+    "set_verbosity",
 ]

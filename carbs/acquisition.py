@@ -1,4 +1,4 @@
-"""Cost-aware acquisition: log expected improvement times prior, success and cost mask.
+"""Cost-aware acquisition: log expected improvement plus prior density and success, cost-masked.
 
 Everything is computed in log space so that candidates far from the target
 keep distinct, finite scores instead of all underflowing to zero (see Ament
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import attrs
 import torch
 from torch import Tensor
 
@@ -66,19 +67,114 @@ def log_search_density(distances: Tensor, radius: float) -> Tensor:
     return -0.5 * (distances / radius) ** 2 - math.log(radius) - _LOG_SQRT_2PI
 
 
-def log_acquisition(
-    log_ei: Tensor,
+@attrs.frozen
+class CandidateScores:
+    """The score of ``m`` candidates and each of its terms; every field has shape ``(m,)``.
+
+    Attributes:
+        improvement_target: What a candidate must beat, surrogate units, before
+            the exploration bias is added.
+        log_expected_improvement: ``log E[max(f - target - bias, 0)]``.
+        log_prior_density: Log density of the search distribution at the candidate.
+        log_success_probability: ``log P(success)``.
+        is_affordable: Whether the predicted cost is below ``max_suggestion_cost``.
+        total: ``log EI + log prior density + log P(success)``, ``-inf`` where not affordable.
+    """
+
+    improvement_target: Tensor
+    log_expected_improvement: Tensor
+    log_prior_density: Tensor
+    log_success_probability: Tensor
+    is_affordable: Tensor
+    total: Tensor
+
+    def best_index(self) -> int | None:
+        """Index of the highest finite total; ``None`` if no candidate is affordable."""
+        finite = torch.isfinite(self.total)
+        if not finite.any():
+            return None
+        return int(torch.argmax(torch.where(finite, self.total, -math.inf)))
+
+
+def improvement_target(
+    pareto_value_at_cost: Tensor,
+    *,
+    floor: float | None = None,
+    constant: float | None = None,
+) -> Tensor:
+    """What each candidate must improve on, in surrogate units, before the exploration bias.
+
+    The three modes of the established release:
+
+    * ``constant`` given (``is_expected_improvement_value_always_max``): that value
+      (the best front member's) everywhere;
+    * ``floor`` given (``is_expected_improvement_pareto_value_clamped``, the
+      default): the front's value at the candidate's predicted cost, but never
+      below ``floor``, the front's value at a random threshold cost. Cheap
+      candidates then have to beat a dearer front member, which pushes the
+      search up the cost axis;
+    * neither: the front's value at the candidate's predicted cost.
+
+    Args:
+        pareto_value_at_cost: The Pareto GP at each candidate's predicted cost, ``(m,)``.
+        floor: Lower clamp of the target.
+        constant: A target for every candidate (wins over ``floor``).
+
+    Returns:
+        Shape ``(m,)``.
+    """
+    if constant is not None:
+        return torch.full_like(pareto_value_at_cost, constant)
+    if floor is not None:
+        return pareto_value_at_cost.clamp_min(floor)
+    return pareto_value_at_cost
+
+
+def score_candidates(
+    *,
+    surrogate_mean: Tensor,
+    surrogate_std: Tensor,
+    target: Tensor,
+    exploration_bias: float,
     log_prior_density: Tensor,
     success_probability: Tensor,
     predicted_cost: Tensor,
     max_cost: float | None,
-) -> Tensor:
-    """The cost-aware score of DESIGN 2.7, in log space.
+) -> CandidateScores:
+    """Score candidates by cost-aware expected improvement (DESIGN 2.7).
 
-    ``log EI + log prior density + log P(success)``, and ``-inf`` where the
-    predicted cost is at or above ``max_cost``. All arguments have shape ``(m,)``.
+    ``log EI(mean, std; target + exploration_bias) + log prior density +
+    log P(success)``, masked to ``-inf`` where the predicted cost reaches
+    ``max_cost``. Each term matters to which candidate wins: a higher
+    predicted output or a wider posterior raises EI, a larger exploration
+    bias favours wide posteriors over high means, the prior density keeps
+    the search near the front, and the success probability steers away
+    from failures. The suggestion is the argmax of ``total``.
+
+    Args:
+        surrogate_mean: Performance posterior mean, surrogate units, ``(m,)``.
+        surrogate_std: Performance posterior std, ``(m,)``.
+        target: Improvement target, ``(m,)`` (see :func:`improvement_target`).
+        exploration_bias: Added to the target; larger explores more.
+        log_prior_density: ``(m,)``.
+        success_probability: ``(m,)``, in ``[0, 1]``.
+        predicted_cost: ``(m,)``, the user's cost units.
+        max_cost: ``max_suggestion_cost`` or ``None``.
     """
-    score = log_ei + log_prior_density + torch.log(success_probability.clamp_min(1e-300))
-    if max_cost is not None:
-        score = torch.where(predicted_cost < max_cost, score, torch.full_like(score, -math.inf))
-    return score
+    log_ei = log_expected_improvement(surrogate_mean, surrogate_std, target + exploration_bias)
+    log_success = torch.log(success_probability.clamp_min(1e-300))
+    if max_cost is None:
+        is_affordable = torch.ones_like(predicted_cost, dtype=torch.bool)
+    else:
+        is_affordable = predicted_cost < max_cost
+    total = torch.where(
+        is_affordable, log_ei + log_prior_density + log_success, torch.full_like(log_ei, -math.inf)
+    )
+    return CandidateScores(
+        improvement_target=target,
+        log_expected_improvement=log_ei,
+        log_prior_density=log_prior_density,
+        log_success_probability=log_success,
+        is_affordable=is_affordable,
+        total=total,
+    )

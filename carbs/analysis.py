@@ -1,32 +1,83 @@
-"""Read-only views of an optimizer's data: front members, predictions, observation tables.
+"""Read-only views of a sweep: best runs, front members, predictions, scaling laws, tables.
 
-The :class:`~carbs.CARBS` methods ``pareto_front()``, ``predict()`` and
-``to_dataframe()`` are thin wrappers over the functions here, which take the
-optimizer's data explicitly so that they stay testable on their own.
+Everything here works on a :class:`Snapshot`, an immutable copy of the data
+that :meth:`CARBS.snapshot` takes under the optimizer's lock, so an analysis
+never holds up ``suggest()`` or ``observe()`` and never changes the optimizer.
+:class:`AnalysisMixin` gives :class:`~carbs.CARBS` its analysis methods as
+thin wrappers over the functions below.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import numpy as np
 import torch
 from torch import Tensor
 
-from carbs.errors import InvalidObservationError
-from carbs.observations import ObservationInBasic, in_recording_order
-from carbs.pareto import ObservationGroup, input_key
+from carbs.checks import check_number
+from carbs.config import CARBSParams
+from carbs.errors import CARBSValueError, InsufficientDataError, InvalidObservationError
+from carbs.linefit import DEFAULT_CONFIDENCE
+from carbs.observations import ObservationInBasic, ObservationInParam
+from carbs.pareto import ObservationGroup, best_observation
+from carbs.scaling import (
+    DEFAULT_MAX_EXTRAPOLATION,
+    DEFAULT_MIN_POINTS,
+    DEFAULT_MIN_R_SQUARED,
+    CostSuggestion,
+    ScalingLaw,
+    fit_scaling_laws,
+)
+from carbs.scaling import suggest_at_cost as laws_at_cost
 from carbs.spaces import SearchSpace
-from carbs.surrogate.model import SurrogateModel
+from carbs.tables import ObservationRecord, observation_records, observations_dataframe
 
 if TYPE_CHECKING:
     import pandas as pd
 
-PANDAS_INSTALL_HINT = 'pip install "carbs-hpo[pandas]"'
+
+@attrs.frozen
+class Snapshot:
+    """An immutable copy of what analyses need from an optimizer.
+
+    Attributes:
+        config: The optimizer's settings.
+        search_space: Its params.
+        observations: Every observation in recording order.
+        front: The Pareto front (the config's selection rule), cheapest first.
+    """
+
+    config: CARBSParams
+    search_space: SearchSpace
+    observations: tuple[ObservationInBasic, ...]
+    front: tuple[ObservationGroup, ...]
 
 
+# -- best runs ----------------------------------------------------------------------------------
+def best_within_cost(
+    snapshot: Snapshot, max_cost: float | None = None
+) -> ObservationInParam | None:
+    """The best successful run whose cost is at most ``max_cost`` (any cost if ``None``).
+
+    Raises:
+        CARBSValueError: ``max_cost`` is not a number > 0.
+    """
+    if max_cost is not None:
+        max_cost = check_number(
+            max_cost, "max_cost", CARBSValueError, min_value=0, exclusive_min=True, finite=False
+        )
+    affordable = [o for o in snapshot.observations if max_cost is None or o.cost <= max_cost]
+    best = best_observation(affordable, snapshot.config.better_direction_sign)
+    if best is None:
+        return None
+    params = snapshot.search_space.param_dict_from_basic(best.real_number_input)
+    return ObservationInParam(input=params, output=best.output, cost=best.cost, is_failure=False)
+
+
+# -- the front ----------------------------------------------------------------------------------
 @attrs.frozen
 class ParetoMember:
     """One member of the performance-cost Pareto front.
@@ -59,9 +110,10 @@ def pareto_members(
     ]
 
 
+# -- predictions --------------------------------------------------------------------------------
 @attrs.frozen
 class Predictions:
-    """The surrogate models' predictions at ``m`` points; every tensor has shape ``(m,)``.
+    """The surrogate models' predictions at ``m`` points; every array has shape ``(m,)``.
 
     Attributes:
         points: The points, param space, as given (without ``suggestion_uuid``).
@@ -75,10 +127,10 @@ class Predictions:
     """
 
     points: list[dict[str, Any]]
-    output_mean: Tensor
-    output_std: Tensor
-    cost: Tensor
-    success_probability: Tensor
+    output_mean: np.ndarray
+    output_std: np.ndarray
+    cost: np.ndarray
+    success_probability: np.ndarray
 
     def __len__(self) -> int:
         return len(self.points)
@@ -100,11 +152,7 @@ class Predictions:
 def points_to_basic(
     points: Sequence[Mapping[str, Any]] | Mapping[str, Any], search_space: SearchSpace
 ) -> tuple[list[dict[str, Any]], Tensor]:
-    """Validate param dicts like observations and map them to basic space.
-
-    Args:
-        points: A list of param dicts, or a single one.
-        search_space: The optimizer's params.
+    """Validate param dicts like observation inputs and map them to basic space.
 
     Returns:
         The points (param names only, in the params' order) and their basic
@@ -112,7 +160,7 @@ def points_to_basic(
 
     Raises:
         InvalidObservationError: an empty list, or a point with a missing or
-            unknown key or a value out of bounds.
+            unknown key or an illegal value.
     """
     if isinstance(points, Mapping):
         points = [points]
@@ -130,140 +178,135 @@ def points_to_basic(
     return cleaned, basic
 
 
-def predict_with(model: SurrogateModel, points: list[dict[str, Any]], basic: Tensor) -> Predictions:
-    """Query a fitted surrogate at basic points ``(m, d)`` and keep the user-facing fields."""
-    predictions = model.predict(basic)
-    return Predictions(
-        points=points,
-        output_mean=predictions.output_mean.detach().clone(),
-        output_std=predictions.output_std.detach().clone(),
-        cost=predictions.cost.detach().clone(),
-        success_probability=predictions.success_probability.detach().clone(),
-    )
-
-
-@attrs.frozen
-class ObservationRecord:
-    """One observation, successful or not, in the order it was recorded.
-
-    Attributes:
-        index: Position in recording order, from 0.
-        input_in_basic: The input, basic space, shape ``(d,)``.
-        params: The input, param space (recovered from basic space).
-        output: The output (NaN for most failures).
-        cost: The cost.
-        is_failure: Whether the run failed.
-        suggestion_id: The suggestion's id, if the input carried one.
-        observed_at: ``time.time()`` when it was recorded; NaN if unknown.
-    """
-
-    index: int
-    input_in_basic: Tensor
-    params: dict[str, Any]
-    output: float
-    cost: float
-    is_failure: bool
-    suggestion_id: str | None
-    observed_at: float
-
-
-def observation_records(
-    successes: Sequence[ObservationInBasic],
-    failures: Sequence[ObservationInBasic],
-    failure_flags: Sequence[bool],
-    times: Sequence[float],
-    search_space: SearchSpace,
-) -> list[ObservationRecord]:
-    """Merge successes and failures back into recording order.
-
-    Args:
-        successes: Successful observations, in recording order.
-        failures: Failed observations, in recording order.
-        failure_flags: For every observation in recording order, whether it
-            failed (``CARBS.observation_is_failure``).
-        times: ``time.time()`` of every observation in recording order
-            (``CARBS.observation_times``).
-        search_space: The optimizer's params.
-
-    Returns:
-        One record per observation. If ``failure_flags`` does not match the two
-        lists (state written before it existed), successes come first, then
-        failures, and ``observed_at`` is NaN.
-    """
-    total = len(successes) + len(failures)
-    is_order_known = len(failure_flags) == total and sum(map(bool, failure_flags)) == len(failures)
-    if not is_order_known:
-        failure_flags = [False] * len(successes) + [True] * len(failures)
-    has_times = is_order_known and len(times) == total
-    return [
-        ObservationRecord(
-            index=index,
-            input_in_basic=observation.real_number_input,
-            params=search_space.param_dict_from_basic(observation.real_number_input),
-            output=float(observation.output),
-            cost=float(observation.cost),
-            is_failure=is_failure,
-            suggestion_id=observation.suggestion_id,
-            observed_at=float(times[index]) if has_times else math.nan,
-        )
-        for index, (observation, is_failure) in enumerate(
-            in_recording_order(successes, failures, [bool(f) for f in failure_flags])
-        )
-    ]
-
-
-DATAFRAME_COLUMNS = (
-    "output",
-    "cost",
-    "is_failure",
-    "is_pareto",
-    "suggestion_id",
-    "observed_at",
-)
-
-
-def observations_dataframe(
-    records: Sequence[ObservationRecord],
-    front: Sequence[ObservationGroup],
-    names: Sequence[str],
-) -> pd.DataFrame:
-    """One row per observation: each param, then :data:`DATAFRAME_COLUMNS`.
-
-    ``is_pareto`` marks successful observations whose input is a member of
-    ``front``; ``observed_at`` is a timezone-aware UTC timestamp (``NaT`` if
-    unknown). Rows are in recording order, indexed from 0.
+def predict(
+    snapshot: Snapshot, points: Sequence[Mapping[str, Any]] | Mapping[str, Any]
+) -> Predictions:
+    """Fit the surrogates on the snapshot's data (from their priors) and predict at ``points``.
 
     Raises:
-        ImportError: pandas is not installed.
+        InvalidObservationError: see :func:`points_to_basic`.
+        InsufficientDataError: no successful observation yet.
     """
-    try:
-        import pandas as pd
-    except ImportError as error:  # pragma: no cover - exercised only without pandas
-        raise ImportError(
-            f"CARBS.to_dataframe() needs pandas; install it with {PANDAS_INSTALL_HINT}"
-        ) from error
-    front_keys = {input_key(group.input_in_basic) for group in front}
-    columns: dict[str, list[Any]] = {name: [] for name in names}
-    for column in DATAFRAME_COLUMNS:
-        columns[column] = []
-    for record in records:
-        for name in names:
-            columns[name].append(record.params[name])
-        columns["output"].append(record.output)
-        columns["cost"].append(record.cost)
-        columns["is_failure"].append(record.is_failure)
-        columns["is_pareto"].append(
-            not record.is_failure and input_key(record.input_in_basic) in front_keys
+    from carbs.suggestions import fit_surrogate  # the surrogates import gpytorch: load on use
+
+    cleaned, basic = points_to_basic(points, snapshot.search_space)
+    config = snapshot.config
+    successes = [o for o in snapshot.observations if not o.is_failure]
+    if not successes:
+        raise InsufficientDataError(
+            "predict() needs at least one successful observation to fit the models"
         )
-        columns["suggestion_id"].append(record.suggestion_id)
-        columns["observed_at"].append(record.observed_at)
-    frame = pd.DataFrame(columns)
-    frame["output"] = frame["output"].astype("float64")
-    frame["cost"] = frame["cost"].astype("float64")
-    frame["is_failure"] = frame["is_failure"].astype(bool)
-    frame["is_pareto"] = frame["is_pareto"].astype(bool)
-    frame["suggestion_id"] = frame["suggestion_id"].astype(object)
-    frame["observed_at"] = pd.to_datetime(
-        frame["observed_at"].astype("float64"), unit="s", utc=True
+    failures = [o for o in snapshot.observations if o.is_failure]
+    generator = torch.Generator().manual_seed(config.seed)
+    model = fit_surrogate(config, successes, failures, snapshot.front, generator, None, None)
+    predictions = model.predict(basic)
+    return Predictions(
+        points=cleaned,
+        output_mean=predictions.output_mean.detach().numpy().copy(),
+        output_std=predictions.output_std.detach().numpy().copy(),
+        cost=predictions.cost.detach().numpy().copy(),
+        success_probability=predictions.success_probability.detach().numpy().copy(),
     )
-    return frame
+
+
+class AnalysisMixin:
+    """The analysis methods of :class:`~carbs.CARBS`; each works on :meth:`snapshot`."""
+
+    def snapshot(self) -> Snapshot:
+        """An immutable copy of the config, params, observations and front."""
+        raise NotImplementedError
+
+    def best(self, max_cost: float | None = None) -> ObservationInParam | None:
+        """The best successful run, overall or among runs costing at most ``max_cost``.
+
+        Returns:
+            The observation in param space, or ``None`` if there is none.
+
+        Raises:
+            CARBSValueError: ``max_cost`` is not a number > 0.
+        """
+        return best_within_cost(self.snapshot(), max_cost)
+
+    def pareto_front(self) -> list[ParetoMember]:
+        """The current Pareto front in param space, cheapest first."""
+        snapshot = self.snapshot()
+        return pareto_members(snapshot.front, snapshot.search_space)
+
+    def predict(self, points: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> Predictions:
+        """Predict output (mean and std), cost and success probability at param dicts.
+
+        Fits the same surrogates as :meth:`suggest` on the current observations
+        (pending suggestions are not included), from their priors and with a
+        private random generator seeded by ``config.seed``: the result depends
+        only on the data and the config, and never changes later suggestions.
+
+        Args:
+            points: Param dicts (validated like observation inputs; a
+                ``suggestion_uuid`` key is allowed), or a single one.
+
+        Returns:
+            :class:`Predictions` with numpy arrays of shape ``(m,)``.
+
+        Raises:
+            InvalidObservationError: a point with a missing or unknown key or an
+                illegal value, or no point at all.
+            InsufficientDataError: no successful observation yet.
+        """
+        return predict(self.snapshot(), points)
+
+    def scaling_laws(self, confidence: float = DEFAULT_CONFIDENCE) -> dict[str, ScalingLaw]:
+        """Fit each param against cost along the Pareto front (see :mod:`carbs.scaling`).
+
+        For a ``LogSpace`` param ``law.slope`` is the exponent in ``value ~ k *
+        cost**exponent``; for ``LinearSpace`` it is value per decade of cost, for
+        ``LogitSpace`` log10 odds per decade of cost.
+
+        Raises:
+            InsufficientDataError: fewer than two front members, or all at one cost.
+        """
+        snapshot = self.snapshot()
+        return fit_scaling_laws(snapshot.front, snapshot.search_space, confidence)
+
+    def suggest_at_cost(
+        self,
+        cost: float,
+        confidence: float = DEFAULT_CONFIDENCE,
+        min_r_squared: float = DEFAULT_MIN_R_SQUARED,
+        max_extrapolation: float = DEFAULT_MAX_EXTRAPOLATION,
+    ) -> CostSuggestion:
+        """The scaling laws' compute-optimal settings at any budget, with intervals.
+
+        Values and intervals are legal (on integer lattices, inside the bounds).
+        ``is_reliable`` is ``False``, with reasons in ``warnings``, when the front
+        has fewer than 3 members, a law's R^2 is below ``min_r_squared``, or
+        ``cost`` lies more than ``max_extrapolation`` times outside the front's
+        cost range.
+
+        Raises:
+            InsufficientDataError: fewer than two front members, or all at one cost.
+            CARBSValueError: ``cost`` is not finite and > 0.
+        """
+        return laws_at_cost(
+            self.scaling_laws(confidence),
+            cost,
+            min_points=DEFAULT_MIN_POINTS,
+            min_r_squared=min_r_squared,
+            max_extrapolation=max_extrapolation,
+        )
+
+    def observation_records(self) -> list[ObservationRecord]:
+        """Every observation with its params in param space, in recording order."""
+        snapshot = self.snapshot()
+        return observation_records(snapshot.observations, snapshot.search_space)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """All observations as a pandas DataFrame, one row each, in recording order.
+
+        Columns: every param (param space), then ``output``, ``cost``,
+        ``is_failure``, ``is_pareto`` (a member of the current front),
+        ``suggestion_id`` and ``observed_at`` (UTC timestamp). Needs the
+        ``pandas`` extra: ``pip install "carbs-hpo[pandas]"``.
+        """
+        snapshot = self.snapshot()
+        records = observation_records(snapshot.observations, snapshot.search_space)
+        return observations_dataframe(records, snapshot.front, snapshot.search_space.names)

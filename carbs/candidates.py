@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import attrs
 import torch
 from torch import Tensor
@@ -20,10 +22,13 @@ class Candidates:
         points: Rounded, in-bounds points in basic space, shape ``(m, d)``.
         log_prior_density: Log of the max over origins of the normal density
             of the distance to that origin, shape ``(m,)``.
+        oversample_factor: The oversampling factor the next draw should start
+            from (raised when bounds rejected many draws this time).
     """
 
     points: Tensor
     log_prior_density: Tensor
+    oversample_factor: int
 
 
 @attrs.frozen
@@ -72,33 +77,35 @@ def log_prior_density(
     return log_search_density(distances, radius).max(dim=-1).values
 
 
+def max_oversample_factor(search_space: SearchSpace) -> int:
+    """Upper limit on the oversampling factor: ``2 ** d``, capped at 1024, at least 2."""
+    return max(2 ** min(search_space.dim, 10), 2)
+
+
+def initial_oversample_factor(search_space: SearchSpace) -> int:
+    """Draws per requested candidate on a first call: doubled for every two bounded params."""
+    bounded = sum(math.isfinite(s.min) or math.isfinite(s.max) for s in search_space.spaces)
+    return 2 ** min(bounded // 2, 6)
+
+
 class CandidateSampler:
     """Gaussian draws around origins, rounded to the lattice and filtered by bounds.
 
-    Bounds are enforced by rejection. When many draws are rejected the
-    sampler oversamples more on later calls (``oversample_factor`` doubles,
-    up to ``2 ** d``), and within a call it keeps drawing for a few rounds.
-    If the bounds are so tight that rejection still falls short, the missing
-    draws are clipped into the bounds instead, so a legal origin always yields
-    candidates.
+    Bounds are enforced by rejection. When many draws are rejected the call
+    returns a larger ``oversample_factor`` for the next call (doubling, up to
+    :func:`max_oversample_factor`), and within a call it keeps drawing for a
+    few rounds. If the bounds are so tight that rejection still falls short,
+    the missing draws are clipped into the bounds instead, so a legal origin
+    always yields candidates. The sampler holds no state of its own.
 
     Args:
         search_space: The params being tuned.
         radius: Standard deviation of draws in basic space.
-        oversample_factor: Draws per requested candidate on the first round.
     """
 
-    def __init__(
-        self, search_space: SearchSpace, radius: float, oversample_factor: int = 1
-    ) -> None:
+    def __init__(self, search_space: SearchSpace, radius: float) -> None:
         self.search_space = search_space
         self.radius = radius
-        self.oversample_factor = oversample_factor
-
-    @property
-    def max_oversample_factor(self) -> int:
-        """Upper limit on the oversampling factor."""
-        return max(2 ** min(self.search_space.dim, 10), 2)
 
     def sample(
         self,
@@ -106,33 +113,37 @@ class CandidateSampler:
         count: int,
         generator: torch.Generator,
         stretch: Stretch | None = None,
+        oversample_factor: int = 1,
     ) -> Candidates:
         """Draw up to ``count`` legal candidates around ``origins`` ``(k, d)``.
 
         Each draw picks an origin uniformly and adds ``N(0, radius^2 I)``, widened
-        along that origin's direction when ``stretch`` is given. Fewer than
-        ``count`` points come back only if even clipped draws are illegal, which
-        needs an origin outside the bounds.
+        along that origin's direction when ``stretch`` is given; the first round
+        draws ``count * oversample_factor`` points. Fewer than ``count`` points
+        come back only if even clipped draws are illegal, which needs an origin
+        outside the bounds.
         """
+        limit = max_oversample_factor(self.search_space)
         kept: list[Tensor] = []
         found = 0
         for _ in range(MAX_DRAW_ROUNDS):
             points = self.search_space.round_basic(
-                self._draw(origins, count * self.oversample_factor, generator, stretch)
+                self._draw(origins, count * oversample_factor, generator, stretch)
             )
             legal = points[self.search_space.in_bounds_mask(points)]
             kept.append(legal)
             found += legal.shape[0]
             if found >= count:
                 break
-            self.oversample_factor = min(self.oversample_factor * 2, self.max_oversample_factor)
+            oversample_factor = min(oversample_factor * 2, limit)
         if found < count:
             clipped = self.search_space.clip_basic(
                 self._draw(origins, count - found, generator, stretch)
             )
             kept.append(clipped[self.search_space.in_bounds_mask(clipped)])
         points = torch.cat(kept)[:count]
-        return Candidates(points, log_prior_density(points, origins, self.radius, stretch))
+        density = log_prior_density(points, origins, self.radius, stretch)
+        return Candidates(points, density, oversample_factor)
 
     def _draw(
         self,

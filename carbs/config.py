@@ -1,18 +1,27 @@
 """Optimizer configuration: :class:`CARBSParams` and its enums.
 
 Field names and defaults follow the established CARBS release, so existing
-configs keep working. Every field is validated when the object is built.
+configs keep working. Every field is validated strictly when the object is
+built and when a field is set (a string is not a bool, a float is not an int);
+bad values raise :class:`~carbs.InvalidConfigError` naming the field.
 """
 
 from __future__ import annotations
 
-import math
+import os
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any
 
 import attrs
 
+from carbs.checks import check_bool, check_integer, check_number, check_optional_str
 from carbs.errors import InvalidConfigError
+
+# torch generators take seeds up to 2**64 - 1.
+MAX_SEED = 2**64 - 1
+
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 
 class OutstandingSuggestionEstimatorEnum(Enum):
@@ -28,9 +37,17 @@ class OutstandingSuggestionEstimatorEnum(Enum):
     THOMPSON = "THOMPSON"
 
 
-def _in_set(*allowed: Any) -> Any:
-    def check(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-        if value not in allowed:
+def _boolean(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_bool(value, attribute.name, InvalidConfigError)
+
+
+def _optional_str(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    check_optional_str(value, attribute.name, InvalidConfigError)
+
+
+def _in_set(*allowed: Any) -> Validator:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if isinstance(value, bool) or value not in allowed:
             raise InvalidConfigError(f"{attribute.name} must be one of {allowed}, got {value!r}")
 
     return check
@@ -38,63 +55,68 @@ def _in_set(*allowed: Any) -> Any:
 
 def _number(
     *, min_value: float | None = None, exclusive_min: bool = False, max_value: float | None = None
-) -> Any:
-    def check(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            raise InvalidConfigError(f"{attribute.name} must be a number, got {value!r}")
-        if min_value is not None:
-            if exclusive_min and not value > min_value:
-                raise InvalidConfigError(f"{attribute.name} must be > {min_value}, got {value}")
-            if not exclusive_min and not value >= min_value:
-                raise InvalidConfigError(f"{attribute.name} must be >= {min_value}, got {value}")
-        if max_value is not None and not value <= max_value:
-            raise InvalidConfigError(f"{attribute.name} must be <= {max_value}, got {value}")
+) -> Validator:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        check_number(
+            value,
+            attribute.name,
+            InvalidConfigError,
+            min_value=min_value,
+            exclusive_min=exclusive_min,
+            max_value=max_value,
+        )
 
     return check
 
 
-def _integer(min_value: int) -> Any:
-    def check(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidConfigError(f"{attribute.name} must be an int, got {value!r}")
-        if value < min_value:
-            raise InvalidConfigError(f"{attribute.name} must be >= {min_value}, got {value}")
+def _integer(min_value: int, max_value: int | None = None) -> Validator:
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        check_integer(
+            value, attribute.name, InvalidConfigError, min_value=min_value, max_value=max_value
+        )
 
     return check
 
 
-def _optional_positive(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if value is None:
-        return
-    _number(min_value=0.0, exclusive_min=True)(instance, attribute, value)
-    if math.isinf(value):
-        raise InvalidConfigError(f"{attribute.name} must be finite or None, got {value}")
+def _optional_positive(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None:
+        check_number(value, attribute.name, InvalidConfigError, min_value=0.0, exclusive_min=True)
 
 
-def _to_estimator(value: Any) -> OutstandingSuggestionEstimatorEnum:
+def _to_path_text(value: Any) -> Any:
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
+
+
+def _to_estimator(value: Any) -> Any:
     if isinstance(value, OutstandingSuggestionEstimatorEnum):
         return value
-    try:
-        return OutstandingSuggestionEstimatorEnum(str(value).upper())
-    except ValueError:
-        allowed = [e.value for e in OutstandingSuggestionEstimatorEnum]
+    allowed = [e.value for e in OutstandingSuggestionEstimatorEnum]
+    if isinstance(value, str) and value.upper() in allowed:
+        return OutstandingSuggestionEstimatorEnum(value.upper())
+    raise InvalidConfigError(
+        f"outstanding_suggestion_estimator must be one of {allowed}, got {value!r}"
+    )
+
+
+def _wandb_params(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, WandbLoggingParams):
         raise InvalidConfigError(
-            f"outstanding_suggestion_estimator must be one of {allowed}, got {value!r}"
-        ) from None
+            f"wandb_params must be WandbLoggingParams, got {type(value).__name__}"
+        )
 
 
 @attrs.define(kw_only=True)
 class WandbLoggingParams:
     """Where Weights & Biases logs go when ``is_wandb_logging_enabled`` is set."""
 
-    project_name: str | None = None
-    group_name: str | None = None
-    run_name: str | None = None
-    run_id: str | None = None
-    is_suggestion_logged: bool = True
-    is_observation_logged: bool = True
-    is_search_space_logged: bool = True
-    root_dir: str = "."
+    project_name: str | None = attrs.field(default=None, validator=_optional_str)
+    group_name: str | None = attrs.field(default=None, validator=_optional_str)
+    run_name: str | None = attrs.field(default=None, validator=_optional_str)
+    run_id: str | None = attrs.field(default=None, validator=_optional_str)
+    is_suggestion_logged: bool = attrs.field(default=True, validator=_boolean)
+    is_observation_logged: bool = attrs.field(default=True, validator=_boolean)
+    is_search_space_logged: bool = attrs.field(default=True, validator=_boolean)
+    root_dir: str = attrs.field(default=".", converter=_to_path_text, validator=_optional_str)
 
 
 @attrs.define(kw_only=True)
@@ -107,13 +129,14 @@ class CARBSParams:
     Attributes:
         better_direction_sign: ``1`` if larger outputs are better, ``-1`` if smaller are.
         seed: Fixes every suggestion; two optimizers with the same seed, params
-            and observations suggest the same points.
+            and observations suggest the same points. ``0 <= seed < 2**64``.
         num_random_samples: Successful observations gathered by Gaussian draws
             around the search centre before the Gaussian processes take over.
         is_wandb_logging_enabled: Log suggestions and observations to Weights &
             Biases (needs the ``wandb`` extra). Off by default.
         wandb_params: Project, group and run names for W&B.
-        checkpoint_dir: Folder for autosaved state.
+        checkpoint_dir: Folder for autosaved state (a str or path). May be
+            ``None`` only while ``is_saved_on_every_observation`` is off.
         s3_checkpoint_path: Accepted for compatibility with configs written for the
             original release; carbs never uploads anything.
         is_saved_on_every_observation: Autosave the state into ``checkpoint_dir``
@@ -149,6 +172,10 @@ class CARBSParams:
         is_expected_improvement_value_always_max: Use the best front value as the
             target everywhere (ablation only).
         outstanding_suggestion_estimator: How running suggestions enter the model.
+        max_outstanding_suggestions: Suggestions neither observed nor forgotten
+            that are kept (and shown to the model as fantasies); beyond this the
+            oldest is dropped with a warning, so that suggestions of crashed
+            workers cannot pile up without limit.
         is_fully_bayesian: Marginalise the performance GP's hyperparameters with
             NUTS (pyro) instead of a point estimate: better calibrated with very
             few observations, but each suggest takes seconds, not milliseconds.
@@ -157,13 +184,17 @@ class CARBSParams:
     """
 
     better_direction_sign: int = attrs.field(default=1, validator=_in_set(1, -1))
-    seed: int = attrs.field(default=0, validator=_integer(0))
+    seed: int = attrs.field(default=0, validator=_integer(0, MAX_SEED))
     num_random_samples: int = attrs.field(default=4, validator=_integer(1))
-    is_wandb_logging_enabled: bool = False
-    wandb_params: WandbLoggingParams = attrs.Factory(WandbLoggingParams)
-    checkpoint_dir: str = "checkpoints/"
-    s3_checkpoint_path: str | None = None
-    is_saved_on_every_observation: bool = False
+    is_wandb_logging_enabled: bool = attrs.field(default=False, validator=_boolean)
+    wandb_params: WandbLoggingParams = attrs.field(
+        factory=WandbLoggingParams, validator=_wandb_params
+    )
+    checkpoint_dir: str | None = attrs.field(
+        default="checkpoints/", converter=_to_path_text, validator=_optional_str
+    )
+    s3_checkpoint_path: str | None = attrs.field(default=None, validator=_optional_str)
+    is_saved_on_every_observation: bool = attrs.field(default=False, validator=_boolean)
     initial_search_radius: float = attrs.field(
         default=0.3, validator=_number(min_value=0.0, exclusive_min=True)
     )
@@ -176,26 +207,84 @@ class CARBSParams:
     min_pareto_cost_fraction: float = attrs.field(
         default=0.2, validator=_number(min_value=0.0, max_value=1.0)
     )
-    is_pareto_group_selection_conservative: bool = True
-    is_expected_improvement_pareto_value_clamped: bool = True
-    is_expected_improvement_value_always_max: bool = False
+    is_pareto_group_selection_conservative: bool = attrs.field(default=True, validator=_boolean)
+    is_expected_improvement_pareto_value_clamped: bool = attrs.field(
+        default=True, validator=_boolean
+    )
+    is_expected_improvement_value_always_max: bool = attrs.field(default=False, validator=_boolean)
     outstanding_suggestion_estimator: OutstandingSuggestionEstimatorEnum = attrs.field(
         default=OutstandingSuggestionEstimatorEnum.THOMPSON, converter=_to_estimator
     )
-    is_fully_bayesian: bool = False
+    max_outstanding_suggestions: int = attrs.field(default=256, validator=_integer(1))
+    is_fully_bayesian: bool = attrs.field(default=False, validator=_boolean)
     num_fully_bayesian_samples: int = attrs.field(default=16, validator=_integer(2))
 
     def __attrs_post_init__(self) -> None:
-        if not math.isfinite(self.initial_search_radius):
+        if self.is_saved_on_every_observation and not self.checkpoint_dir:
             raise InvalidConfigError(
-                f"initial_search_radius must be finite, got {self.initial_search_radius}"
+                "checkpoint_dir must name a folder when is_saved_on_every_observation is on, "
+                f"got {self.checkpoint_dir!r}"
             )
-        if not math.isfinite(self.cost_direction_radius_factor):
-            raise InvalidConfigError(
-                "cost_direction_radius_factor must be finite, "
-                f"got {self.cost_direction_radius_factor}"
-            )
-        if not math.isfinite(self.exploration_bias):
-            raise InvalidConfigError(
-                f"exploration_bias must be finite, got {self.exploration_bias}"
-            )
+
+
+def config_to_dict(config: CARBSParams) -> dict[str, Any]:
+    """Every :class:`CARBSParams` field as plain data: enums as values, ``wandb_params`` nested."""
+    return attrs.asdict(
+        config,
+        value_serializer=lambda _, __, value: value.value if isinstance(value, Enum) else value,
+    )
+
+
+def config_from_dict(data: Mapping[str, Any]) -> CARBSParams:
+    """Rebuild :class:`CARBSParams` from :func:`config_to_dict` output.
+
+    Missing fields take their defaults (configs written by older versions).
+
+    Raises:
+        InvalidConfigError: an unknown field, or a field of the wrong type or range.
+    """
+    if not isinstance(data, Mapping):
+        raise InvalidConfigError(f"a config must be an object, got {type(data).__name__}")
+    values = dict(data)
+    known = {field.name for field in attrs.fields(CARBSParams)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise InvalidConfigError(f"unknown config field(s) {unknown}; written by a newer carbs?")
+    if "wandb_params" in values:
+        wandb = values["wandb_params"]
+        wandb_known = {field.name for field in attrs.fields(WandbLoggingParams)}
+        if not isinstance(wandb, Mapping) or set(wandb) - wandb_known:
+            raise InvalidConfigError(f"wandb_params must be an object of {sorted(wandb_known)}")
+        values["wandb_params"] = WandbLoggingParams(**wandb)
+    return CARBSParams(**values)
+
+
+def with_side_effects(
+    config: CARBSParams,
+    checkpoint_dir: str | os.PathLike[str] | None,
+    is_wandb_logging_enabled: bool,
+) -> CARBSParams:
+    """``config`` autosaving into ``checkpoint_dir`` (off if ``None``) and with W&B as given.
+
+    Used when a state is loaded from a file: the file's own side-effect settings
+    are replaced by the caller's.
+    """
+    return attrs.evolve(
+        config,
+        is_saved_on_every_observation=checkpoint_dir is not None,
+        checkpoint_dir=config.checkpoint_dir if checkpoint_dir is None else checkpoint_dir,
+        is_wandb_logging_enabled=check_bool(
+            is_wandb_logging_enabled, "is_wandb_logging_enabled", InvalidConfigError
+        ),
+    )
+
+
+def with_side_effects_of(config: CARBSParams, current: CARBSParams) -> CARBSParams:
+    """``config`` with ``current``'s autosave, checkpoint folder and W&B settings."""
+    return attrs.evolve(
+        config,
+        is_saved_on_every_observation=current.is_saved_on_every_observation,
+        checkpoint_dir=current.checkpoint_dir,
+        is_wandb_logging_enabled=current.is_wandb_logging_enabled,
+        wandb_params=current.wandb_params,
+    )

@@ -1,15 +1,23 @@
-"""Value classes passed between the user and the optimizer.
+"""Value classes passed between the user and the optimizer, and the check that admits results.
 
-The names and fields are those of the established CARBS release.
+The names and fields of the classes are those of the established CARBS release;
+:class:`ObservationInBasic` additionally carries its failure flag and the time
+it was recorded, so that one list of them, in recording order, is the whole
+history of a sweep.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
 from typing import Any
 
 import attrs
+import torch
 from torch import Tensor
+
+from carbs.checks import check_bool, check_number, is_real_number
+from carbs.errors import InvalidObservationError
+from carbs.spaces import SUGGESTION_ID_DICT_KEY, SearchSpace
 
 
 @attrs.define
@@ -29,37 +37,37 @@ class ObservationInParam:
     is_failure: bool = False
 
 
-@attrs.define
+@attrs.frozen(eq=False)
 class ObservationInBasic:
-    """An observation with its input mapped to basic space, shape ``(d,)``."""
+    """One recorded observation, its input mapped to basic space.
+
+    Attributes:
+        real_number_input: The input in basic space, shape ``(d,)``, float64.
+        output: The metric (NaN for most failures).
+        cost: What the run cost, > 0.
+        suggestion_id: The suggestion's id, if the input carried one.
+        is_failure: Whether the run failed.
+        observed_at: ``time.time()`` when it was recorded; NaN if unknown.
+    """
 
     real_number_input: Tensor
     output: float
     cost: float = 1.0
     suggestion_id: str | None = None
+    is_failure: bool = False
+    observed_at: float = math.nan
 
-
-def in_recording_order(
-    successes: Sequence[ObservationInBasic],
-    failures: Sequence[ObservationInBasic],
-    failure_flags: Sequence[bool],
-) -> list[tuple[ObservationInBasic, bool]]:
-    """Merge the success and failure lists back into one list in recording order.
-
-    Args:
-        successes: Successful observations, in recording order.
-        failures: Failed observations, in recording order.
-        failure_flags: For every observation in recording order, whether it failed;
-            as many ``True`` as ``failures`` and ``False`` as ``successes``.
-
-    Returns:
-        ``(observation, is_failure)`` pairs.
-    """
-    next_success, next_failure = iter(successes), iter(failures)
-    return [
-        (next(next_failure), True) if failed else (next(next_success), False)
-        for failed in failure_flags
-    ]
+    def has_same_result(self, other: ObservationInBasic) -> bool:
+        """Whether ``other`` reports the same input, output, cost and failure flag."""
+        same_output = self.output == other.output or (
+            math.isnan(self.output) and math.isnan(other.output)
+        )
+        return (
+            same_output
+            and self.cost == other.cost
+            and self.is_failure == other.is_failure
+            and torch.equal(self.real_number_input, other.real_number_input)
+        )
 
 
 @attrs.define
@@ -91,3 +99,52 @@ class ObserveOutput:
     """What :meth:`CARBS.observe` returns: counts, best observation and front size."""
 
     logs: dict[str, Any] = attrs.Factory(dict)
+
+
+def observation_to_basic(
+    observation: ObservationInParam, search_space: SearchSpace, observed_at: float
+) -> ObservationInBasic:
+    """Check an observation strictly and map it to basic space.
+
+    The input must hold every param with a legal value (see
+    :meth:`SearchSpace.validate_param_dict`); ``is_failure`` must be a bool;
+    ``cost`` a finite real number > 0; ``output`` a real number, or anything
+    for a failed run. Complex numbers, strings and integers too large for a
+    float are rejected. A NaN or infinite output makes the run a failure.
+
+    Raises:
+        InvalidObservationError: naming the offending field.
+    """
+    if not isinstance(observation, ObservationInParam):
+        raise InvalidObservationError(
+            f"expected ObservationInParam, got {type(observation).__name__}"
+        )
+    search_space.validate_param_dict(observation.input, what="observation.input")
+    is_failure = check_bool(
+        observation.is_failure, "observation.is_failure", InvalidObservationError
+    )
+    cost = check_number(
+        observation.cost,
+        "observation.cost",
+        InvalidObservationError,
+        min_value=0.0,
+        exclusive_min=True,
+    )
+    output = math.nan
+    if not is_failure or is_real_number(observation.output):
+        output = check_number(
+            observation.output, "observation.output", InvalidObservationError, finite=False
+        )
+    suggestion_id = observation.input.get(SUGGESTION_ID_DICT_KEY)
+    if suggestion_id is not None and not isinstance(suggestion_id, str):
+        raise InvalidObservationError(
+            f"observation.input[{SUGGESTION_ID_DICT_KEY!r}] must be a str, got {suggestion_id!r}"
+        )
+    return ObservationInBasic(
+        real_number_input=search_space.basic_from_param_dict(observation.input),
+        output=output,
+        cost=cost,
+        suggestion_id=suggestion_id,
+        is_failure=is_failure or not math.isfinite(output),
+        observed_at=observed_at,
+    )

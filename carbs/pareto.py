@@ -51,10 +51,29 @@ class ObservationGroup:
         """Mean cost of the group."""
         return float(np.mean(self.costs))
 
-    def best_output(self, better_direction_sign: int) -> float:
-        """Best single output in the group, in the user's direction."""
-        signed = max(o * better_direction_sign for o in self.outputs)
-        return signed * better_direction_sign
+    def signed_mean(self, better_direction_sign: int) -> float:
+        """Mean output times ``better_direction_sign`` (larger is better)."""
+        return self.mean_output * better_direction_sign
+
+    def signed_best(self, better_direction_sign: int) -> float:
+        """Best single output times ``better_direction_sign`` (larger is better)."""
+        return max(o * better_direction_sign for o in self.outputs)
+
+
+def ranked_successes(
+    observations: Sequence[ObservationInBasic], better_direction_sign: int
+) -> list[ObservationInBasic]:
+    """The successful observations, best first (ties keep recording order)."""
+    successes = [o for o in observations if not o.is_failure]
+    return sorted(successes, key=lambda o: -o.output * better_direction_sign)
+
+
+def best_observation(
+    observations: Sequence[ObservationInBasic], better_direction_sign: int
+) -> ObservationInBasic | None:
+    """The best successful observation, or ``None`` if there is none."""
+    ranked = ranked_successes(observations, better_direction_sign)
+    return ranked[0] if ranked else None
 
 
 def input_key(input_in_basic: Tensor) -> tuple[float, ...]:
@@ -127,12 +146,7 @@ def pareto_groups(
     all_costs = np.array([c for g in groups for c in g.costs])
     threshold = float(np.quantile(all_costs, min_pareto_cost_fraction))
 
-    def signed_mean(group: ObservationGroup) -> float:
-        return group.mean_output * better_direction_sign
-
-    def signed_best(group: ObservationGroup) -> float:
-        return max(o * better_direction_sign for o in group.outputs)
-
+    sign = better_direction_sign
     cheap = [g for g in groups if g.mean_cost <= threshold]
     if is_conservative:
         resampled = [g for g in cheap if g.count > 1]
@@ -142,13 +156,13 @@ def pareto_groups(
         # Only happens when every group mixes costs around the threshold.
         cheap, rest = rest[:1], rest[1:]
 
-    front = [max(cheap, key=signed_mean)]
+    front = [max(cheap, key=lambda g: g.signed_mean(sign))]
     for group in rest:
         last = front[-1]
         if is_conservative and group.count == 1:
-            is_better = signed_mean(group) > signed_best(last)
+            is_better = group.signed_mean(sign) > last.signed_best(sign)
         else:
-            is_better = signed_mean(group) > signed_mean(last)
+            is_better = group.signed_mean(sign) > last.signed_mean(sign)
         if is_better:
             front.append(group)
     return front

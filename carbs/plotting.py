@@ -86,7 +86,7 @@ def plot_pareto_front(carbs: CARBS, path: str | Path | None = None) -> Figure:
     """
     figure = _new_figure(7.0, 4.5)
     ax = figure.add_subplot()
-    records = carbs._observation_records()
+    records = carbs.observation_records()
     successes = [r for r in records if not r.is_failure]
     failures = [r for r in records if r.is_failure]
     if successes:
@@ -194,7 +194,7 @@ def plot_scaling_laws(
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for extra in axes[len(names) :]:
         figure.delaxes(extra)
-    records = [r for r in carbs._observation_records() if not r.is_failure]
+    records = [r for r in carbs.observation_records() if not r.is_failure]
     front = carbs.pareto_front()
     laws: dict[str, ScalingLaw] = {}
     with contextlib.suppress(InsufficientDataError):  # too few front members: points only
@@ -255,7 +255,7 @@ def plot_history(carbs: CARBS, path: str | Path | None = None) -> Figure:
     """
     figure = _new_figure(10.0, 4.0)
     by_index, by_cost = figure.subplots(1, 2)
-    records = carbs._observation_records()
+    records = carbs.observation_records()
     sign = carbs.config.better_direction_sign
     cumulative = np.cumsum([r.cost for r in records]).tolist()
     successes = [(r, c) for r, c in zip(records, cumulative, strict=True) if not r.is_failure]

@@ -20,20 +20,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
-import numpy as np
 import torch
 from torch import Tensor
 
+from carbs.checks import check_bool, check_integer, check_number
 from carbs.errors import InvalidObservationError, InvalidParamError, InvalidSpaceError
 
 SUGGESTION_ID_DICT_KEY = "suggestion_uuid"
 
-ParamValue = float | int
 ParamDict = dict[str, Any]
-
-
-def _is_real(value: object) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
 @attrs.frozen(kw_only=True)
@@ -57,16 +52,14 @@ class RealNumberSpace:
 
     def __attrs_post_init__(self) -> None:
         name = type(self).__name__
-        if not (math.isfinite(self.scale) and self.scale > 0):
-            raise InvalidSpaceError(f"{name}.scale must be a finite number > 0, got {self.scale}")
-        if math.isnan(self.min) or math.isnan(self.max):
-            raise InvalidSpaceError(f"{name}.min and max must not be NaN")
+        error = InvalidSpaceError
+        check_number(self.scale, f"{name}.scale", error, min_value=0.0, exclusive_min=True)
+        check_number(self.min, f"{name}.min", error, finite=False, max_value=math.inf)
+        check_number(self.max, f"{name}.max", error, finite=False, max_value=math.inf)
+        check_bool(self.is_integer, f"{name}.is_integer", error)
+        check_integer(self.rounding_factor, f"{name}.rounding_factor", error, min_value=1)
         if self.min >= self.max:
             raise InvalidSpaceError(f"{name}.min must be < max, got min={self.min}, max={self.max}")
-        if not (float(self.rounding_factor).is_integer() and self.rounding_factor >= 1):
-            raise InvalidSpaceError(
-                f"{name}.rounding_factor must be an integer >= 1, got {self.rounding_factor}"
-            )
         if self.is_integer and math.isfinite(self.min) and math.isfinite(self.max):
             lowest = math.ceil(self.min / self.rounding_factor) * self.rounding_factor
             if lowest > self.max:
@@ -141,6 +134,14 @@ class RealNumberSpace:
         """Whether one param-space value is legal."""
         return bool(self.is_in_bounds_tensor(torch.tensor(float(value), dtype=torch.float64)))
 
+    def is_on_lattice(self, value: float) -> bool:
+        """Whether a param-space value is a multiple of ``rounding_factor`` (always for floats)."""
+        return not self.is_integer or float(value) % self.rounding_factor == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The space as plain data: ``{"type": class name, **fields}``."""
+        return {"type": type(self).__name__, **attrs.asdict(self)}
+
 
 @attrs.frozen(kw_only=True)
 class LinearSpace(RealNumberSpace):
@@ -172,8 +173,7 @@ class LogSpace(RealNumberSpace):
             raise InvalidSpaceError(
                 f"an integer LogSpace needs a positive min (e.g. min=1), got min={self.min}"
             )
-        if not (math.isfinite(self.base) and self.base > 1):
-            raise InvalidSpaceError(f"LogSpace.base must be a finite number > 1, got {self.base}")
+        check_number(self.base, "LogSpace.base", InvalidSpaceError, min_value=1, exclusive_min=True)
 
     def basic_from_param_tensor(self, values: Tensor) -> Tensor:
         if self.base == 10.0:
@@ -241,16 +241,56 @@ class Param:
                 f"Param {self.name!r}: space must be LinearSpace, LogSpace or LogitSpace, "
                 f"got {type(self.space).__name__}"
             )
-        if not _is_real(self.search_center) or not math.isfinite(self.search_center):
-            raise InvalidParamError(
-                f"Param {self.name!r}: search_center must be a finite number, "
-                f"got {self.search_center!r}"
-            )
+        check_number(self.search_center, f"Param {self.name!r}: search_center", InvalidParamError)
         if not self.space.is_in_bounds(self.search_center):
             raise InvalidParamError(
                 f"Param {self.name!r}: search_center={self.search_center} is outside "
                 f"[min={self.space.min}, max={self.space.max}]"
             )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The param as plain data: ``{"name", "space": {"type", ...}, "search_center"}``."""
+        return {
+            "name": self.name,
+            "space": self.space.to_dict(),
+            "search_center": self.search_center,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Param:
+        """Rebuild a param written by :meth:`to_dict`.
+
+        Raises:
+            InvalidParamError: a missing or unknown key, or an unknown space type.
+            InvalidSpaceError: a space field of the wrong type or range.
+        """
+        if not isinstance(data, Mapping) or set(data) != {"name", "space", "search_center"}:
+            raise InvalidParamError(
+                "a param must be an object with exactly the keys name, space and search_center"
+            )
+        space_data = data["space"]
+        if not isinstance(space_data, Mapping):
+            raise InvalidParamError(f"param {data['name']!r}: space must be an object")
+        fields = dict(space_data)
+        space_type = SPACE_TYPES.get(str(fields.pop("type", None)))
+        if space_type is None:
+            raise InvalidParamError(
+                f"param {data['name']!r}: unknown space type {space_data.get('type')!r}; "
+                f"known types are {sorted(SPACE_TYPES)}"
+            )
+        known = {field.name for field in attrs.fields(space_type)}
+        if set(fields) - known:
+            raise InvalidParamError(
+                f"param {data['name']!r}: unknown {space_type.__name__} field(s) "
+                f"{sorted(set(fields) - known)}"
+            )
+        return cls(data["name"], space_type(**fields), data["search_center"])
+
+
+SPACE_TYPES: dict[str, type[RealNumberSpace]] = {
+    space.__name__: space for space in (LinearSpace, LogSpace, LogitSpace)
+}
+"""The space classes a saved param may name, by class name."""
 
 
 class SearchSpace:
@@ -285,30 +325,35 @@ class SearchSpace:
         return self.basic_from_param_dict({p.name: p.search_center for p in self.params})
 
     def validate_param_dict(self, values: Mapping[str, Any], what: str = "input") -> None:
-        """Raise :class:`InvalidObservationError` unless ``values`` holds every param, in bounds.
+        """Raise :class:`InvalidObservationError` unless ``values`` holds every param, legally.
 
-        The reserved key ``suggestion_uuid`` is allowed; any other unknown key is an error.
+        Every param must be present with a finite number inside its bounds; an
+        integer param's value must lie on its lattice (a multiple of
+        ``rounding_factor``; ``32.0`` is fine, ``33.5`` is not). The reserved key
+        ``suggestion_uuid`` is allowed; any other key is an error. Missing and
+        unknown keys are reported together, so a typo shows both names.
         """
         if not isinstance(values, Mapping):
             raise InvalidObservationError(f"{what} must be a dict, got {type(values).__name__}")
         missing = [name for name in self.names if name not in values]
-        if missing:
-            raise InvalidObservationError(f"{what} is missing param(s) {missing}")
         unknown = [k for k in values if k not in self.names and k != SUGGESTION_ID_DICT_KEY]
-        if unknown:
+        if missing or unknown:
+            problems = [f"missing param(s) {missing}"] if missing else []
+            problems += [f"unknown key(s) {unknown}"] if unknown else []
             raise InvalidObservationError(
-                f"{what} has unknown key(s) {unknown}; known params are {list(self.names)}"
+                f"{what} has {' and '.join(problems)}; the params are {list(self.names)}"
             )
         for param in self.params:
-            value = values[param.name]
-            if not _is_real(value) or not math.isfinite(value):
-                raise InvalidObservationError(
-                    f"{what}[{param.name!r}] must be a finite number, got {value!r}"
-                )
+            field = f"{what}[{param.name!r}]"
+            value = check_number(values[param.name], field, InvalidObservationError)
             if not param.space.is_in_bounds(value):
                 raise InvalidObservationError(
-                    f"{what}[{param.name!r}]={value} is outside "
-                    f"[min={param.space.min}, max={param.space.max}]"
+                    f"{field}={value} is outside [min={param.space.min}, max={param.space.max}]"
+                )
+            if not param.space.is_on_lattice(value):
+                raise InvalidObservationError(
+                    f"{field}={value} is not a multiple of rounding_factor="
+                    f"{param.space.rounding_factor}: integer params take lattice values only"
                 )
 
     def basic_from_param_dict(self, values: Mapping[str, Any]) -> Tensor:

@@ -66,8 +66,9 @@ def main() -> None:
     print(f"ran {original.observation_count} runs; state autosaved to {original.checkpoint_path}")
 
     # A fresh optimizer, as a new process would build it after a crash. Passing the params
-    # checks that the file belongs to this search space.
-    resumed = CARBS.load(original.checkpoint_path, params=PARAMS)
+    # checks that the file belongs to this search space; checkpoint_dir resumes autosaving
+    # there (a loaded file never turns autosave on by itself).
+    resumed = CARBS.load(original.checkpoint_path, params=PARAMS, checkpoint_dir=folder)
     print(f"loaded {resumed.observation_count} observations into a fresh optimizer")
 
     expected = original.suggest(suggestion_id="next").suggestion

@@ -10,10 +10,10 @@ import torch
 from scipy.stats import norm
 
 from carbs.acquisition import (
-    log_acquisition,
     log_expected_improvement,
     log_h,
     log_search_density,
+    score_candidates,
 )
 
 
@@ -83,29 +83,44 @@ def test_log_ei_scales_with_std() -> None:
     np.testing.assert_allclose((scaled - base).numpy(), math.log(4.0), rtol=1e-12)
 
 
-def test_log_acquisition_sums_terms_and_masks_expensive_candidates() -> None:
-    log_ei = _f64([-1.0, -2.0, -3.0, -4.0])
-    log_prior = _f64([0.5, 0.25, 0.0, -0.5])
-    p_success = _f64([1.0, 0.5, 0.1, 1.0])
-    cost = _f64([1.0, 9.99, 10.0, 50.0])
-    expected = log_ei + log_prior + torch.log(p_success)
+def _scores(
+    log_prior: list[float], p_success: list[float], cost: list[float], max_cost: float | None
+) -> torch.Tensor:
+    """Totals for candidates that all have the same posterior and target."""
+    m = len(cost)
+    return score_candidates(
+        surrogate_mean=torch.zeros(m, dtype=torch.float64),
+        surrogate_std=torch.ones(m, dtype=torch.float64),
+        target=torch.zeros(m, dtype=torch.float64),
+        exploration_bias=0.0,
+        log_prior_density=_f64(log_prior),
+        success_probability=_f64(p_success),
+        predicted_cost=_f64(cost),
+        max_cost=max_cost,
+    ).total
 
-    unbounded = log_acquisition(log_ei, log_prior, p_success, cost, None)
+
+def test_score_sums_terms_and_masks_expensive_candidates() -> None:
+    log_prior = [0.5, 0.25, 0.0, -0.5]
+    p_success = [1.0, 0.5, 0.1, 1.0]
+    cost = [1.0, 9.99, 10.0, 50.0]
+    log_ei = float(log_expected_improvement(_f64([0.0]), _f64([1.0]), 0.0)[0])
+    expected = log_ei + _f64(log_prior) + torch.log(_f64(p_success))
+
+    unbounded = _scores(log_prior, p_success, cost, None)
     np.testing.assert_allclose(unbounded.numpy(), expected.numpy(), rtol=1e-15)
-    assert unbounded[1] == pytest.approx(-2.0 + 0.25 + math.log(0.5))
+    assert unbounded[1] == pytest.approx(log_ei + 0.25 + math.log(0.5))
 
-    bounded = log_acquisition(log_ei, log_prior, p_success, cost, max_cost=10.0)
+    bounded = _scores(log_prior, p_success, cost, max_cost=10.0)
     np.testing.assert_allclose(bounded[:2].numpy(), expected[:2].numpy(), rtol=1e-15)
     assert bounded[2] == -math.inf  # predicted cost == max cost is excluded
     assert bounded[3] == -math.inf
 
 
-def test_log_acquisition_of_zero_success_probability_is_very_low_but_ordered() -> None:
-    score = log_acquisition(
-        _f64([0.0, 0.0]), _f64([0.0, 0.0]), _f64([0.0, 1e-6]), _f64([1.0, 1.0]), None
-    )
+def test_score_of_zero_success_probability_is_very_low_but_ordered() -> None:
+    score = _scores([0.0, 0.0], [0.0, 1e-6], [1.0, 1.0], None)
     assert score[0] < score[1]
-    assert score[1] == pytest.approx(math.log(1e-6))
+    assert score[1] - score[0] == pytest.approx(math.log(1e-6) - math.log(1e-300))
 
 
 def test_log_search_density_is_normal_log_pdf() -> None:

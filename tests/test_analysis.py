@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
 from carbs import (
     CARBS,
@@ -22,7 +21,7 @@ from carbs import (
     ParetoMember,
     Predictions,
 )
-from carbs.analysis import DATAFRAME_COLUMNS, observation_records
+from carbs.tables import DATAFRAME_COLUMNS
 
 PARAM_NAMES = ["lr", "width", "x"]
 
@@ -100,14 +99,14 @@ def test_predict_returns_one_prediction_per_point() -> None:
     predictions = carbs.predict(points)
     assert isinstance(predictions, Predictions)
     assert len(predictions) == 2
-    for tensor in (
+    for array in (
         predictions.output_mean,
         predictions.output_std,
         predictions.cost,
         predictions.success_probability,
     ):
-        assert isinstance(tensor, torch.Tensor) and tensor.shape == (2,)
-        assert torch.isfinite(tensor).all()
+        assert isinstance(array, np.ndarray) and array.shape == (2,)
+        assert array.dtype == np.float64 and np.isfinite(array).all()
     assert (predictions.output_std > 0).all()
     assert ((predictions.success_probability >= 0) & (predictions.success_probability <= 1)).all()
     # Cost is exactly `width` in the data, and the cost GP is smooth in log width.
@@ -138,8 +137,8 @@ def test_predict_is_deterministic() -> None:
     carbs = _carbs()
     points = [{"lr": 2e-3, "width": 128, "x": -0.5}]
     first, second = carbs.predict(points), carbs.predict(points)
-    assert torch.equal(first.output_mean, second.output_mean)
-    assert torch.equal(first.output_std, second.output_std)
+    np.testing.assert_array_equal(first.output_mean, second.output_mean)
+    np.testing.assert_array_equal(first.output_std, second.output_std)
 
 
 @pytest.mark.parametrize(
@@ -255,24 +254,6 @@ def test_dataframe_of_an_empty_optimizer() -> None:
     frame = CARBS(CARBSParams(), _params()).to_dataframe()
     assert len(frame) == 0
     assert list(frame.columns) == [*PARAM_NAMES, *DATAFRAME_COLUMNS]
-
-
-def test_records_without_an_order_list_put_successes_first() -> None:
-    carbs = _carbs()
-    carbs.observation_is_failure = []  # as after loading state that predates the list
-    records = observation_records(
-        carbs.success_observations,
-        carbs.failure_observations,
-        carbs.observation_is_failure,
-        carbs.observation_times,
-        carbs.search_space,
-    )
-    successes = len(carbs.success_observations)
-    assert [r.is_failure for r in records] == [False] * successes + [True] * (
-        len(records) - successes
-    )
-    assert all(math.isnan(r.observed_at) for r in records)
-    assert [r.index for r in records] == list(range(len(records)))
 
 
 def test_dataframe_without_pandas_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -49,7 +49,7 @@ def test_wandb_logs_config_suggestions_and_observations(fake_wandb: dict[str, An
     assert init["project"] == "p" and init["name"] == "r"
     assert init["id"] == "abc" and init["resume"] == "allow"
     assert init["config"]["carbs"]["outstanding_suggestion_estimator"] == "THOMPSON"
-    assert init["config"]["search_space"]["lr"]["space"] == "LogSpace"
+    assert init["config"]["search_space"]["lr"]["space"]["type"] == "LogSpace"
 
     suggestion = carbs.suggest().suggestion
     carbs.observe(ObservationInParam(input=suggestion, output=0.5, cost=2.0))

@@ -169,7 +169,7 @@ def _state(carbs: CARBS) -> tuple[Any, ...]:
         len(carbs.failure_observations),
         sorted(carbs.outstanding_suggestions),
         carbs.resample_count,
-        len(carbs.observation_times),
+        [o.observed_at for o in carbs.observations],
     )
 
 
@@ -251,7 +251,7 @@ def test_initialize_from_observations_with_one_bad_observation_adds_none() -> No
     center = carbs.search_center_in_basic.clone()
     with pytest.raises(InvalidObservationError, match="epochs"):
         carbs.initialize_from_observations([*good, bad])
-    assert carbs.observation_count == 0 and carbs.observation_times == []
+    assert carbs.observation_count == 0 and carbs.observations == ()
     assert (carbs.search_center_in_basic == center).all()
 
     logs = carbs.initialize_from_observations(good).logs

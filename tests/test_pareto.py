@@ -145,7 +145,7 @@ def test_identical_inputs_are_grouped_with_mean_output_and_cost() -> None:
     assert first.outputs == (1.0, 3.0, 2.0)
     assert first.mean_output == pytest.approx(2.0)
     assert first.mean_cost == pytest.approx(4.0)
-    assert first.best_output(1) == 3.0 and first.best_output(-1) == 1.0
+    assert first.signed_best(1) == 3.0 and first.signed_best(-1) == -1.0
     assert torch.equal(first.input_in_basic, observations[0].real_number_input)
     assert groups[1].outputs == (5.0,) and groups[2].outputs == (7.0,)
 

@@ -29,7 +29,8 @@ from carbs import (
     StateError,
     WandbLoggingParams,
 )
-from carbs.state import FORMAT_VERSION, STATE_FILE_NAME, write_atomic
+from carbs.jsonio import write_atomic
+from carbs.state import FORMAT_VERSION, STATE_FILE_NAME
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -237,7 +238,7 @@ def test_resume_example_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "resumed suggestion equals the original's: True" in result.stdout
-    assert CARBS.load(tmp_path / STATE_FILE_NAME).observation_count == 11
+    assert CARBS.load(tmp_path / STATE_FILE_NAME).observation_count == 11  # resumed autosave
 
 
 # -- autosave ------------------------------------------------------------------------------------
@@ -253,7 +254,8 @@ def test_autosave_writes_one_current_file_per_observation(tmp_path: Path) -> Non
         carbs.observe(observation(carbs.suggest().suggestion, index))
         assert CARBS.load(carbs.checkpoint_path).observation_count == index + 1
     carbs.initialize_from_observations([observation(carbs.suggest().suggestion, 0)])
-    assert CARBS.load(carbs.checkpoint_path).get_state_dict() == carbs.get_state_dict()
+    resumed = CARBS.load(carbs.checkpoint_path, checkpoint_dir=folder)
+    assert resumed.get_state_dict() == carbs.get_state_dict()
     assert os.listdir(folder) == [STATE_FILE_NAME]
 
 
@@ -295,7 +297,8 @@ KILL_SCRIPT = textwrap.dedent(
     import json, os, random, signal, sys, time
     import torch
     torch.set_num_threads(1)
-    from carbs import CARBS, CARBSParams, LogSpace, ObservationInParam, Param
+    from carbs import CARBS, CARBSParams, LogSpace, ObservationInParam, Param, set_verbosity
+    set_verbosity(30)
 
     folder, kills = sys.argv[1], int(sys.argv[2])
     params = [Param("lr", LogSpace(min=1e-6, max=1.0), 1e-3), Param("n", LogSpace(min=1), 10)]
@@ -306,7 +309,7 @@ KILL_SCRIPT = textwrap.dedent(
     inputs = [{"lr": 10.0 ** -(i % 6), "n": i + 1} for i in range(500)]
     first.initialize_from_observations([ObservationInParam(x, 1.0, 1.0) for x in inputs])
     rng = random.Random(0)
-    last = first.observation_count
+    last, interrupted = first.observation_count, 0
     for _ in range(kills):
         read_end, write_end = os.pipe()
         pid = os.fork()
@@ -316,7 +319,7 @@ KILL_SCRIPT = textwrap.dedent(
                 os.write(write_end, b"x")
                 real_fsync(descriptor)
             os.fsync = fsync
-            carbs = CARBS.load(first.checkpoint_path)
+            carbs = CARBS.load(first.checkpoint_path, checkpoint_dir=folder)
             while True:
                 carbs.observe(ObservationInParam(carbs.suggest().suggestion, 1.0, 1.0))
         os.read(read_end, rng.randint(1, 6))  # wait until the writer is inside a save
@@ -329,8 +332,13 @@ KILL_SCRIPT = textwrap.dedent(
         count = CARBS.load(first.checkpoint_path).observation_count  # raises if broken
         assert count >= last, (count, last)
         last = count
-    temps = [n for n in os.listdir(folder) if n.endswith(".tmp")]
-    print(json.dumps({"last": last, "interrupted_writes": len(temps)}))
+        temps = [n for n in os.listdir(folder) if n.endswith(".tmp")]
+        assert len(temps) <= 1, temps  # the next writer removed the earlier kills' leftovers
+        interrupted += len(temps)
+    # One more save, as the next run of the sweep would make, leaves no temp file behind.
+    CARBS.load(first.checkpoint_path, checkpoint_dir=folder).save(first.checkpoint_path)
+    left = [n for n in os.listdir(folder) if n.endswith(".tmp")]
+    print(json.dumps({"last": last, "interrupted_writes": interrupted, "left": len(left)}))
     """
 )
 
@@ -348,6 +356,7 @@ def test_sigkill_during_autosave_always_leaves_a_loadable_file(tmp_path: Path) -
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["last"] > 500  # the writers made progress between kills
     assert report["interrupted_writes"] > 0  # some kills hit a save between write and rename
+    assert report["left"] == 0  # and the next save removed what they left
     assert CARBS.load(tmp_path / STATE_FILE_NAME).observation_count == report["last"]
 
 
@@ -544,7 +553,7 @@ def test_warm_start_with_valid_prior_observations_adds_them(prior_path: Path) ->
     carbs = CARBS(CARBSParams(better_direction_sign=-1), new_params())
     carbs.warm_start(prior_path, is_prior_observation_valid=True, added_parameters={"dropout": 0.1})
     assert len(carbs.success_observations) == 5 and len(carbs.failure_observations) == 1
-    assert carbs.observation_is_failure == [False] * 5 + [True]
+    assert [o.is_failure for o in carbs.observations] == [False] * 5 + [True]
     assert centre(carbs) == {"lr": pytest.approx(1e-2), "width": 64, "dropout": 0.1}
     assert carbs.suggest().log["suggestion_type"] != "random"
 
@@ -587,3 +596,27 @@ def test_warm_start_rejects_inconsistent_params(prior_path: Path) -> None:
     with pytest.raises(StateError, match="width"):
         fewer.warm_start(prior_path, True)
     assert carbs.observation_count == 0 and fewer.observation_count == 0
+
+
+# -- files written by earlier versions -----------------------------------------------------------
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def format1_params() -> list[Param]:
+    return [
+        Param("lr", LogSpace(scale=0.5, min=1e-5, max=1.0), search_center=1e-3),
+        Param("width", LogSpace(is_integer=True, min=4, max=1024, rounding_factor=4), 64),
+        Param("momentum", LogitSpace(min=0.5, max=0.999), search_center=0.9),
+        Param("shift", LinearSpace(), search_center=0.0),
+    ]
+
+
+def test_a_state_written_by_carbs_10b0726_loads_and_resumes_exactly() -> None:
+    """The file was saved by commit 10b0726 (before the state had one owner), with the
+    suggestion that optimizer made next; loading it here must make the same suggestion."""
+    carbs = CARBS.load(DATA / "state_format1_10b0726.json", format1_params())
+    assert carbs.observation_count == 9 and len(carbs.failure_observations) == 1
+    assert [o.is_failure for o in carbs.observations] == [False] * 4 + [True] + [False] * 4
+    assert set(carbs.outstanding_suggestions) == {"pending-1", "pending-2"}
+    expected = json.loads((DATA / "state_format1_10b0726.next.json").read_text())
+    assert carbs.suggest("next").suggestion == expected

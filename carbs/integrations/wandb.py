@@ -6,18 +6,11 @@ imported only then.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from typing import Any
 
-import attrs
-
-from carbs.config import CARBSParams
+from carbs.config import CARBSParams, config_to_dict
 from carbs.spaces import Param
-
-
-def _json_value(instance: Any, attribute: Any, value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
 
 
 class WandbLogger:
@@ -41,16 +34,9 @@ class WandbLogger:
                 'pip install "carbs-hpo[wandb]"'
             ) from error
         self.settings = config.wandb_params
-        run_config: dict[str, Any] = {"carbs": attrs.asdict(config, value_serializer=_json_value)}
+        run_config: dict[str, Any] = {"carbs": config_to_dict(config)}
         if self.settings.is_search_space_logged:
-            run_config["search_space"] = {
-                p.name: {
-                    "space": type(p.space).__name__,
-                    **attrs.asdict(p.space),
-                    "search_center": p.search_center,
-                }
-                for p in params
-            }
+            run_config["search_space"] = {p.name: p.to_dict() for p in params}
         init_kwargs: dict[str, Any] = {
             "project": self.settings.project_name,
             "group": self.settings.group_name,

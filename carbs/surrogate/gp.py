@@ -47,7 +47,17 @@ class GPFitError(RuntimeError):
     """Raised when the marginal likelihood cannot be optimised to a finite value."""
 
 
-class ExactRegressionGP(gpytorch.models.ExactGP):
+class _ConstantMeanGP(gpytorch.models.ExactGP):
+    """An exact GP whose prior is ``mean_module`` plus ``covar_module`` (set by subclasses)."""
+
+    mean_module: gpytorch.Module
+    covar_module: gpytorch.Module
+
+    def forward(self, x: Tensor) -> MultivariateNormal:
+        return MultivariateNormal(self.mean_module(x), self.covar_module(x))
+
+
+class ExactRegressionGP(_ConstantMeanGP):
     """Exact GP with constant mean and a Matern-5/2 (ARD) + linear kernel.
 
     Args:
@@ -86,11 +96,8 @@ class ExactRegressionGP(gpytorch.models.ExactGP):
         self.likelihood.noise = noise_prior_median
         self.to(train_x.dtype)
 
-    def forward(self, x: Tensor) -> MultivariateNormal:
-        return MultivariateNormal(self.mean_module(x), self.covar_module(x))
 
-
-class SuccessGP(gpytorch.models.ExactGP):
+class SuccessGP(_ConstantMeanGP):
     """Classification GP for P(success) (Dirichlet-based GP classification, Milios et al. 2018).
 
     The class labels are turned into heteroscedastic regression targets for
@@ -138,9 +145,6 @@ class SuccessGP(gpytorch.models.ExactGP):
         )
         load_hyperparameters(model, hyperparameters_of(self))
         return model
-
-    def forward(self, x: Tensor) -> MultivariateNormal:
-        return MultivariateNormal(self.mean_module(x), self.covar_module(x))
 
 
 def log_prior_jacobian(model: gpytorch.Module) -> Tensor:

@@ -1,0 +1,189 @@
+"""Progress you can see: one line per observation on stderr, and the logs ``observe()`` returns.
+
+Like Optuna, carbs logs to the ``"carbs"`` logger, which by default has its own
+handler writing to stderr at level INFO, so a sweep in a script or a notebook
+shows one line per observation::
+
+    [carbs I 14:02:11] #12 output=0.4321 cost=35.2, joined the Pareto front (5 members);
+    best at cost <= 35.2: 0.4321 (#12)
+
+(one line on screen).
+
+Quieten it with ``carbs.set_verbosity(logging.WARNING)``: warnings (fallbacks
+of the surrogate model, autosave failures, streaks of failed runs) still show.
+``carbs.disable_default_handler()`` removes carbs' own handler and lets records
+propagate to the root logger instead, for applications that configure logging
+themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from carbs.config import CARBSParams
+from carbs.observations import ObservationInBasic
+from carbs.pareto import ObservationGroup, best_observation, input_key, pareto_area
+from carbs.spaces import SearchSpace
+
+LOGGER_NAME = "carbs"
+FAILURE_STREAK_WARNING = 30
+"""Failed runs in a row after which carbs warns (and again at every multiple)."""
+
+_LOGGER = logging.getLogger(LOGGER_NAME)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (notebooks and pytest replace it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+_DEFAULT_HANDLER = _StderrHandler()
+_DEFAULT_HANDLER.setFormatter(
+    logging.Formatter("[carbs %(levelname).1s %(asctime)s] %(message)s", datefmt="%H:%M:%S")
+)
+
+
+def enable_default_handler() -> None:
+    """Log carbs' records to stderr through carbs' own handler (the default)."""
+    if _DEFAULT_HANDLER not in _LOGGER.handlers:
+        _LOGGER.addHandler(_DEFAULT_HANDLER)
+    _LOGGER.propagate = False
+
+
+def disable_default_handler() -> None:
+    """Remove carbs' own handler; records then propagate to the application's loggers."""
+    _LOGGER.removeHandler(_DEFAULT_HANDLER)
+    _LOGGER.propagate = True
+
+
+def set_verbosity(level: int) -> None:
+    """Set the level of the ``"carbs"`` logger.
+
+    ``logging.INFO`` (the default) shows one line per observation;
+    ``logging.WARNING`` shows only warnings and errors; ``logging.DEBUG`` adds
+    model-fitting details.
+    """
+    if isinstance(level, bool) or not isinstance(level, int):
+        raise TypeError(f"level must be a logging level such as logging.INFO, got {level!r}")
+    _LOGGER.setLevel(level)
+
+
+def get_verbosity() -> int:
+    """The level of the ``"carbs"`` logger."""
+    return _LOGGER.getEffectiveLevel()
+
+
+def _initialize() -> None:
+    if _LOGGER.level == logging.NOTSET:
+        _LOGGER.setLevel(logging.INFO)
+    enable_default_handler()
+
+
+_initialize()
+
+
+def _is_in_front(observation: ObservationInBasic, front: Sequence[ObservationGroup]) -> bool:
+    key = input_key(observation.real_number_input)
+    return not observation.is_failure and any(input_key(g.input_in_basic) == key for g in front)
+
+
+def _failure_streak(observations: Sequence[ObservationInBasic]) -> int:
+    streak = 0
+    for observation in reversed(observations):
+        if not observation.is_failure:
+            break
+        streak += 1
+    return streak
+
+
+def report_observation(
+    observations: Sequence[ObservationInBasic],
+    front: Sequence[ObservationGroup],
+    config: CARBSParams,
+) -> None:
+    """Log the line for the newest observation, and warn about a streak of failed runs."""
+    latest = observations[-1]
+    number = len(observations) - 1
+    if latest.is_failure:
+        streak = _failure_streak(observations)
+        _LOGGER.info("#%d failed, cost=%.4g (%d failed in a row)", number, latest.cost, streak)
+        if streak % FAILURE_STREAK_WARNING == 0:
+            _LOGGER.warning(
+                "the last %d runs all failed: check the training script, the bounds and "
+                "the search centre",
+                streak,
+            )
+        return
+    if not _LOGGER.isEnabledFor(logging.INFO):
+        return
+    joined = (
+        f"joined the Pareto front ({len(front)} members)"
+        if _is_in_front(latest, front)
+        else "not on the Pareto front"
+    )
+    affordable = [o for o in observations if o.cost <= latest.cost]
+    best = best_observation(affordable, config.better_direction_sign) or latest
+    _LOGGER.info(
+        "#%d output=%.6g cost=%.4g, %s; best at cost <= %.4g: %.6g (#%d)",
+        number,
+        latest.output,
+        latest.cost,
+        joined,
+        latest.cost,
+        best.output,
+        observations.index(best),
+    )
+
+
+def observation_logs(
+    observations: Sequence[ObservationInBasic],
+    front: Sequence[ObservationGroup],
+    search_space: SearchSpace,
+    config: CARBSParams,
+    latest_input: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The logs :meth:`CARBS.observe` returns (keys of the original release, plus a few).
+
+    Counts, cumulative costs (``cumulative_cost`` of successes as in the
+    release, ``total_cost`` with failed runs), the new observation's params,
+    output and cost, whether it joined the front, the best observation's
+    params, output and cost, and the front's size and area.
+    """
+    latest = observations[-1]
+    successes = [o for o in observations if not o.is_failure]
+    logs: dict[str, Any] = {
+        "observation_count": len(observations),
+        "success_count": len(successes),
+        "failed_observation_count": len(observations) - len(successes),
+        "cumulative_cost": float(sum(o.cost for o in successes)),
+        "total_cost": float(sum(o.cost for o in observations)),
+        "observation/is_failure": int(latest.is_failure),
+        "observation/is_pareto": int(_is_in_front(latest, front)),
+    }
+    for name in search_space.names:
+        logs[f"observation/{name}"] = latest_input[name]
+    if not latest.is_failure:
+        logs["observation/output"] = latest.output
+        logs["observation/cost"] = latest.cost
+    best = best_observation(observations, config.better_direction_sign)
+    if best is not None:
+        for name, value in search_space.param_dict_from_basic(best.real_number_input).items():
+            logs[f"best_observation/{name}"] = value
+        logs["best_observation/output"] = best.output
+        logs["best_observation/cost"] = best.cost
+        logs["pareto_group_count"] = len(front)
+        logs["pareto_area"] = pareto_area(front)
+    return logs

@@ -1,0 +1,252 @@
+"""How each suggestion is chosen: warm-up draws, resamples and the Bayesian choice.
+
+The functions here take the optimizer's data explicitly and return new values;
+:class:`~carbs.CARBS` decides which one to call and records the result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+import torch
+from linear_operator.utils.errors import NanError, NotPSDError
+from torch import Tensor
+
+from carbs.acquisition import CandidateScores, improvement_target, score_candidates
+from carbs.candidates import CandidateSampler, Stretch
+from carbs.config import CARBSParams
+from carbs.observations import ObservationInBasic
+from carbs.pareto import (
+    ObservationGroup,
+    front_inputs,
+    group_observations,
+    input_key,
+    relative_noise,
+)
+from carbs.spaces import SearchSpace
+from carbs.surrogate.gp import ExactRegressionGP, GPFitError
+from carbs.surrogate.model import Hyperparameters, SurrogateModel, SurrogatePredictions
+
+NUMERICAL_ERRORS: tuple[type[Exception], ...] = (
+    GPFitError,
+    NotPSDError,
+    NanError,
+    torch.linalg.LinAlgError,
+)
+"""Failures of a GP fit or solve that make a suggestion fall back to sampling around the
+front. Anything else (a shape error, a bug) propagates."""
+
+
+@attrs.frozen
+class Choice:
+    """A chosen point and how it was chosen.
+
+    Attributes:
+        point: Basic space, shape ``(d,)``.
+        log: Diagnostics for ``SuggestOutput.log``.
+        oversample_factor: The candidate sampler's factor for the next call.
+    """
+
+    point: Tensor
+    log: dict[str, Any]
+    oversample_factor: int
+
+
+def sample_around(
+    sampler: CandidateSampler,
+    origins: Tensor,
+    generator: torch.Generator,
+    oversample_factor: int,
+    suggestion_type: str,
+) -> Choice:
+    """One legal Gaussian draw around ``origins`` ``(k, d)`` (warm-up and fallback)."""
+    candidates = sampler.sample(origins, 1, generator, oversample_factor=oversample_factor)
+    if candidates.points.shape[0] == 0:
+        raise RuntimeError(
+            "carbs could not draw a point inside the bounds around the search origins; "
+            "check that min/max leave room around each search_center"
+        )
+    return Choice(
+        candidates.points[0], {"suggestion_type": suggestion_type}, candidates.oversample_factor
+    )
+
+
+ResampleTurn = Literal["none", "skipped", "due"]
+
+
+def resample_turn(
+    config: CARBSParams, successes: Sequence[ObservationInBasic], resample_count: int
+) -> ResampleTurn:
+    """Whether a resample is due now (``"due"``), due but not worth it (``"skipped"``), or not.
+
+    A turn comes every ``resample_frequency`` successes. A due turn is skipped
+    when the measured noise is below ``resample_noise_threshold`` of the
+    outputs' spread: a repeat could not change the front.
+    """
+    frequency = config.resample_frequency
+    if not (frequency > 0 and len(successes) > (resample_count + 1) * frequency):
+        return "none"
+    if config.resample_noise_threshold > 0:
+        noise = relative_noise(group_observations(successes))
+        if noise is not None and noise < config.resample_noise_threshold:
+            return "skipped"
+    return "due"
+
+
+def resample_point(
+    front: Sequence[ObservationGroup], search_space: SearchSpace, pending: Sequence[Tensor]
+) -> Tensor | None:
+    """The least-sampled legal front member, counting pending repeats; ``None`` if none is legal.
+
+    Args:
+        front: The front (non-conservative selection), cheapest first.
+        search_space: The params, for the bounds.
+        pending: Inputs of outstanding suggestions, each ``(d,)``.
+    """
+    legal = [
+        group
+        for group in front
+        if bool(search_space.in_bounds_mask(group.input_in_basic.unsqueeze(0))[0])
+    ]
+    if not legal:
+        return None
+    pending_keys = [input_key(p) for p in pending]
+    counts = [g.count + pending_keys.count(input_key(g.input_in_basic)) for g in legal]
+    return legal[int(np.argmin(counts))].input_in_basic.clone()
+
+
+def fit_surrogate(
+    config: CARBSParams,
+    successes: Sequence[ObservationInBasic],
+    failures: Sequence[ObservationInBasic],
+    front: Sequence[ObservationGroup],
+    generator: torch.Generator,
+    warm_start: Hyperparameters | None,
+    model_cache: dict[str, ExactRegressionGP] | None,
+) -> SurrogateModel:
+    """Fit every surrogate on the data (needs at least one success)."""
+    model = SurrogateModel(
+        better_direction_sign=config.better_direction_sign,
+        lengthscale=config.initial_search_radius,
+        generator=generator,
+        warm_start=warm_start,
+        num_hyperparameter_samples=(
+            config.num_fully_bayesian_samples if config.is_fully_bayesian else 1
+        ),
+        model_cache=model_cache,
+    )
+    model.fit(successes, failures, front)
+    return model
+
+
+def threshold_cost(
+    config: CARBSParams, front: Sequence[ObservationGroup], generator: torch.Generator
+) -> float:
+    """A cost drawn log-uniformly between the front's cheapest and dearest member.
+
+    The dearest end is capped at ``max_suggestion_cost``.
+    """
+    log_low = math.log(front[0].mean_cost)
+    log_high = math.log(front[-1].mean_cost)
+    if config.max_suggestion_cost is not None:
+        log_high = min(log_high, math.log(config.max_suggestion_cost))
+    log_high = max(log_high, log_low)
+    u = float(torch.rand((), generator=generator, dtype=torch.float64))
+    return math.exp(log_low + u * (log_high - log_low))
+
+
+def target_for(
+    config: CARBSParams,
+    model: SurrogateModel,
+    front: Sequence[ObservationGroup],
+    pareto_value_at_cost: Tensor,
+    generator: torch.Generator,
+) -> Tensor:
+    """The improvement target of each candidate in the mode the config selects."""
+    if config.is_expected_improvement_value_always_max:
+        best = model.output_to_surrogate(front[-1].mean_output)
+        return improvement_target(pareto_value_at_cost, constant=best)
+    if not config.is_expected_improvement_pareto_value_clamped:
+        return improvement_target(pareto_value_at_cost)
+    floor = model.pareto_surrogate_at_cost(threshold_cost(config, front, generator))
+    return improvement_target(pareto_value_at_cost, floor=floor)
+
+
+def bayesian_choice(
+    config: CARBSParams,
+    sampler: CandidateSampler,
+    front: Sequence[ObservationGroup],
+    model: SurrogateModel,
+    generator: torch.Generator,
+    oversample_factor: int,
+) -> Choice:
+    """Draw candidates around the front and pick the best-scoring one.
+
+    Raises:
+        RuntimeError: no candidate could be drawn inside the bounds.
+        One of :data:`NUMERICAL_ERRORS`: a GP solve failed.
+    """
+    origins = front_inputs(front)
+    stretch = None
+    if config.cost_direction_radius_factor != 1.0:
+        stretch = Stretch(model.log_cost_directions(origins), config.cost_direction_radius_factor)
+    candidates = sampler.sample(
+        origins,
+        config.num_candidates_for_suggestion_per_dim * sampler.search_space.dim,
+        generator,
+        stretch,
+        oversample_factor,
+    )
+    if candidates.points.shape[0] == 0:
+        raise RuntimeError("no candidate inside the bounds")
+    predictions = model.predict(candidates.points)
+    scores = score_candidates(
+        surrogate_mean=predictions.surrogate_mean,
+        surrogate_std=predictions.surrogate_std,
+        target=target_for(config, model, front, predictions.pareto_surrogate, generator),
+        exploration_bias=config.exploration_bias,
+        log_prior_density=candidates.log_prior_density,
+        success_probability=predictions.success_probability,
+        predicted_cost=predictions.cost,
+        max_cost=config.max_suggestion_cost,
+    )
+    best = scores.best_index()
+    log: dict[str, Any] = {"suggestion_type": "bayesian"}
+    if best is None:
+        log["warning"] = (
+            f"no candidate is predicted below max_suggestion_cost={config.max_suggestion_cost}; "
+            "suggesting the cheapest predicted candidate"
+        )
+        best = int(torch.argmin(predictions.cost))
+    log.update(_bayesian_log(predictions, scores, best, candidates.points.shape[0]))
+    return Choice(candidates.points[best], log, candidates.oversample_factor)
+
+
+def _bayesian_log(
+    predictions: SurrogatePredictions, scores: CandidateScores, best: int, count: int
+) -> dict[str, Any]:
+    log_ei = scores.log_expected_improvement[best]
+    log: dict[str, Any] = {
+        "predicted_output": float(predictions.output_mean[best]),
+        "predicted_output_std": float(predictions.output_std[best]),
+        "predicted_cost": float(predictions.cost[best]),
+        "success_probability": float(predictions.success_probability[best]),
+        "log_expected_improvement": float(log_ei),
+        "expected_improvement": float(torch.exp(log_ei)),  # inf, not OverflowError
+        "surrogate_output": float(predictions.surrogate_mean[best]),
+        "surrogate_var": float(predictions.surrogate_std[best] ** 2),
+        "pareto_surrogate": float(predictions.pareto_surrogate[best]),
+        "improvement_target": float(scores.improvement_target[best]),
+        "log_prior_density": float(scores.log_prior_density[best]),
+        "acquisition_log_score": float(scores.total[best]),
+        "num_candidates": count,
+    }
+    # Names used by the original release, kept for dashboards built on them.
+    log["cost_estimate"] = log["predicted_cost"]
+    log["target_estimate"] = log["predicted_output"]
+    log["target_var"] = float(predictions.output_std[best] ** 2)  # may overflow to inf
+    return log

@@ -1,0 +1,252 @@
+"""The sweep: the one owner and writer of an optimizer's :class:`~carbs.state.CARBSState`.
+
+:class:`Sweep` records observations and outstanding suggestions, chooses
+points (via :mod:`carbs.suggestions`) and keeps the fitted models that the next
+choice reuses. It validates nothing and locks nothing: :class:`~carbs.CARBS`,
+the public face, checks every input and serialises calls before they get here.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import torch
+
+from carbs import suggestions
+from carbs.candidates import CandidateSampler
+from carbs.errors import InvalidObservationError
+from carbs.observations import ObservationInBasic, SuggestionInBasic
+from carbs.pareto import (
+    ObservationGroup,
+    best_observation,
+    front_inputs,
+    group_observations,
+    pareto_groups,
+)
+from carbs.spaces import SearchSpace
+from carbs.state import CARBSState
+from carbs.surrogate.gp import ExactRegressionGP
+
+logger = logging.getLogger(__name__)
+
+
+class Sweep:
+    """The observations, outstanding suggestions and search state of one optimizer.
+
+    Args:
+        state: The state to own (a fresh one, or one loaded from a file).
+        search_space: The params of ``state``.
+    """
+
+    def __init__(self, state: CARBSState, search_space: SearchSpace) -> None:
+        self._state = state
+        self.search_space = search_space
+        # Fitted GPs reused by the next choice; derived from the state's hyperparameters.
+        self._model_cache: dict[str, ExactRegressionGP] = {}
+        self._fallback_count = 0
+
+    @property
+    def state(self) -> CARBSState:
+        """The state; read it, never write it (the sweep is its only writer)."""
+        return self._state
+
+    @property
+    def fallback_count(self) -> int:
+        """Choices made by sampling around the front because a GP fit or solve failed."""
+        return self._fallback_count
+
+    def front(self, is_conservative: bool | None = None) -> list[ObservationGroup]:
+        """The Pareto front of the successes, cheapest first (the config's rule by default)."""
+        config = self._state.config
+        if is_conservative is None:
+            is_conservative = config.is_pareto_group_selection_conservative
+        successes = self._state.successes
+        if not successes:
+            return []
+        return pareto_groups(
+            group_observations(successes),
+            config.min_pareto_cost_fraction,
+            config.better_direction_sign,
+            is_conservative,
+        )
+
+    # -- choosing ----------------------------------------------------------------------------------
+    def choose(self) -> suggestions.Choice:
+        """The next point: a warm-up draw, a resample, or the Bayesian choice (or its fallback).
+
+        If choosing raises, the state is left as it was (random generator included).
+        """
+        state = self._state
+        before = (
+            state.generator.get_state(),
+            state.hyperparameters,
+            state.oversample_factor,
+            state.resample_count,
+            self._fallback_count,
+        )
+        try:
+            return self._choose()
+        except BaseException:
+            state.generator.set_state(before[0])
+            state.hyperparameters, state.oversample_factor, state.resample_count = before[1:4]
+            self._fallback_count = before[4]
+            self._model_cache = {}
+            raise
+
+    def _choose(self) -> suggestions.Choice:
+        state, config = self._state, self._state.config
+        sampler = CandidateSampler(self.search_space, config.initial_search_radius)
+        successes = state.successes
+        if len(successes) < config.num_random_samples:
+            origin = state.search_center_in_basic.unsqueeze(0)
+            choice = suggestions.sample_around(
+                sampler, origin, state.generator, state.oversample_factor, "random"
+            )
+            state.oversample_factor = choice.oversample_factor
+            return choice
+        turn = suggestions.resample_turn(config, successes, state.resample_count)
+        if turn == "skipped":
+            state.resample_count += 1
+        elif turn == "due":
+            pending = [s.real_number_input for s in state.outstanding_suggestions.values()]
+            point = suggestions.resample_point(
+                self.front(is_conservative=False), self.search_space, pending
+            )
+            if point is not None:
+                state.resample_count += 1
+                return suggestions.Choice(
+                    point, {"suggestion_type": "resample"}, state.oversample_factor
+                )
+        front = self.front()
+        try:
+            choice = self._bayesian_choice(sampler, front)
+        except suggestions.NUMERICAL_ERRORS as error:
+            self._fallback_count += 1
+            logger.warning(
+                "surrogate model failed (%s: %s); sampling around the Pareto front instead "
+                "(fallback %d)",
+                type(error).__name__,
+                error,
+                self._fallback_count,
+            )
+            choice = suggestions.sample_around(
+                sampler, front_inputs(front), state.generator, state.oversample_factor, "fallback"
+            )
+        state.oversample_factor = choice.oversample_factor
+        return attrs.evolve(choice, log={**choice.log, "fallback_count": self._fallback_count})
+
+    def _bayesian_choice(
+        self, sampler: CandidateSampler, front: list[ObservationGroup]
+    ) -> suggestions.Choice:
+        state, config = self._state, self._state.config
+        model = suggestions.fit_surrogate(
+            config,
+            state.successes,
+            state.failures,
+            front,
+            state.generator,
+            state.hyperparameters,
+            self._model_cache,
+        )
+        state.hyperparameters = model.hyperparameters
+        if state.outstanding_suggestions:
+            pending = torch.stack(
+                [s.real_number_input for s in state.outstanding_suggestions.values()]
+            )
+            model.add_pending(pending, config.outstanding_suggestion_estimator)
+        choice = suggestions.bayesian_choice(
+            config, sampler, front, model, state.generator, state.oversample_factor
+        )
+        if "warning" in choice.log:
+            logger.warning("%s", choice.log["warning"])
+        return choice
+
+    # -- recording ---------------------------------------------------------------------------------
+    def remember(self, suggestion_id: str, suggestion: SuggestionInBasic) -> None:
+        """Keep a suggestion as outstanding; beyond the cap the oldest is dropped with a warning."""
+        outstanding = self._state.outstanding_suggestions
+        outstanding.pop(suggestion_id, None)
+        outstanding[suggestion_id] = suggestion
+        limit = self._state.config.max_outstanding_suggestions
+        while len(outstanding) > limit:
+            oldest = next(iter(outstanding))
+            del outstanding[oldest]
+            logger.warning(
+                "more than max_outstanding_suggestions=%d suggestions are outstanding; dropped "
+                "the oldest (%s). Observe finished runs and forget_suggestion() cancelled ones.",
+                limit,
+                oldest,
+            )
+
+    def forget(self, suggestion_id: str) -> bool:
+        """Drop an outstanding suggestion; ``False`` if it was not outstanding."""
+        return self._state.outstanding_suggestions.pop(suggestion_id, None) is not None
+
+    def without_repeats(
+        self, observations: Sequence[ObservationInBasic]
+    ) -> list[ObservationInBasic]:
+        """``observations`` minus exact repeats of already recorded suggestion ids.
+
+        A repeat (same id, same input, output, cost and failure flag) is a retry:
+        it is dropped with a warning.
+
+        Raises:
+            InvalidObservationError: an id already recorded with a different result.
+        """
+        recorded = {o.suggestion_id: o for o in self._state.observations if o.suggestion_id}
+        new: list[ObservationInBasic] = []
+        for observation in observations:
+            key = observation.suggestion_id
+            previous = recorded.get(key) if key else None
+            if previous is None:
+                new.append(observation)
+                if key:
+                    recorded[key] = observation
+            elif previous.has_same_result(observation):
+                message = f"suggestion {key!r} was already observed with this result; ignored"
+                logger.warning(message)
+                warnings.warn(f"carbs: {message}", RuntimeWarning, stacklevel=4)
+            else:
+                raise InvalidObservationError(
+                    f"suggestion {key!r} was already observed with a different result; observe "
+                    "each suggestion once (ask for a new suggestion for a new run)"
+                )
+        return new
+
+    def record(self, observations: Sequence[ObservationInBasic]) -> None:
+        """Append observations (already checked) and retire their outstanding suggestions."""
+        for observation in observations:
+            if observation.suggestion_id is not None:
+                self._state.outstanding_suggestions.pop(observation.suggestion_id, None)
+            self._state.observations.append(observation)
+
+    def initialize(self, observations: Sequence[ObservationInBasic]) -> None:
+        """Record earlier runs, pace resampling from here on and centre on the best of them."""
+        self.record(observations)
+        state = self._state
+        frequency = state.config.resample_frequency
+        if frequency > 0:
+            # Resampling paces itself from here on rather than catching up on the batch.
+            state.resample_count = max(state.resample_count, len(state.successes) // frequency - 1)
+        best = best_observation(observations, state.config.better_direction_sign)
+        if best is not None:
+            state.search_center_in_basic = best.real_number_input.clone()
+        else:
+            logger.warning("initialize_from_observations: no success to centre the search on")
+
+    def move_center(self, values: Mapping[str, Any]) -> None:
+        """Set the search centre's coordinates for the params named in ``values`` (param space)."""
+        center = self._state.search_center_in_basic.clone()
+        for name, value in values.items():
+            index = self.search_space.names.index(name)
+            center[index] = self.search_space.spaces[index].basic_from_param(value)
+        self._state.search_center_in_basic = center
+
+    def replace_state(self, state: CARBSState) -> None:
+        """Own ``state`` instead (a loaded one); fitted models are dropped."""
+        self._state = state
+        self._model_cache = {}

@@ -1,0 +1,114 @@
+"""Observation tables: one record per observation with its params, and the pandas view."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from torch import Tensor
+
+from carbs.observations import ObservationInBasic
+from carbs.pareto import ObservationGroup, input_key
+from carbs.spaces import SearchSpace
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PANDAS_INSTALL_HINT = 'pip install "carbs-hpo[pandas]"'
+
+
+@attrs.frozen
+class ObservationRecord:
+    """One observation, successful or not, with its params in param space.
+
+    Attributes:
+        index: Position in recording order, from 0.
+        input_in_basic: The input, basic space, shape ``(d,)``.
+        params: The input, param space (recovered from basic space).
+        output: The output (NaN for most failures).
+        cost: The cost.
+        is_failure: Whether the run failed.
+        suggestion_id: The suggestion's id, if the input carried one.
+        observed_at: ``time.time()`` when it was recorded; NaN if unknown.
+    """
+
+    index: int
+    input_in_basic: Tensor
+    params: dict[str, Any]
+    output: float
+    cost: float
+    is_failure: bool
+    suggestion_id: str | None
+    observed_at: float
+
+
+def observation_records(
+    observations: Sequence[ObservationInBasic], search_space: SearchSpace
+) -> list[ObservationRecord]:
+    """One record per observation, in recording order."""
+    return [
+        ObservationRecord(
+            index=index,
+            input_in_basic=observation.real_number_input,
+            params=search_space.param_dict_from_basic(observation.real_number_input),
+            output=float(observation.output),
+            cost=float(observation.cost),
+            is_failure=observation.is_failure,
+            suggestion_id=observation.suggestion_id,
+            observed_at=float(observation.observed_at),
+        )
+        for index, observation in enumerate(observations)
+    ]
+
+
+DATAFRAME_COLUMNS = (
+    "output",
+    "cost",
+    "is_failure",
+    "is_pareto",
+    "suggestion_id",
+    "observed_at",
+)
+
+
+def observations_dataframe(
+    records: Sequence[ObservationRecord],
+    front: Sequence[ObservationGroup],
+    names: Sequence[str],
+) -> pd.DataFrame:
+    """One row per observation: each param, then :data:`DATAFRAME_COLUMNS`.
+
+    ``is_pareto`` marks successful observations whose input is a member of
+    ``front``; ``observed_at`` is a timezone-aware UTC timestamp (``NaT`` if
+    unknown). Rows are in recording order, indexed from 0.
+
+    Raises:
+        ImportError: pandas is not installed.
+    """
+    try:
+        import pandas as pd
+    except ImportError as error:  # pragma: no cover - exercised only without pandas
+        raise ImportError(
+            f"CARBS.to_dataframe() needs pandas; install it with {PANDAS_INSTALL_HINT}"
+        ) from error
+    front_keys = {input_key(group.input_in_basic) for group in front}
+    columns: dict[str, list[Any]] = {name: [r.params[name] for r in records] for name in names}
+    columns["output"] = [r.output for r in records]
+    columns["cost"] = [r.cost for r in records]
+    columns["is_failure"] = [r.is_failure for r in records]
+    columns["is_pareto"] = [
+        not r.is_failure and input_key(r.input_in_basic) in front_keys for r in records
+    ]
+    columns["suggestion_id"] = [r.suggestion_id for r in records]
+    columns["observed_at"] = [r.observed_at for r in records]
+    frame = pd.DataFrame(columns)
+    frame["output"] = frame["output"].astype("float64")
+    frame["cost"] = frame["cost"].astype("float64")
+    frame["is_failure"] = frame["is_failure"].astype(bool)
+    frame["is_pareto"] = frame["is_pareto"].astype(bool)
+    frame["suggestion_id"] = frame["suggestion_id"].astype(object)
+    frame["observed_at"] = pd.to_datetime(
+        frame["observed_at"].astype("float64"), unit="s", utc=True
+    )
+    return frame

@@ -1,0 +1,148 @@
+"""Starting a new sweep from an earlier sweep's saved state (see :meth:`CARBS.warm_start`).
+
+Everything here is pure: :func:`plan_warm_start` reads the prior state and
+returns what to add and where to centre; the optimizer applies the plan.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from carbs.checks import check_number
+from carbs.errors import CARBSValueError, InvalidParamError, StateError
+from carbs.observations import ObservationInBasic, ObservationInParam
+from carbs.pareto import ranked_successes
+from carbs.spaces import SUGGESTION_ID_DICT_KEY, SearchSpace
+from carbs.state import CARBSState
+
+logger = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class WarmStartPlan:
+    """What a warm start does to the new optimizer.
+
+    Attributes:
+        observations: Prior observations to add, mapped onto the new params
+            (empty unless prior observations are valid).
+        center: Param values to move the search centre to, by name; applied
+            after the observations are added.
+    """
+
+    observations: list[ObservationInParam]
+    center: dict[str, float]
+
+
+def plan_warm_start(
+    prior: CARBSState,
+    space: SearchSpace,
+    is_prior_observation_valid: bool,
+    added_parameters: Mapping[str, Any] | None,
+    source: str,
+) -> WarmStartPlan:
+    """Map a prior sweep onto ``space`` (see :meth:`CARBS.warm_start` for the rules).
+
+    Warnings say which prior observations were skipped and why.
+
+    Raises:
+        StateError: the prior sweep tuned params that ``space`` does not.
+        InvalidParamError: ``added_parameters`` is inconsistent with the two sweeps.
+    """
+    added = dict(added_parameters or {})
+    prior_space = SearchSpace(prior.params)
+    _check_params(space, prior_space, added)
+    if not is_prior_observation_valid:
+        return WarmStartPlan([], {**_best_prior_values(prior, prior_space, space), **added})
+
+    missing = [n for n in space.names if n not in prior_space.names and n not in added]
+    if missing:
+        if prior.observations:
+            _warn(
+                f"warm_start: skipped all {len(prior.observations)} prior observations because "
+                f"they lack param(s) {missing}; pass added_parameters with a value for each"
+            )
+        return WarmStartPlan([], added)
+    if not prior.observations:
+        _warn(f"warm_start: the prior state {source} holds no observations")
+    converted: list[ObservationInParam] = []
+    out_of_bounds: list[str] = []
+    for observation in prior.observations:
+        values = {**_values(observation, prior_space), **added}
+        try:
+            space.validate_param_dict(values, what="prior observation")
+        except CARBSValueError as error:
+            out_of_bounds.append(str(error))
+            continue
+        if observation.suggestion_id is not None:
+            values[SUGGESTION_ID_DICT_KEY] = observation.suggestion_id
+        converted.append(
+            ObservationInParam(
+                input=values,
+                output=observation.output,
+                cost=observation.cost,
+                is_failure=observation.is_failure,
+            )
+        )
+    if out_of_bounds:
+        _warn(
+            f"warm_start: skipped {len(out_of_bounds)} prior observation(s) outside the new "
+            f"bounds; first: {out_of_bounds[0]}"
+        )
+    logger.info("warm_start: adding %d prior observation(s) from %s", len(converted), source)
+    return WarmStartPlan(converted, added)
+
+
+def _values(observation: ObservationInBasic, prior_space: SearchSpace) -> dict[str, Any]:
+    return prior_space.param_dict_from_basic(observation.real_number_input)
+
+
+def _check_params(space: SearchSpace, prior_space: SearchSpace, added: Mapping[str, Any]) -> None:
+    unknown = [name for name in added if name not in space.names]
+    if unknown:
+        raise InvalidParamError(
+            f"added_parameters {unknown} are not params of this optimizer {list(space.names)}"
+        )
+    overlap = [name for name in added if name in prior_space.names]
+    if overlap:
+        raise InvalidParamError(
+            f"added_parameters {overlap} were already tuned by the prior sweep; "
+            "its observations hold their values"
+        )
+    dropped = [name for name in prior_space.names if name not in space.names]
+    if dropped:
+        raise StateError(
+            f"the prior sweep tuned {dropped}, which this optimizer does not; "
+            "its observations cannot be mapped onto the current params"
+        )
+    for name, value in added.items():
+        param_space = space.spaces[space.names.index(name)]
+        field = f"added_parameters[{name!r}]"
+        number = check_number(value, field, InvalidParamError)
+        if not (param_space.is_in_bounds(number) and param_space.is_on_lattice(number)):
+            raise InvalidParamError(
+                f"{field}={value!r} must be a legal value inside "
+                f"[min={param_space.min}, max={param_space.max}]"
+            )
+
+
+def _best_prior_values(
+    prior: CARBSState, prior_space: SearchSpace, space: SearchSpace
+) -> dict[str, float]:
+    """The shared params' values of the best prior success whose values are in bounds."""
+    shared = [name for name in prior_space.names if name in space.names]
+    for observation in ranked_successes(prior.observations, prior.config.better_direction_sign):
+        values = _values(observation, prior_space)
+        if all(space.spaces[space.names.index(n)].is_in_bounds(values[n]) for n in shared):
+            return {name: values[name] for name in shared}
+    _warn("warm_start: no prior success lies inside the new bounds; search centre unchanged")
+    return {}
+
+
+def _warn(message: str) -> None:
+    logger.warning(message)
+    warnings.warn(message, UserWarning, stacklevel=4)
