@@ -4,11 +4,13 @@ Each case fills an optimizer with n observations of a smooth cost-aware test
 function, then times ``repeats`` rounds of ``suggest()`` followed by
 ``observe()``, so every timed suggest sees one new observation, as in a real
 sweep (the GP hyperparameters are warm-started, never reused unchanged). This
-is done for several seeds and the timings are pooled.
+is done for several seeds and the timings are pooled. Each case runs in a
+fresh process, whose peak resident memory (``ru_maxrss``, the interpreter with
+torch and gpytorch loaded included) is reported beside the times.
 
 Usage::
 
-    python benchmarks/latency.py                 # the three DESIGN.md cases
+    python benchmarks/latency.py                 # the DESIGN.md cases
     python benchmarks/latency.py --cases 5:20 --repeats 20 --seeds 5
 """
 
@@ -16,7 +18,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import multiprocessing
+import resource
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -24,8 +29,9 @@ import torch
 
 from carbs import CARBS, CARBSParams, LogSpace, ObservationInParam, Param
 
-DEFAULT_CASES = ((5, 20), (10, 200), (20, 1000))
-TARGET_SECONDS = {(5, 20): 0.05, (10, 200): 0.25, (20, 1000): 2.0}
+DEFAULT_CASES = ((5, 20), (10, 200), (20, 1000), (60, 100))
+TARGET_SECONDS = {(5, 20): 0.05, (10, 200): 0.25, (20, 1000): 2.0, (60, 100): 1.0}
+TARGET_PEAK_MB = {(20, 1000): 1024.0, (60, 100): 500.0}
 
 
 def objective(x: dict[str, float], rng: np.random.Generator) -> tuple[float, float]:
@@ -67,6 +73,20 @@ def time_suggest(dim: int, num_observations: int, repeats: int, seed: int) -> li
     return seconds
 
 
+def run_case(
+    dim: int, num_observations: int, repeats: int, seeds: int
+) -> tuple[list[float], float]:
+    """Timings of one case over ``seeds`` seeds, and this process's peak RSS in MB."""
+    import carbs
+
+    carbs.set_verbosity(30)  # no progress line per observation
+    seconds = [
+        t for seed in range(seeds) for t in time_suggest(dim, num_observations, repeats, seed)
+    ]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return seconds, peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", nargs="*", default=[f"{d}:{n}" for d, n in DEFAULT_CASES])
@@ -74,24 +94,27 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1, timings pooled")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print("| d | n | suggests timed | median ms | mean ms | p90 ms | target ms | met |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| d | n | suggests timed | median ms | mean ms | p90 ms | target ms | "
+        "peak RSS MB | target MB | met |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    context = multiprocessing.get_context("spawn")  # a fresh process per case: its own peak RSS
     for case in args.cases:
         dim, num_observations = (int(v) for v in case.split(":"))
         repeats = args.repeats if num_observations < 500 else max(3, args.repeats // 3)
-        seconds = [
-            t
-            for seed in range(args.seeds)
-            for t in time_suggest(dim, num_observations, repeats, seed)
-        ]
+        with context.Pool(1) as pool:
+            seconds, peak_mb = pool.apply(run_case, (dim, num_observations, repeats, args.seeds))
         median = statistics.median(seconds)
         p90 = float(np.quantile(seconds, 0.9))
         target = TARGET_SECONDS.get((dim, num_observations))
-        met = "" if target is None else ("yes" if median <= target else "NO")
-        target_ms = "" if target is None else f"{target * 1000:.0f}"
+        target_mb = TARGET_PEAK_MB.get((dim, num_observations))
+        met = (target is None or median <= target) and (target_mb is None or peak_mb <= target_mb)
         print(
             f"| {dim} | {num_observations} | {len(seconds)} | {median * 1000:.0f} | "
-            f"{statistics.mean(seconds) * 1000:.0f} | {p90 * 1000:.0f} | {target_ms} | {met} |",
+            f"{statistics.mean(seconds) * 1000:.0f} | {p90 * 1000:.0f} | "
+            f"{'' if target is None else f'{target * 1000:.0f}'} | {peak_mb:.0f} | "
+            f"{'' if target_mb is None else f'{target_mb:.0f}'} | {'yes' if met else 'NO'} |",
             flush=True,
         )
 

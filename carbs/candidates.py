@@ -82,21 +82,27 @@ def max_oversample_factor(search_space: SearchSpace) -> int:
     return max(2 ** min(search_space.dim, 10), 2)
 
 
-def initial_oversample_factor(search_space: SearchSpace) -> int:
-    """Draws per requested candidate on a first call: doubled for every two bounded params."""
-    bounded = sum(math.isfinite(s.min) or math.isfinite(s.max) for s in search_space.spaces)
-    return 2 ** min(bounded // 2, 6)
+def next_oversample_factor(drawn: int, legal: int, limit: int) -> int:
+    """Draws per wanted candidate that the measured acceptance rate calls for.
+
+    ``ceil(drawn / legal)``, between 1 and ``limit`` (``limit`` when nothing was legal):
+    loose bounds bring the factor back down to 1, tight ones raise it.
+    """
+    if legal == 0:
+        return limit
+    return max(1, min(limit, math.ceil(drawn / legal)))
 
 
 class CandidateSampler:
     """Gaussian draws around origins, rounded to the lattice and filtered by bounds.
 
-    Bounds are enforced by rejection. When many draws are rejected the call
-    returns a larger ``oversample_factor`` for the next call (doubling, up to
-    :func:`max_oversample_factor`), and within a call it keeps drawing for a
-    few rounds. If the bounds are so tight that rejection still falls short,
-    the missing draws are clipped into the bounds instead, so a legal origin
-    always yields candidates. The sampler holds no state of its own.
+    Bounds are enforced by rejection. Each round draws as many points as the
+    acceptance rate measured so far says are needed (``oversample_factor`` per
+    wanted candidate, see :func:`next_oversample_factor`), for a few rounds; the
+    call returns the factor its acceptance rate calls for, as the next call's
+    start. If the bounds are so tight that rejection still falls short, the
+    missing draws are clipped into the bounds instead, so a legal origin always
+    yields candidates. The sampler holds no state of its own.
 
     Args:
         search_space: The params being tuned.
@@ -124,18 +130,19 @@ class CandidateSampler:
         outside the bounds.
         """
         limit = max_oversample_factor(self.search_space)
+        factor = max(1, min(oversample_factor, limit))
         kept: list[Tensor] = []
-        found = 0
+        found = drawn = 0
         for _ in range(MAX_DRAW_ROUNDS):
-            points = self.search_space.round_basic(
-                self._draw(origins, count * oversample_factor, generator, stretch)
-            )
+            draws = (count - found) * factor
+            points = self.search_space.round_basic(self._draw(origins, draws, generator, stretch))
             legal = points[self.search_space.in_bounds_mask(points)]
             kept.append(legal)
             found += legal.shape[0]
+            drawn += draws
+            factor = next_oversample_factor(drawn, found, limit)
             if found >= count:
                 break
-            oversample_factor = min(oversample_factor * 2, limit)
         if found < count:
             clipped = self.search_space.clip_basic(
                 self._draw(origins, count - found, generator, stretch)
@@ -143,7 +150,7 @@ class CandidateSampler:
             kept.append(clipped[self.search_space.in_bounds_mask(clipped)])
         points = torch.cat(kept)[:count]
         density = log_prior_density(points, origins, self.radius, stretch)
-        return Candidates(points, density, oversample_factor)
+        return Candidates(points, density, factor)
 
     def _draw(
         self,

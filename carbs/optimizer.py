@@ -22,7 +22,6 @@ import torch
 from torch import Tensor
 
 from carbs import analysis, progress
-from carbs.candidates import initial_oversample_factor
 from carbs.checks import check_bool
 from carbs.config import CARBSParams, with_side_effects, with_side_effects_of
 from carbs.errors import InvalidConfigError, InvalidObservationError, InvalidParamError
@@ -76,7 +75,6 @@ class CARBS(analysis.AnalysisMixin):
             config=config,
             params=self.search_space.params,
             search_center_in_basic=self.search_space.search_center_in_basic(),
-            oversample_factor=initial_oversample_factor(self.search_space),
             generator=torch.Generator().manual_seed(config.seed),
         )
         self._sweep = Sweep(state, self.search_space)

@@ -310,6 +310,7 @@ KILL_SCRIPT = textwrap.dedent(
     first.initialize_from_observations([ObservationInParam(x, 1.0, 1.0) for x in inputs])
     rng = random.Random(0)
     last, interrupted = first.observation_count, 0
+    parent = os.getpid()
     for _ in range(kills):
         read_end, write_end = os.pipe()
         pid = os.fork()
@@ -320,8 +321,9 @@ KILL_SCRIPT = textwrap.dedent(
                 real_fsync(descriptor)
             os.fsync = fsync
             carbs = CARBS.load(first.checkpoint_path, checkpoint_dir=folder)
-            while True:
+            while os.getppid() == parent:  # a writer orphaned by a timeout stops
                 carbs.observe(ObservationInParam(carbs.suggest().suggestion, 1.0, 1.0))
+            os._exit(1)
         os.read(read_end, rng.randint(1, 6))  # wait until the writer is inside a save
         if rng.random() < 0.5:
             time.sleep(rng.random() * 0.01)

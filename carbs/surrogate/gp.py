@@ -30,6 +30,7 @@ from gpytorch.likelihoods import DirichletClassificationLikelihood, GaussianLike
 from gpytorch.means import ConstantMean
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from gpytorch.priors import LogNormalPrior
+from linear_operator.operators import DiagLinearOperator
 from linear_operator.utils.warnings import NumericalWarning
 from torch import Tensor
 
@@ -55,6 +56,35 @@ class _ConstantMeanGP(gpytorch.models.ExactGP):
 
     def forward(self, x: Tensor) -> MultivariateNormal:
         return MultivariateNormal(self.mean_module(x), self.covar_module(x))
+
+    def posterior_moments(
+        self, x: Tensor, *, with_variance: bool = True
+    ) -> tuple[Tensor, Tensor | None]:
+        """Posterior mean and marginal variance of the latent function at ``x`` (eval mode).
+
+        Unlike ``self(x).variance``, this never forms the ``m x m`` covariance of the
+        query points: the prior variance at each point comes from the kernel's
+        diagonal and the explained part from the cross-covariance with the training
+        points, through gpytorch's prediction strategy (so fantasies and LOVE
+        caches apply). Memory and time grow as ``m * n``, not ``m**2``.
+
+        Args:
+            x: Query points, shape ``(..., m, d)`` (a batch model broadcasts).
+            with_variance: Skip the variance when only the mean is needed.
+
+        Returns:
+            ``(mean, variance)``, each of shape ``(..., m)``; ``variance`` is ``None``
+            when not asked for.
+        """
+        if self.prediction_strategy is None:
+            self(x[..., :1, :])  # builds the prediction caches from one query point
+        strategy = self.prediction_strategy
+        test_train = self.covar_module(x, self.train_inputs[0]).to_dense()
+        mean = strategy.exact_predictive_mean(self.mean_module(x), test_train)
+        if not with_variance:
+            return mean, None
+        prior = DiagLinearOperator(self.covar_module(x, diag=True))
+        return mean, strategy.exact_predictive_covar(prior, test_train).diagonal(dim1=-2, dim2=-1)
 
 
 class ExactRegressionGP(_ConstantMeanGP):
@@ -276,9 +306,9 @@ def success_probability(model: SuccessGP, x: Tensor) -> Tensor:
     its expectation under the Gaussian posterior of the difference uses the
     probit approximation ``sigmoid(mu / sqrt(1 + pi * var / 8))``.
     """
-    with torch.no_grad(), gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE):
-        posterior = model(x)
-        mean, var = posterior.mean, posterior.variance
+    with torch.no_grad():
+        mean, var = model.posterior_moments(x)
+    assert var is not None
     diff_mean = mean[1] - mean[0]
     diff_var = var[1] + var[0]
     return torch.sigmoid(diff_mean / torch.sqrt(1 + math.pi * diff_var / 8))

@@ -18,6 +18,7 @@ import attrs
 import gpytorch
 import numpy as np
 import torch
+from linear_operator.utils.errors import NanError, NotPSDError
 from torch import Tensor
 
 from carbs.config import OutstandingSuggestionEstimatorEnum
@@ -108,6 +109,8 @@ class SurrogateModel:
         self.num_hyperparameter_samples = num_hyperparameter_samples
         self.model_cache = model_cache
         self.hyperparameters: Hyperparameters = {}
+        # The Cholesky jitter each GP's fit needed; queries and fantasies use the same.
+        self.jitters: dict[str, float] = {}
         self.performance_gp: ExactRegressionGP | None = None
         self.cost_gp: ExactRegressionGP | None = None
         self.success_gp: SuccessGP | None = None
@@ -206,6 +209,7 @@ class SurrogateModel:
                     self._fit_on_subset(model, iterations, evaluations)
                     model.eval()
                     self.hyperparameters[name] = hyperparameters_of(model)
+                    self.jitters[name] = jitter
                     return model
             except GPFitError as error:
                 last_error = error
@@ -246,14 +250,15 @@ class SurrogateModel:
         if pending.shape[0] == 0:
             return
         x = self._performance_inputs(pending.to(torch.float64) - self.input_offset)
-        with torch.no_grad(), gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE):
+        with torch.no_grad(), self._prediction_settings("performance"):
             posterior = self.performance_gp(x)
             if estimator is OutstandingSuggestionEstimatorEnum.THOMPSON:
                 shape = posterior.mean.shape
                 base = torch.randn(shape, generator=self.generator, dtype=torch.float64)
                 try:
                     fantasy = posterior.rsample(base_samples=base.unsqueeze(0)).squeeze(0)
-                except Exception:  # a singular joint covariance (repeated points): sample marginals
+                except (NotPSDError, NanError, torch.linalg.LinAlgError):
+                    # A singular joint covariance (repeated points): sample the marginals.
                     fantasy = posterior.mean + posterior.variance.clamp_min(0).sqrt() * base
             else:
                 fantasy = posterior.mean
@@ -266,18 +271,19 @@ class SurrogateModel:
         assert self.input_offset is not None and self.output_transform is not None
         assert self.cost_transform is not None
         x = points.to(torch.float64) - self.input_offset
-        with torch.no_grad(), self._prediction_settings():
-            performance = self.performance_gp(self._performance_inputs(x))
-            mean, variance = performance.mean, performance.variance
+        with torch.no_grad(), self._prediction_settings("performance"):
+            mean, variance = self.performance_gp.posterior_moments(self._performance_inputs(x))
+            assert variance is not None
             if mean.dim() == 2:  # hyperparameter samples: moments of the equal-weight mixture
                 variance = variance.mean(dim=0) + mean.var(dim=0, unbiased=False)
                 mean = mean.mean(dim=0)
             std = variance.clamp_min(1e-12).sqrt()
-            scaled_log_cost = self.cost_gp(x).mean
+        with torch.no_grad(), self._prediction_settings("cost"):
+            scaled_log_cost = self.cost_gp.posterior_moments(x, with_variance=False)[0]
         if self.success_gp is None:
             p_success = torch.ones_like(mean)
         else:
-            with self._prediction_settings():
+            with self._prediction_settings("success"):
                 p_success = success_probability(self.success_gp, x)
         return SurrogatePredictions(
             surrogate_mean=mean,
@@ -303,8 +309,9 @@ class SurrogateModel:
         """
         assert self.cost_gp is not None and self.input_offset is not None
         x = (points.to(torch.float64) - self.input_offset).detach().requires_grad_(True)
-        with self._prediction_settings(), gpytorch.settings.skip_posterior_variances():
-            (gradient,) = torch.autograd.grad(self.cost_gp(x).mean.sum(), x)
+        with self._prediction_settings("cost"):
+            mean = self.cost_gp.posterior_moments(x, with_variance=False)[0]
+            (gradient,) = torch.autograd.grad(mean.sum(), x)
         norms = gradient.norm(dim=-1, keepdim=True)
         return torch.where(norms > 1e-12, gradient / norms.clamp_min(1e-12), 0.0).detach()
 
@@ -323,27 +330,34 @@ class SurrogateModel:
     def output_to_surrogate(self, output: float) -> float:
         """Map one output in user units to surrogate space."""
         assert self.output_transform is not None
-        return float(self.output_transform.to_surrogate(torch.tensor([output]))[0])
+        values = torch.tensor([output], dtype=torch.float64)
+        return float(self.output_transform.to_surrogate(values)[0])
 
     def _pareto_at_scaled_log_cost(self, scaled_log_cost: Tensor) -> Tensor:
         assert self.pareto_gp is not None
-        with (
-            torch.no_grad(),
-            gpytorch.settings.skip_posterior_variances(),
-            self._prediction_settings(),
-        ):
-            return self.pareto_gp(scaled_log_cost.unsqueeze(-1)).mean
+        with torch.no_grad(), self._prediction_settings("pareto"):
+            query = scaled_log_cost.unsqueeze(-1)
+            return self.pareto_gp.posterior_moments(query, with_variance=False)[0]
 
-    def _prediction_settings(self) -> contextlib.ExitStack:
-        """gpytorch settings for queries: LOVE variances at large n, and debug checks off,
-        since querying at observed inputs (a resample, predict() at old points) is intended
-        and would otherwise warn that the input matches the training data."""
+    def _prediction_settings(self, name: str) -> contextlib.ExitStack:
+        """gpytorch settings for querying (and fantasising with) the GP ``name``.
+
+        * Exact posterior means at every n: Cholesky up to :data:`MAX_CHOLESKY_SIZE`
+          points, never conjugate gradients.
+        * The jitter the GP's fit needed (one jitter policy for fit, prediction and
+          fantasies).
+        * LOVE (``fast_pred_var``) for variances only, from
+          :data:`FAST_PRED_VAR_MIN_POINTS` training points.
+        * Debug checks off: querying at observed inputs (a resample, ``predict()`` at
+          old points) is intended and would otherwise warn.
+        """
         stack = contextlib.ExitStack()
         stack.enter_context(gpytorch.settings.debug(False))
+        stack.enter_context(gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE))
+        jitter = self.jitters.get(name, JITTER_RETRIES[0])
+        stack.enter_context(gpytorch.settings.cholesky_jitter(double_value=jitter))
         if self.num_train >= FAST_PRED_VAR_MIN_POINTS:
             stack.enter_context(gpytorch.settings.fast_pred_var())
-        else:
-            stack.enter_context(gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE))
         return stack
 
 
