@@ -304,7 +304,10 @@ class AnalysisMixin:
 
         Columns: every param (param space), then ``output``, ``cost``,
         ``is_failure``, ``is_pareto`` (a member of the current front),
-        ``suggestion_id`` and ``observed_at`` (UTC timestamp). Needs the
+        ``suggestion_id``, ``observed_at`` (UTC timestamp) and ``suggestion_type``
+        (how the run's suggestion was chosen: ``"random"``, ``"resample"``,
+        ``"bayesian"`` or ``"fallback"``; ``None`` for runs that were not
+        suggestions, such as :meth:`initialize_from_observations` data). Needs the
         ``pandas`` extra: ``pip install "carbs-hpo[pandas]"``.
         """
         snapshot = self.snapshot()

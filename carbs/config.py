@@ -152,7 +152,8 @@ class CARBSParams:
             (``benchmarks/RESULTS.md``), so they are opt-in.
         exploration_bias: Added to the improvement target of expected improvement,
             in standard-normal output units; larger explores more.
-        num_candidates_for_suggestion_per_dim: Candidates scored per suggestion, per param.
+        num_candidates_for_suggestion_per_dim: Candidates scored per suggestion, per
+            param (at most 100,000).
         resample_frequency: Re-suggest a Pareto point every this many
             observations to confirm it (0 disables).
         resample_noise_threshold: Skip a due resample while the measured noise
@@ -200,7 +201,9 @@ class CARBSParams:
     )
     cost_direction_radius_factor: float = attrs.field(default=1.0, validator=_number(min_value=1.0))
     exploration_bias: float = attrs.field(default=1.0, validator=_number())
-    num_candidates_for_suggestion_per_dim: int = attrs.field(default=100, validator=_integer(1))
+    num_candidates_for_suggestion_per_dim: int = attrs.field(
+        default=100, validator=_integer(1, 100_000)
+    )
     resample_frequency: int = attrs.field(default=5, validator=_integer(0))
     resample_noise_threshold: float = attrs.field(default=0.1, validator=_number(min_value=0.0))
     max_suggestion_cost: float | None = attrs.field(default=None, validator=_optional_positive)
@@ -215,9 +218,9 @@ class CARBSParams:
     outstanding_suggestion_estimator: OutstandingSuggestionEstimatorEnum = attrs.field(
         default=OutstandingSuggestionEstimatorEnum.THOMPSON, converter=_to_estimator
     )
-    max_outstanding_suggestions: int = attrs.field(default=256, validator=_integer(1))
+    max_outstanding_suggestions: int = attrs.field(default=256, validator=_integer(1, 10**6))
     is_fully_bayesian: bool = attrs.field(default=False, validator=_boolean)
-    num_fully_bayesian_samples: int = attrs.field(default=16, validator=_integer(2))
+    num_fully_bayesian_samples: int = attrs.field(default=16, validator=_integer(2, 10_000))
 
     def __attrs_post_init__(self) -> None:
         if self.is_saved_on_every_observation and not self.checkpoint_dir:

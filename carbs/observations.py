@@ -48,6 +48,9 @@ class ObservationInBasic:
         suggestion_id: The suggestion's id, if the input carried one.
         is_failure: Whether the run failed.
         observed_at: ``time.time()`` when it was recorded; NaN if unknown.
+        suggestion_type: How the observed suggestion was chosen (``"random"``,
+            ``"resample"``, ``"bayesian"`` or ``"fallback"``); ``None`` when the
+            input was not an outstanding suggestion.
     """
 
     real_number_input: Tensor
@@ -56,6 +59,7 @@ class ObservationInBasic:
     suggestion_id: str | None = None
     is_failure: bool = False
     observed_at: float = math.nan
+    suggestion_type: str | None = None
 
     def has_same_result(self, other: ObservationInBasic) -> bool:
         """Whether ``other`` reports the same input, output, cost and failure flag."""

@@ -139,7 +139,7 @@ class CARBS(analysis.AnalysisMixin):
     @property
     def fallback_count(self) -> int:
         """Suggestions made by sampling around the front because a GP fit or solve failed."""
-        return self._sweep.fallback_count
+        return self._sweep.state.fallback_count
 
     @property
     def cumulative_cost(self) -> float:

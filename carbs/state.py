@@ -9,10 +9,9 @@ owns exactly one and is its only writer. Loading a saved state into a fresh
 process reproduces the next suggestion exactly.
 
 On disk (see :mod:`carbs.jsonio`) a state is one strict-JSON object with a
-``format_version``. Format 1 keeps successes and failures in two lists plus
-the recording order (``observation_is_failure``) and times; in memory they are
-one list of :class:`~carbs.ObservationInBasic` records. Loading validates
-types *and* ranges, so a file that loads is a state every method can work on.
+``format_version``; older formats are upgraded in memory on load
+(:mod:`carbs.migrations`). Loading validates types *and* ranges, so a file
+that loads is a state every method can work on.
 """
 
 from __future__ import annotations
@@ -30,15 +29,16 @@ import torch
 from torch import Tensor
 
 from carbs.candidates import max_oversample_factor
-from carbs.checks import check_integer, check_number, check_optional_str
+from carbs.checks import check_bool, check_integer, check_number, check_optional_str
 from carbs.config import CARBSParams, config_from_dict, config_to_dict
 from carbs.errors import CARBSValueError, InvalidParamError, StateError
 from carbs.jsonio import PathLike, check_nesting, from_json_value, loads, read_text, to_json_value
+from carbs.migrations import upgrade
 from carbs.observations import ObservationInBasic, SuggestionInBasic
 from carbs.spaces import Param, SearchSpace
 from carbs.surrogate.model import Hyperparameters
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Version of the JSON layout written by this carbs; bumped when its meaning changes."""
 STATE_KIND = "carbs.state"
 """Value of the ``kind`` field that marks a JSON object as a carbs state."""
@@ -59,6 +59,8 @@ class CARBSState:
             oldest first.
         resample_count: Resample turns used so far.
         oversample_factor: Draws per requested candidate on the next sampling call.
+        fallback_count: Suggestions made by sampling around the front because a GP
+            fit or solve failed.
         generator: The optimizer's random generator.
         hyperparameters: Last fitted GP hyperparameters by model name (JSON-ready).
     """
@@ -70,6 +72,7 @@ class CARBSState:
     outstanding_suggestions: dict[str, SuggestionInBasic] = attrs.Factory(dict)
     resample_count: int = 0
     oversample_factor: int = 1
+    fallback_count: int = 0
     generator: torch.Generator = attrs.Factory(torch.Generator)
     hyperparameters: Hyperparameters = attrs.Factory(dict)
 
@@ -100,7 +103,8 @@ class CARBSState:
         """
         check_nesting(data)
         data = from_json_value(_mapping(data, "the state"))
-        check_format_version(data)
+        version = check_format_version(data)
+        data = upgrade(data, version, FORMAT_VERSION)
         missing = [key for key in _ENCODERS if key not in data]
         unknown = sorted(set(data) - set(_ENCODERS) - {"carbs_version"})
         if missing or unknown:
@@ -111,7 +115,7 @@ class CARBSState:
             space = SearchSpace(params)
         except CARBSValueError as error:
             raise StateError(f"the state's config or params are not valid: {error}") from error
-        observations = _observations_from_dict(data, space)
+        observations = _observations_from_dict(data["observations"], space)
         return cls(
             config=config,
             params=params,
@@ -126,6 +130,7 @@ class CARBSState:
             oversample_factor=_state_integer(
                 data["oversample_factor"], "oversample_factor", 1, max_oversample_factor(space)
             ),
+            fallback_count=_state_integer(data["fallback_count"], "fallback_count", 0, 2**62),
             generator=_generator_from_text(data["generator_state"]),
             hyperparameters=_hyperparameters_from_dict(data["hyperparameters"]),
         )
@@ -136,7 +141,10 @@ def _observation_to_dict(observation: ObservationInBasic) -> dict[str, Any]:
         "input": observation.real_number_input.to(torch.float64).tolist(),
         "output": float(observation.output),
         "cost": float(observation.cost),
+        "is_failure": observation.is_failure,
         "suggestion_id": observation.suggestion_id,
+        "observed_at": float(observation.observed_at),
+        "suggestion_type": observation.suggestion_type,
     }
 
 
@@ -150,24 +158,22 @@ _ENCODERS: dict[str, Callable[[CARBSState], Any]] = {
     "config": lambda state: config_to_dict(state.config),
     "params": lambda state: [p.to_dict() for p in state.params],
     "search_center_in_basic": lambda state: state.search_center_in_basic.tolist(),
-    "success_observations": lambda state: [_observation_to_dict(o) for o in state.successes],
-    "failure_observations": lambda state: [_observation_to_dict(o) for o in state.failures],
-    "observation_times": lambda state: [o.observed_at for o in state.observations],
-    "observation_is_failure": lambda state: [o.is_failure for o in state.observations],
+    "observations": lambda state: [_observation_to_dict(o) for o in state.observations],
     "outstanding_suggestions": lambda state: {
         key: {"input": s.real_number_input.tolist(), "log": s.log_info}
         for key, s in state.outstanding_suggestions.items()
     },
     "resample_count": lambda state: state.resample_count,
     "oversample_factor": lambda state: state.oversample_factor,
+    "fallback_count": lambda state: state.fallback_count,
     "generator_state": lambda state: _generator_to_text(state.generator),
     "hyperparameters": lambda state: state.hyperparameters,
 }
 """One encoder per top-level JSON field: the single list of the file format's fields."""
 
 
-def check_format_version(data: Mapping[str, Any]) -> None:
-    """Raise :class:`StateError` unless ``data`` is a carbs state this version can read."""
+def check_format_version(data: Mapping[str, Any]) -> int:
+    """The ``format_version`` of ``data``; :class:`StateError` unless this carbs can read it."""
     if data.get("kind", STATE_KIND) != STATE_KIND:
         raise StateError(f"not a carbs state: kind={data.get('kind')!r}, expected {STATE_KIND!r}")
     if "format_version" not in data:
@@ -180,6 +186,7 @@ def check_format_version(data: Mapping[str, Any]) -> None:
             f"the state has format_version={version}, written by a newer carbs; this carbs "
             f"reads format_version <= {FORMAT_VERSION}: upgrade carbs to load it"
         )
+    return version
 
 
 def read_state(path: PathLike) -> CARBSState:
@@ -247,8 +254,12 @@ def _keys(value: Any, keys: set[str], where: str) -> Mapping[str, Any]:
     return mapping
 
 
-def _state_number(value: Any, where: str, **bounds: Any) -> float:
+def _number(value: Any, where: str, **bounds: Any) -> float:
     return check_number(value, where, StateError, **bounds)
+
+
+def _text(value: Any, where: str) -> str | None:
+    return check_optional_str(value, where, StateError)
 
 
 def _state_integer(value: Any, name: str, min_value: int, max_value: int) -> int:
@@ -263,7 +274,7 @@ def _point(value: Any, space: SearchSpace, where: str) -> Tensor:
     if len(items) != space.dim:
         raise StateError(f"{where} must hold {space.dim} values (one per param), got {len(items)}")
     point = torch.tensor(
-        [_state_number(v, f"{where}[{i}]") for i, v in enumerate(items)], dtype=torch.float64
+        [_number(v, f"{where}[{i}]") for i, v in enumerate(items)], dtype=torch.float64
     )
     for name, param_space, basic in zip(space.names, space.spaces, point.tolist(), strict=True):
         # Unrounded and with a little slack: values at a bound may not survive the
@@ -278,45 +289,32 @@ def _point(value: Any, space: SearchSpace, where: str) -> Tensor:
     return point
 
 
-def _observations_from_dict(
-    data: Mapping[str, Any], space: SearchSpace
-) -> list[ObservationInBasic]:
-    """Merge format 1's success and failure lists back into one list in recording order."""
-    lists = {}
-    for is_failure, key in ((False, "success_observations"), (True, "failure_observations")):
-        lists[is_failure] = [
-            _keys(o, {"input", "output", "cost", "suggestion_id"}, f"state[{key!r}][{i}]")
-            for i, o in enumerate(_list(data[key], f"state[{key!r}]"))
-        ]
-    flags = _list(data["observation_is_failure"], "state['observation_is_failure']")
-    times = _list(data["observation_times"], "state['observation_times']")
-    if not all(isinstance(flag, bool) for flag in flags):
-        raise StateError("state['observation_is_failure'] must hold only true/false")
-    count = len(lists[False]) + len(lists[True])
-    if len(times) != count or len(flags) != count or sum(flags) != len(lists[True]):
-        raise StateError(
-            f"the state's observation lists disagree: {len(lists[False])} successes and "
-            f"{len(lists[True])} failures, but {len(times)} observation_times and "
-            f"{len(flags)} observation_is_failure flags ({sum(flags)} failures)"
-        )
-    pending = {False: iter(lists[False]), True: iter(lists[True])}
+_OBSERVATION_KEYS = {
+    "input",
+    "output",
+    "cost",
+    "is_failure",
+    "suggestion_id",
+    "observed_at",
+    "suggestion_type",
+}
+
+
+def _observations_from_dict(value: Any, space: SearchSpace) -> list[ObservationInBasic]:
     observations = []
-    for index, (is_failure, observed_at) in enumerate(zip(flags, times, strict=True)):
-        where = f"state['observations'][{index}] (a {'failure' if is_failure else 'success'})"
-        entry = next(pending[is_failure])
-        suggestion_id = check_optional_str(
-            entry["suggestion_id"], f"{where}['suggestion_id']", StateError
-        )
+    for index, entry in enumerate(_list(value, "state['observations']")):
+        where = f"state['observations'][{index}]"
+        entry = _keys(entry, _OBSERVATION_KEYS, where)
+        is_failure = check_bool(entry["is_failure"], f"{where}['is_failure']", StateError)
         observations.append(
             ObservationInBasic(
                 real_number_input=_point(entry["input"], space, f"{where}['input']"),
-                output=_state_number(entry["output"], f"{where}['output']", finite=not is_failure),
-                cost=_state_number(
-                    entry["cost"], f"{where}['cost']", min_value=0, exclusive_min=True
-                ),
-                suggestion_id=suggestion_id,
+                output=_number(entry["output"], f"{where}['output']", finite=not is_failure),
+                cost=_number(entry["cost"], f"{where}['cost']", min_value=0, exclusive_min=True),
+                suggestion_id=_text(entry["suggestion_id"], f"{where}['suggestion_id']"),
                 is_failure=is_failure,
-                observed_at=_state_number(observed_at, f"{where} time", finite=False),
+                observed_at=_number(entry["observed_at"], f"{where}['observed_at']", finite=False),
+                suggestion_type=_text(entry["suggestion_type"], f"{where}['suggestion_type']"),
             )
         )
     return observations

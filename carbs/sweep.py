@@ -47,17 +47,11 @@ class Sweep:
         self.search_space = search_space
         # Fitted GPs reused by the next choice; derived from the state's hyperparameters.
         self._model_cache: dict[str, ExactRegressionGP] = {}
-        self._fallback_count = 0
 
     @property
     def state(self) -> CARBSState:
         """The state; read it, never write it (the sweep is its only writer)."""
         return self._state
-
-    @property
-    def fallback_count(self) -> int:
-        """Choices made by sampling around the front because a GP fit or solve failed."""
-        return self._fallback_count
 
     def front(self, is_conservative: bool | None = None) -> list[ObservationGroup]:
         """The Pareto front of the successes, cheapest first (the config's rule by default)."""
@@ -86,14 +80,14 @@ class Sweep:
             state.hyperparameters,
             state.oversample_factor,
             state.resample_count,
-            self._fallback_count,
+            state.fallback_count,
         )
         try:
             return self._choose()
         except BaseException:
             state.generator.set_state(before[0])
-            state.hyperparameters, state.oversample_factor, state.resample_count = before[1:4]
-            self._fallback_count = before[4]
+            state.hyperparameters, state.oversample_factor = before[1:3]
+            state.resample_count, state.fallback_count = before[3:]
             self._model_cache = {}
             raise
 
@@ -125,19 +119,19 @@ class Sweep:
         try:
             choice = self._bayesian_choice(sampler, front)
         except suggestions.NUMERICAL_ERRORS as error:
-            self._fallback_count += 1
+            state.fallback_count += 1
             logger.warning(
                 "surrogate model failed (%s: %s); sampling around the Pareto front instead "
                 "(fallback %d)",
                 type(error).__name__,
                 error,
-                self._fallback_count,
+                state.fallback_count,
             )
             choice = suggestions.sample_around(
                 sampler, front_inputs(front), state.generator, state.oversample_factor, "fallback"
             )
         state.oversample_factor = choice.oversample_factor
-        return attrs.evolve(choice, log={**choice.log, "fallback_count": self._fallback_count})
+        return attrs.evolve(choice, log={**choice.log, "fallback_count": state.fallback_count})
 
     def _bayesian_choice(
         self, sampler: CandidateSampler, front: list[ObservationGroup]
@@ -218,10 +212,19 @@ class Sweep:
         return new
 
     def record(self, observations: Sequence[ObservationInBasic]) -> None:
-        """Append observations (already checked) and retire their outstanding suggestions."""
+        """Append observations (already checked) and retire their outstanding suggestions.
+
+        An observation of an outstanding suggestion takes the suggestion's type
+        (random, resample, bayesian or fallback) with it.
+        """
         for observation in observations:
             if observation.suggestion_id is not None:
-                self._state.outstanding_suggestions.pop(observation.suggestion_id, None)
+                suggestion = self._state.outstanding_suggestions.pop(
+                    observation.suggestion_id, None
+                )
+                if suggestion is not None:
+                    kind = suggestion.log_info.get("suggestion_type")
+                    observation = attrs.evolve(observation, suggestion_type=kind)
             self._state.observations.append(observation)
 
     def initialize(self, observations: Sequence[ObservationInBasic]) -> None:

@@ -31,6 +31,7 @@ class ObservationRecord:
         is_failure: Whether the run failed.
         suggestion_id: The suggestion's id, if the input carried one.
         observed_at: ``time.time()`` when it was recorded; NaN if unknown.
+        suggestion_type: How its suggestion was chosen (``None`` if not a suggestion).
     """
 
     index: int
@@ -41,6 +42,7 @@ class ObservationRecord:
     is_failure: bool
     suggestion_id: str | None
     observed_at: float
+    suggestion_type: str | None
 
 
 def observation_records(
@@ -57,6 +59,7 @@ def observation_records(
             is_failure=observation.is_failure,
             suggestion_id=observation.suggestion_id,
             observed_at=float(observation.observed_at),
+            suggestion_type=observation.suggestion_type,
         )
         for index, observation in enumerate(observations)
     ]
@@ -69,6 +72,7 @@ DATAFRAME_COLUMNS = (
     "is_pareto",
     "suggestion_id",
     "observed_at",
+    "suggestion_type",
 )
 
 
@@ -100,14 +104,15 @@ def observations_dataframe(
     columns["is_pareto"] = [
         not r.is_failure and input_key(r.input_in_basic) in front_keys for r in records
     ]
-    columns["suggestion_id"] = [r.suggestion_id for r in records]
+    # Object columns keep None as None (pandas 3 would infer a string dtype with NaN).
+    columns["suggestion_id"] = pd.Series([r.suggestion_id for r in records], dtype=object)
     columns["observed_at"] = [r.observed_at for r in records]
+    columns["suggestion_type"] = pd.Series([r.suggestion_type for r in records], dtype=object)
     frame = pd.DataFrame(columns)
     frame["output"] = frame["output"].astype("float64")
     frame["cost"] = frame["cost"].astype("float64")
     frame["is_failure"] = frame["is_failure"].astype(bool)
     frame["is_pareto"] = frame["is_pareto"].astype(bool)
-    frame["suggestion_id"] = frame["suggestion_id"].astype(object)
     frame["observed_at"] = pd.to_datetime(
         frame["observed_at"].astype("float64"), unit="s", utc=True
     )

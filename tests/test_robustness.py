@@ -6,7 +6,6 @@ import logging
 import math
 from collections.abc import Callable
 from typing import Any
-from unittest.mock import ANY
 
 import attrs
 import gpytorch
@@ -203,7 +202,7 @@ def test_resampling_never_suggests_an_old_off_lattice_observation_rounded_out_of
     for width, output in ((4, 0.5), (8, 1.0)):
         carbs.observe(ObservationInParam({"width": width, "x": 0.5}, output, cost=float(width)))
     state = carbs.get_state_dict()
-    for entry, width in zip(state["success_observations"], (1, 2), strict=True):
+    for entry, width in zip(state["observations"], (1, 2), strict=True):
         entry["input"][0] = params[0].space.basic_from_param(width)  # both round to 0 < min
         entry["cost"] = float(width)
     carbs.load_state_dict(state)
@@ -284,7 +283,7 @@ def test_programming_errors_are_not_hidden_by_the_fallback(
         with pytest.raises(type(error)):
             carbs.suggest()
     assert carbs.fallback_count == 0
-    assert carbs.get_state_dict() == {**before, "observation_times": ANY}
+    assert carbs.get_state_dict() == before
     # The failed call left nothing behind: the next suggestion is the twin's.
     assert carbs.suggest("next").suggestion == twin.suggest("next").suggestion
 

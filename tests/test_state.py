@@ -110,10 +110,13 @@ def test_round_trip_keeps_the_state_and_the_next_suggestions(busy_text: str) -> 
         assert a.log == b.log
         original.observe(observation(a.suggestion, step))
         copy.observe(observation(b.suggestion, step))
-    assert copy.get_state_dict() == {
-        **original.get_state_dict(),
-        "observation_times": copy.get_state_dict()["observation_times"],
-    }
+    assert without_times(copy.get_state_dict()) == without_times(original.get_state_dict())
+
+
+def without_times(state: dict[str, Any]) -> dict[str, Any]:
+    """A state dict whose observations' recording times are blanked (they differ by run)."""
+    observations = [{**o, "observed_at": None} for o in state["observations"]]
+    return {**state, "observations": observations}
 
 
 def test_observations_keep_their_exact_float64_inputs(busy_text: str) -> None:
@@ -145,8 +148,10 @@ def test_file_is_strict_json_with_everything_that_shapes_suggestions(
     assert data["config"]["outstanding_suggestion_estimator"] == "THOMPSON"
     assert data["params"][0]["space"]["type"] == "LogSpace"
     assert data["params"][4]["space"]["min"] == {"__float__": "-inf"}
-    assert data["failure_observations"][0]["output"] == {"__float__": "nan"}
-    assert len(data["success_observations"]) == 7
+    failures = [o for o in data["observations"] if o["is_failure"]]
+    assert len(failures) == 1 and failures[0]["output"] == {"__float__": "nan"}
+    assert len(data["observations"]) == 8
+    assert all(isinstance(o["observed_at"], float) for o in data["observations"])
     assert set(data["outstanding_suggestions"]) == {"pending-1", "pending-2"}
     assert set(data["hyperparameters"]) >= {"performance", "cost", "pareto"}
     assert isinstance(data["generator_state"], str)
@@ -404,13 +409,11 @@ def test_unknown_format_version_raises(busy_text: str, version: Any, message: st
         "config",
         "params",
         "search_center_in_basic",
-        "success_observations",
-        "failure_observations",
-        "observation_times",
-        "observation_is_failure",
+        "observations",
         "outstanding_suggestions",
         "resample_count",
         "oversample_factor",
+        "fallback_count",
         "generator_state",
         "hyperparameters",
     ],
@@ -423,16 +426,19 @@ def test_missing_key_raises_state_error(busy_text: str, key: str) -> None:
 
 
 def corrupt(data: dict[str, Any], case: str) -> None:
+    first = data["observations"][0]
     if case == "input length":
-        data["success_observations"][0]["input"].pop()
+        first["input"].pop()
     elif case == "negative cost":
-        data["success_observations"][0]["cost"] = -1.0
+        first["cost"] = -1.0
     elif case == "nan success output":
-        data["success_observations"][0]["output"] = {"__float__": "nan"}
+        first["output"] = {"__float__": "nan"}
     elif case == "bad float tag":
-        data["success_observations"][0]["output"] = {"__float__": "huge"}
-    elif case == "counts disagree":
-        data["observation_is_failure"].append(False)
+        first["output"] = {"__float__": "huge"}
+    elif case == "text failure flag":
+        first["is_failure"] = "false"
+    elif case == "unknown observation key":
+        first["note"] = "hand edited"
     elif case == "generator state":
         data["generator_state"] = "AAAA"
     elif case == "unknown space":
@@ -456,7 +462,8 @@ CORRUPTIONS = [
     "negative cost",
     "nan success output",
     "bad float tag",
-    "counts disagree",
+    "text failure flag",
+    "unknown observation key",
     "generator state",
     "unknown space",
     "bad space field",
@@ -622,3 +629,52 @@ def test_a_state_written_by_carbs_10b0726_loads_and_resumes_exactly() -> None:
     assert set(carbs.outstanding_suggestions) == {"pending-1", "pending-2"}
     expected = json.loads((DATA / "state_format1_10b0726.next.json").read_text())
     assert carbs.suggest("next").suggestion == expected
+
+
+def test_a_format1_state_is_upgraded_in_memory_and_saved_as_the_current_format(
+    tmp_path: Path,
+) -> None:
+    source = DATA / "state_format1_10b0726.json"
+    text = source.read_text()
+    carbs = CARBS.load(source)
+    assert source.read_text() == text  # loading never rewrites the file
+    assert all(o.suggestion_type is None for o in carbs.observations)  # unknown in format 1
+    assert carbs.fallback_count == 0
+    saved = json.loads(carbs.save(tmp_path / "upgraded.json").read_text())
+    assert saved["format_version"] == FORMAT_VERSION == 2
+    assert "success_observations" not in saved and len(saved["observations"]) == 9
+    again = CARBS.load(tmp_path / "upgraded.json")
+    assert without_times(again.get_state_dict()) == without_times(carbs.get_state_dict())
+
+
+@pytest.mark.parametrize(
+    "corruption",
+    ["flags longer", "text flag", "times shorter", "entry not an object"],
+)
+def test_a_format1_state_whose_lists_disagree_raises_state_error(corruption: str) -> None:
+    data = json.loads((DATA / "state_format1_10b0726.json").read_text())
+    if corruption == "flags longer":
+        data["observation_is_failure"].append(False)
+    elif corruption == "text flag":
+        data["observation_is_failure"][0] = "false"
+    elif corruption == "times shorter":
+        data["observation_times"].pop()
+    else:
+        data["success_observations"][0] = 3
+    with pytest.raises(StateError):
+        CARBS.load_from_string(json.dumps(data))
+
+
+def test_observations_remember_how_their_suggestion_was_chosen() -> None:
+    pytest.importorskip("pandas")
+    carbs = CARBS(config(num_random_samples=2), all_space_params())
+    for index in range(4):
+        carbs.observe(observation(carbs.suggest().suggestion, index))
+    carbs.initialize_from_observations(
+        [observation(carbs.suggest(is_suggestion_remembered=False).suggestion, 9)]
+    )
+    kinds = [o.suggestion_type for o in carbs.observations]
+    assert kinds == ["random", "random", "bayesian", "bayesian", None]
+    assert carbs.to_dataframe()["suggestion_type"].tolist() == kinds
+    copy = CARBS.load_from_string(carbs.serialize())
+    assert [o.suggestion_type for o in copy.observations] == kinds

@@ -151,3 +151,111 @@ def test_thompson_fantasies_depend_on_the_generator() -> None:
         means.append(float(model.predict(query).surrogate_mean[0]))
     assert means[0] == means[1]
     assert means[0] != means[2]
+
+
+# -- exact posteriors at any n, one jitter policy ------------------------------------------------
+def _observations(n: int, dim: int, seed: int) -> list[ObservationInBasic]:
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, dim, generator=generator, dtype=torch.float64) * 2 - 1
+    noise = 0.05 * torch.randn(n, generator=generator, dtype=torch.float64)
+    y = torch.sin(3 * x[:, 0]) + x[:, 1] ** 2 + noise
+    return [
+        ObservationInBasic(xi, float(yi), float(torch.exp(xi.sum())))
+        for xi, yi in zip(x, y, strict=True)
+    ]
+
+
+def _fit(observations: list[ObservationInBasic]) -> SurrogateModel:
+    model = SurrogateModel(
+        better_direction_sign=1, lengthscale=0.3, generator=torch.Generator().manual_seed(0)
+    )
+    model.fit(observations, [], pareto_groups(group_observations(observations), 0.2, 1, True))
+    return model
+
+
+def _direct_posterior(model: SurrogateModel, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The performance GP's posterior by a dense Cholesky solve, outside gpytorch's solvers."""
+    gp = model.performance_gp
+    assert gp is not None and model.input_offset is not None
+    train_x, train_y = gp.train_inputs[0], gp.train_targets
+    query = x - model.input_offset
+    with torch.no_grad():
+        k_train = gp.covar_module(train_x).to_dense()
+        k_train = k_train + gp.likelihood.noise * torch.eye(train_x.shape[0], dtype=torch.float64)
+        k_cross = gp.covar_module(query, train_x).to_dense()
+        prior_var = gp.covar_module(query, diag=True)
+        chol = torch.linalg.cholesky(k_train)
+        constant = gp.mean_module.constant
+        alpha = torch.cholesky_solve((train_y - constant).unsqueeze(-1), chol).squeeze(-1)
+        mean = constant + k_cross @ alpha
+        v = torch.linalg.solve_triangular(chol, k_cross.T, upper=False)
+        return mean, prior_var - (v**2).sum(dim=0)
+
+
+def test_posterior_mean_is_exact_at_1200_points() -> None:
+    """Above gpytorch's default Cholesky size (800) its solves switch to conjugate gradients;
+    the mean must still match a direct Cholesky solve."""
+    observations = _observations(1200, 3, seed=0)
+    model = _fit(observations)
+    query = torch.rand(300, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    predicted = model.predict(query * 2 - 1)
+    mean, variance = _direct_posterior(model, query * 2 - 1)
+    assert float((predicted.surrogate_mean - mean).abs().max()) < 1e-6
+    # LOVE (fast_pred_var) approximates the variances at this size; measured close.
+    std = variance.clamp_min(1e-12).sqrt()
+    assert float(((predicted.surrogate_std - std).abs() / std).median()) < 0.05
+
+
+def test_candidate_variances_equal_the_full_posterior_covariance_diagonal() -> None:
+    observations = _observations(60, 4, seed=2)
+    model = _fit(observations)
+    query = torch.rand(500, 4, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    predicted = model.predict(query * 2 - 1)
+    mean, variance = _direct_posterior(model, query * 2 - 1)
+    torch.testing.assert_close(predicted.surrogate_mean, mean, rtol=0, atol=1e-9)
+    torch.testing.assert_close(
+        predicted.surrogate_std**2, variance.clamp_min(1e-12), rtol=1e-6, atol=1e-9
+    )
+
+
+def test_predictions_and_fantasies_use_the_jitter_the_fit_needed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gpytorch
+
+    import carbs.surrogate.model as surrogate_model
+
+    real_fit_map = surrogate_model.fit_map
+    calls: list[int] = []
+
+    def first_attempt_fails(model: object, *args: object, **kwargs: object) -> float:
+        calls.append(1)
+        if len(calls) == 1:
+            raise surrogate_model.GPFitError("not PSD at the first jitter")
+        return real_fit_map(model, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(surrogate_model, "fit_map", first_attempt_fails)
+    model = _fit(_observations(20, 2, seed=4))
+    assert model.jitters["performance"] == surrogate_model.JITTER_RETRIES[1]
+    assert model.jitters["cost"] == surrogate_model.JITTER_RETRIES[0]
+    seen: list[float] = []
+    real_moments = type(model.performance_gp).posterior_moments
+
+    def record(gp: object, *args: object, **kwargs: object) -> object:
+        seen.append(gpytorch.settings.cholesky_jitter.value(torch.float64))
+        return real_moments(gp, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(model.performance_gp), "posterior_moments", record)
+    model.predict(torch.zeros(3, 2, dtype=torch.float64))
+    # performance, then cost (the Pareto GP is queried by the same call)
+    assert seen[0] == surrogate_model.JITTER_RETRIES[1]
+    assert seen[1] == surrogate_model.JITTER_RETRIES[0]
+
+
+def test_output_to_surrogate_keeps_float64_resolution() -> None:
+    observations = [
+        ObservationInBasic(torch.tensor([float(i)], dtype=torch.float64), output, 1.0 + i)
+        for i, output in enumerate([1.0, 1.0 + 1e-9, 2.0])
+    ]
+    model = _fit(observations)
+    assert model.output_to_surrogate(1.0 + 1e-9) > model.output_to_surrogate(1.0)

@@ -1,0 +1,70 @@
+"""Upgrades of saved states from older ``format_version``s to the current one.
+
+Each step is a pure function from one version's parsed JSON to the next's;
+:func:`upgrade` chains them. A file is never rewritten by loading it: the
+upgrade happens in memory, and the next save writes the current format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from carbs.errors import StateError
+
+
+def _list(data: Mapping[str, Any], key: str) -> list[Any]:
+    value = data.get(key)
+    if not isinstance(value, list):
+        raise StateError(f"state[{key!r}] must be a list, got {type(value).__name__}")
+    return value
+
+
+def format1_to_2(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Format 1 kept successes and failures in two lists, with the recording order and
+    times beside them; format 2 has one ``observations`` list in recording order (each
+    entry with its failure flag, time and suggestion type, unknown for old entries)
+    and a ``fallback_count``."""
+    successes = _list(data, "success_observations")
+    failures = _list(data, "failure_observations")
+    flags = _list(data, "observation_is_failure")
+    times = _list(data, "observation_times")
+    if not all(isinstance(flag, bool) for flag in flags):
+        raise StateError("state['observation_is_failure'] must hold only true/false")
+    count = len(successes) + len(failures)
+    if len(times) != count or len(flags) != count or sum(flags) != len(failures):
+        raise StateError(
+            f"the state's observation lists disagree: {len(successes)} successes and "
+            f"{len(failures)} failures, but {len(times)} observation_times and "
+            f"{len(flags)} observation_is_failure flags ({sum(flags)} failures)"
+        )
+    pending = {False: iter(successes), True: iter(failures)}
+    observations = []
+    for is_failure, observed_at in zip(flags, times, strict=True):
+        entry = next(pending[is_failure])
+        if not isinstance(entry, Mapping):
+            raise StateError(f"an observation must be an object, got {type(entry).__name__}")
+        observations.append(
+            {**entry, "is_failure": is_failure, "observed_at": observed_at, "suggestion_type": None}
+        )
+    upgraded = {key: value for key, value in data.items() if key not in _FORMAT1_ONLY}
+    return {**upgraded, "format_version": 2, "observations": observations, "fallback_count": 0}
+
+
+_FORMAT1_ONLY = (
+    "success_observations",
+    "failure_observations",
+    "observation_is_failure",
+    "observation_times",
+)
+
+STEPS: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {1: format1_to_2}
+"""``STEPS[v]`` turns a format-``v`` state into a format-``v + 1`` state."""
+
+
+def upgrade(data: Mapping[str, Any], version: int, target: int) -> dict[str, Any]:
+    """Apply the steps from ``version`` up to ``target`` (already checked to be readable)."""
+    upgraded = dict(data)
+    for step in range(version, target):
+        upgraded = STEPS[step](upgraded)
+    return upgraded

@@ -1,0 +1,381 @@
+"""Trust at the API boundary: all-or-nothing calls, strict types, state files as data.
+
+Every test here probes an edge a new user or an attacker would hit: a retried
+``observe()``, a failing side effect after recording, strings where bools
+belong, numbers too large or complex, hand-edited or hostile state files, the
+file permissions of a new state, and suggestions that are never observed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import stat
+import sys
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import pytest
+
+import carbs.optimizer
+from carbs import (
+    CARBS,
+    CARBSParams,
+    InvalidConfigError,
+    InvalidObservationError,
+    InvalidSpaceError,
+    LinearSpace,
+    LogitSpace,
+    LogSpace,
+    ObservationInParam,
+    Param,
+    StateError,
+    WandbLoggingParams,
+)
+from carbs.state import STATE_FILE_NAME
+
+
+def params() -> list[Param]:
+    return [
+        Param("lr", LogSpace(min=1e-6, max=1.0), search_center=1e-3),
+        Param("width", LogSpace(is_integer=True, min=4, max=1024, rounding_factor=4), 64),
+    ]
+
+
+def run(optimizer: CARBS, steps: int) -> None:
+    for step in range(steps):
+        suggestion = optimizer.suggest().suggestion
+        loss = (math.log10(suggestion["lr"]) + 3) ** 2 + 1 / suggestion["width"] + 0.01 * step
+        optimizer.observe(ObservationInParam(suggestion, loss, cost=suggestion["width"] / 8))
+
+
+# -- observe() happens once, completely ------------------------------------------------------------
+@pytest.mark.parametrize("checkpoint_dir", [None, 123, 4.5, ["a"]])
+def test_autosave_without_a_usable_folder_is_a_config_error(checkpoint_dir: Any) -> None:
+    with pytest.raises(InvalidConfigError, match="checkpoint_dir"):
+        CARBSParams(is_saved_on_every_observation=True, checkpoint_dir=checkpoint_dir)
+
+
+def test_checkpoint_dir_may_be_a_path_and_none_without_autosave(tmp_path: Path) -> None:
+    assert CARBSParams(checkpoint_dir=None).checkpoint_dir is None
+    config = CARBSParams(is_saved_on_every_observation=True, checkpoint_dir=tmp_path)
+    assert config.checkpoint_dir == str(tmp_path)
+    with pytest.raises(InvalidConfigError, match="checkpoint_dir"):
+        config.checkpoint_dir = 123  # fields are checked when set, too
+
+
+@pytest.mark.parametrize("error", [OSError("disk full"), TypeError("bad"), RuntimeError("x")])
+def test_a_failed_autosave_warns_and_a_retry_records_nothing_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    optimizer = CARBS(
+        CARBSParams(is_saved_on_every_observation=True, checkpoint_dir=tmp_path), params()
+    )
+
+    def broken(*args: Any) -> Path:
+        raise error
+
+    monkeypatch.setattr(carbs.optimizer, "write_atomic", broken)
+    suggestion = optimizer.suggest().suggestion
+    observation = ObservationInParam(suggestion, 1.0, cost=2.0)
+    with pytest.warns(RuntimeWarning, match="autosave"):
+        optimizer.observe(observation)
+    with pytest.warns(RuntimeWarning, match="already observed"):
+        optimizer.observe(observation)  # the caller's retry
+    assert optimizer.observation_count == 1
+
+
+def test_a_failing_wandb_run_warns_and_keeps_the_observation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Run:
+        def log(self, values: dict[str, Any]) -> None:
+            raise ConnectionError("network down")
+
+    fake = types.ModuleType("wandb")
+    fake.init = lambda **kwargs: Run()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "wandb", fake)
+    optimizer = CARBS(CARBSParams(is_wandb_logging_enabled=True), params())
+    with pytest.warns(RuntimeWarning, match="W&B"):
+        suggestion = optimizer.suggest().suggestion
+    with pytest.warns(RuntimeWarning, match="W&B"):
+        optimizer.observe(ObservationInParam(suggestion, 1.0, cost=2.0))
+    assert optimizer.observation_count == 1
+
+
+def test_observing_a_suggestion_twice() -> None:
+    optimizer = CARBS(CARBSParams(), params())
+    suggestion = optimizer.suggest().suggestion
+    failed = ObservationInParam(suggestion, math.nan, cost=2.0, is_failure=True)
+    optimizer.observe(failed)
+    with pytest.warns(RuntimeWarning, match="already observed"):
+        logs = optimizer.observe(ObservationInParam(suggestion, math.nan, 2.0, True))
+    assert logs.logs["observation_count"] == 1
+    for conflicting in (
+        ObservationInParam(suggestion, 1.0, cost=2.0),
+        ObservationInParam(suggestion, math.nan, cost=3.0, is_failure=True),
+        ObservationInParam({**suggestion, "lr": 0.5}, math.nan, cost=2.0, is_failure=True),
+    ):
+        with pytest.raises(InvalidObservationError, match="different result"):
+            optimizer.observe(conflicting)
+    assert optimizer.observation_count == 1
+    # The same repeat inside initialize_from_observations is skipped too; new ones are added.
+    other = optimizer.suggest().suggestion
+    with pytest.warns(RuntimeWarning, match="already observed"):
+        added = optimizer.initialize_from_observations(
+            [failed, ObservationInParam(other, 1.5, cost=2.0)]
+        )
+    assert added.logs["added"] == 1 and optimizer.observation_count == 2
+
+
+@pytest.mark.parametrize("argument", [None, "abc", ["suggestion_uuid"], 7, {"suggestion_uuid": 5}])
+def test_forget_suggestion_takes_only_a_suggestion_dict(argument: Any) -> None:
+    optimizer = CARBS(CARBSParams(), params())
+    optimizer.suggest()
+    with pytest.raises(InvalidObservationError, match="suggestion"):
+        optimizer.forget_suggestion(argument)
+    assert len(optimizer.outstanding_suggestions) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("output", np.complex128(1 + 2j)),
+        ("output", 1 + 0j),
+        ("output", 10**400),
+        ("output", "0.5"),
+        ("output", True),
+        ("cost", np.complex128(2.0)),
+        ("cost", 10**400),
+        ("cost", "2"),
+        ("cost", None),
+        ("is_failure", "no"),
+        ("is_failure", 0),
+        ("lr", 1e-3 + 0j),
+        ("width", 33.5),
+        ("width", 10**400),
+    ],
+)
+def test_bad_values_are_rejected_naming_the_field(field: str, value: Any) -> None:
+    optimizer = CARBS(CARBSParams(), params())
+    suggestion = optimizer.suggest().suggestion
+    fields: dict[str, Any] = {"output": 1.0, "cost": 2.0, "is_failure": False}
+    if field in fields:
+        fields[field] = value
+    else:
+        suggestion = {**suggestion, field: value}
+    with pytest.raises(InvalidObservationError, match=field):
+        optimizer.observe(ObservationInParam(suggestion, **fields))
+    assert optimizer.observation_count == 0
+
+
+# -- strict types --------------------------------------------------------------------------------
+BOOL_FIELDS = [
+    field.name
+    for field in attrs.fields(CARBSParams)
+    if field.name.startswith("is_") and field.type in ("bool", bool)
+]
+
+
+@pytest.mark.parametrize("field", BOOL_FIELDS)
+@pytest.mark.parametrize("value", ["no", "False", 1, 0, None])
+def test_every_bool_field_takes_only_booleans(field: str, value: Any) -> None:
+    extra = {"checkpoint_dir": "x"} if field == "is_saved_on_every_observation" else {}
+    with pytest.raises(InvalidConfigError, match=field):
+        CARBSParams(**{field: value}, **extra)
+
+
+def test_bool_fields_exist_and_take_numpy_booleans() -> None:
+    assert len(BOOL_FIELDS) == 6
+    assert not CARBSParams(is_fully_bayesian=np.bool_(False)).is_fully_bayesian
+    with pytest.raises(InvalidConfigError, match="is_suggestion_logged"):
+        WandbLoggingParams(is_suggestion_logged="yes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: LinearSpace(is_integer="False"), "is_integer"),  # type: ignore[arg-type]
+        (lambda: LinearSpace(scale="1"), "scale"),  # type: ignore[arg-type]
+        (lambda: LinearSpace(min="0"), "min"),  # type: ignore[arg-type]
+        (lambda: LogSpace(max=b"9"), "max"),  # type: ignore[arg-type]
+        (lambda: LinearSpace(is_integer=True, rounding_factor=True), "rounding_factor"),
+        (lambda: LinearSpace(is_integer=True, rounding_factor=2.0), "rounding_factor"),  # type: ignore[arg-type]
+        (lambda: LogSpace(base="2"), "base"),  # type: ignore[arg-type]
+        (lambda: LogitSpace(scale=math.nan), "scale"),
+    ],
+)
+def test_space_fields_are_strict(make: Any, field: str) -> None:
+    with pytest.raises(InvalidSpaceError, match=field):
+        make()
+
+
+def test_seeds_are_those_torch_takes() -> None:
+    with pytest.raises(InvalidConfigError, match="seed"):
+        CARBSParams(seed=2**64)
+    with pytest.raises(InvalidConfigError, match="seed"):
+        CARBSParams(seed=True)
+    optimizer = CARBS(CARBSParams(seed=2**64 - 1), params())
+    assert optimizer.suggest().suggestion["width"] % 4 == 0
+
+
+def test_a_state_file_bool_must_be_a_json_bool() -> None:
+    data = CARBS(CARBSParams(), params()).get_state_dict()
+    data["config"]["is_pareto_group_selection_conservative"] = "false"
+    with pytest.raises(StateError, match="is_pareto_group_selection_conservative"):
+        CARBS.load_from_string(json.dumps(data))
+
+
+# -- state files are data, checked for range ----------------------------------------------------
+def busy_state() -> dict[str, Any]:
+    optimizer = CARBS(CARBSParams(num_random_samples=3), params())
+    run(optimizer, 5)
+    optimizer.suggest("pending")
+    return optimizer.get_state_dict()
+
+
+@pytest.mark.parametrize(
+    ("case", "words"),
+    [
+        ("oversample factor", "oversample_factor"),
+        ("observation out of bounds", "lr"),
+        ("centre out of bounds", "search_center"),
+        ("pending out of bounds", "outstanding"),
+        ("resample count", "resample_count"),
+        ("fallback count", "fallback_count"),
+        ("huge integer", "cannot be a carbs state"),
+        ("deep nesting", "nested"),
+        ("unknown observation key", "observations"),
+        ("huge candidates", "num_candidates_for_suggestion_per_dim"),
+    ],
+)
+def test_a_state_that_loads_is_one_every_method_can_use(case: str, words: str) -> None:
+    data = busy_state()
+    text = None
+    if case == "oversample factor":
+        data["oversample_factor"] = 10**30
+    elif case == "observation out of bounds":
+        data["observations"][0]["input"][0] = 5.0  # lr = 1e5 > max
+    elif case == "centre out of bounds":
+        data["search_center_in_basic"][1] = -3.0  # width = 1e-3 < min
+    elif case == "pending out of bounds":
+        data["outstanding_suggestions"]["pending"]["input"][0] = 5.0
+    elif case == "resample count":
+        data["resample_count"] = 10**6
+    elif case == "fallback count":
+        data["fallback_count"] = -1
+    elif case == "huge integer":
+        text = json.dumps(data).replace('"resample_count":0', '"resample_count":' + "9" * 4301)
+        text = text.replace('"resample_count": 0', '"resample_count": ' + "9" * 4301)
+    elif case == "deep nesting":
+        nested: Any = 1
+        for _ in range(700):
+            nested = [nested]
+        data["outstanding_suggestions"]["pending"]["log"]["x"] = nested
+    elif case == "unknown observation key":
+        data["observations"][0]["note"] = "hand edited"
+    elif case == "huge candidates":
+        data["config"]["num_candidates_for_suggestion_per_dim"] = 10**12
+    with pytest.raises(StateError, match=words):
+        CARBS.load_from_string(text if text is not None else json.dumps(data))
+
+
+def test_loading_a_file_starts_no_autosave_and_no_wandb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    named = tmp_path / "named-by-the-file"
+    settings = CARBSParams(
+        is_saved_on_every_observation=True,
+        checkpoint_dir=named,
+        is_wandb_logging_enabled=False,
+    )
+    writer = CARBS(settings, params())
+    run(writer, 2)
+    data = writer.get_state_dict()
+    data["config"]["is_wandb_logging_enabled"] = True  # as a hostile file could say
+    path = tmp_path / "received.json"
+    path.write_text(json.dumps(data))
+    named_files = sorted(os.listdir(named))
+    started: list[dict[str, Any]] = []
+    fake = types.ModuleType("wandb")
+    fake.init = lambda **kwargs: (
+        started.append(kwargs)
+        or types.SimpleNamespace(  # type: ignore[attr-defined]
+            log=lambda values: None
+        )
+    )
+    monkeypatch.setitem(sys.modules, "wandb", fake)
+
+    loaded = CARBS.load(path)
+    run(loaded, 2)
+    assert sorted(os.listdir(named)) == named_files and started == []
+    assert not loaded.config.is_saved_on_every_observation
+    assert not loaded.config.is_wandb_logging_enabled
+
+    # The caller opts in, naming the folder itself.
+    mine = tmp_path / "mine"
+    resumed = CARBS.load(path, checkpoint_dir=mine, is_wandb_logging_enabled=True)
+    run(resumed, 1)
+    assert os.listdir(mine) == [STATE_FILE_NAME] and len(started) == 1
+    # load_state_dict keeps the loading optimizer's own side effects.
+    quiet = CARBS(CARBSParams(), params())
+    quiet.load_state_dict(data)
+    assert not quiet.config.is_saved_on_every_observation
+    assert not quiet.config.is_wandb_logging_enabled
+
+
+# -- files ---------------------------------------------------------------------------------------
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+@pytest.mark.parametrize(("umask", "mode"), [(0o077, 0o600), (0o022, 0o644), (0o002, 0o664)])
+def test_a_new_state_file_follows_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    previous = os.umask(umask)
+    try:
+        path = CARBS(CARBSParams(), params()).save(tmp_path / "state.json")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_an_existing_state_file_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    optimizer = CARBS(CARBSParams(), params())
+    optimizer.save(path)
+    path.chmod(0o640)
+    optimizer.save(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_stale_temp_files_are_removed_by_the_next_save(tmp_path: Path) -> None:
+    path = tmp_path / STATE_FILE_NAME
+    dead_writer = tmp_path / f".{STATE_FILE_NAME}.999999999.abc.tmp"
+    older_carbs = tmp_path / f".{STATE_FILE_NAME}.k2j4h5.tmp"  # mkstemp names of earlier versions
+    live_writer = tmp_path / f".{STATE_FILE_NAME}.{os.getpid()}.def.tmp"
+    old_live = tmp_path / f".{STATE_FILE_NAME}.{os.getppid()}.old.tmp"
+    other_file = tmp_path / ".other.json.999999999.abc.tmp"
+    for temp in (dead_writer, older_carbs, live_writer, old_live, other_file):
+        temp.write_text("partial")
+    two_hours_ago = time.time() - 7200
+    os.utime(old_live, (two_hours_ago, two_hours_ago))
+    CARBS(CARBSParams(), params()).save(path)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted([STATE_FILE_NAME, live_writer.name, other_file.name])
+
+
+# -- suggestions that are never observed ---------------------------------------------------------
+def test_outstanding_suggestions_are_capped_oldest_first(caplog: pytest.LogCaptureFixture) -> None:
+    optimizer = CARBS(CARBSParams(max_outstanding_suggestions=3), params())
+    with caplog.at_level(logging.WARNING, logger="carbs"):
+        logs = [optimizer.suggest(f"s{i}").log for i in range(5)]
+    assert list(optimizer.outstanding_suggestions) == ["s2", "s3", "s4"]
+    assert [log["outstanding_suggestion_count"] for log in logs] == [1, 2, 3, 3, 3]
+    assert "max_outstanding_suggestions=3" in caplog.text and "s0" in caplog.text
+    assert CARBSParams().max_outstanding_suggestions == 256
+    with pytest.raises(InvalidConfigError, match="max_outstanding_suggestions"):
+        CARBSParams(max_outstanding_suggestions=0)

@@ -1,0 +1,95 @@
+"""Mutation check of the decision logic: each mutation of the score must make a test fail.
+
+Run from the repository root: ``python tools/mutation_check.py``. Each line of
+:data:`MUTATIONS` breaks one term of the acquisition (a flipped clamp, a dropped
+exploration bias, prior density, success probability or cost cap, a wrong target
+mode); the script applies it, runs the decision tests, restores the file and
+prints ``caught`` or ``MISSED``. Every line must say ``caught``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+MUTATIONS = [
+    (
+        "carbs/acquisition.py",
+        "return pareto_value_at_cost.clamp_min(floor)",
+        "return pareto_value_at_cost.clamp_max(floor)",
+    ),
+    (
+        "carbs/acquisition.py",
+        "log_expected_improvement(surrogate_mean, surrogate_std, target + exploration_bias)",
+        "log_expected_improvement(surrogate_mean, surrogate_std, target)",
+    ),
+    (
+        "carbs/acquisition.py",
+        "is_affordable, log_ei + log_prior_density + log_success,",
+        "is_affordable, log_ei + log_success,",
+    ),
+    (
+        "carbs/acquisition.py",
+        "is_affordable, log_ei + log_prior_density + log_success,",
+        "is_affordable, log_ei + log_prior_density,",
+    ),
+    (
+        "carbs/acquisition.py",
+        "is_affordable = predicted_cost < max_cost",
+        "is_affordable = predicted_cost <= max_cost",
+    ),
+    (
+        "carbs/suggestions.py",
+        "best = model.output_to_surrogate(front[-1].mean_output)",
+        "best = model.output_to_surrogate(front[0].mean_output)",
+    ),
+    (
+        "carbs/suggestions.py",
+        "log_prior_density=candidates.log_prior_density,",
+        "log_prior_density=torch.zeros_like(candidates.log_prior_density),",
+    ),
+    (
+        "carbs/suggestions.py",
+        "success_probability=predictions.success_probability,",
+        "success_probability=torch.ones_like(predictions.success_probability),",
+    ),
+    ("carbs/suggestions.py", "exploration_bias=config.exploration_bias,", "exploration_bias=0.0,"),
+    ("carbs/suggestions.py", "max_cost=config.max_suggestion_cost,", "max_cost=None,"),
+    (
+        "carbs/suggestions.py",
+        "        log_high = min(log_high, math.log(config.max_suggestion_cost))",
+        "        pass",
+    ),
+    (
+        "carbs/suggestions.py",
+        "    return improvement_target(pareto_value_at_cost, floor=floor)",
+        "    return improvement_target(pareto_value_at_cost)",
+    ),
+]
+
+
+def main() -> None:
+    tests = sys.argv[1:] or ["tests/test_decisions.py", "tests/test_acquisition.py"]
+    missed = 0
+    for path, old, new in MUTATIONS:
+        file = Path(path)
+        src = file.read_text()
+        assert old in src, (path, old)
+        file.write_text(src.replace(old, new))
+        try:
+            r = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
+                capture_output=True,
+                text=True,
+            )
+            status = "caught" if r.returncode != 0 else "MISSED"
+        finally:
+            file.write_text(src)
+        missed += status == "MISSED"
+        print(f"{status}: {path}: {new.strip()[:70]}", flush=True)
+    raise SystemExit(1 if missed else 0)
+
+
+if __name__ == "__main__":
+    main()
