@@ -41,6 +41,17 @@ from carbs.spaces import (
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # ``carbs.plotting`` without an explicit import, loaded on first use (it imports
+    # matplotlib only when a figure is drawn).
+    if name == "plotting":
+        import importlib
+
+        return importlib.import_module("carbs.plotting")
+    raise AttributeError(f"module 'carbs' has no attribute {name!r}")
+
+
 __all__ = [
     "CARBS",
     "SUGGESTION_ID_DICT_KEY",

@@ -9,6 +9,7 @@ thin wrappers over the functions below.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ from carbs.config import CARBSParams
 from carbs.errors import CARBSValueError, InsufficientDataError, InvalidObservationError
 from carbs.linefit import DEFAULT_CONFIDENCE
 from carbs.observations import ObservationInBasic, ObservationInParam
-from carbs.pareto import ObservationGroup, best_observation
+from carbs.pareto import ObservationGroup, best_observation, successes_front
 from carbs.scaling import (
     DEFAULT_MAX_EXTRAPOLATION,
     DEFAULT_MIN_POINTS,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Snapshot:
     """An immutable copy of what analyses need from an optimizer.
 
@@ -47,13 +48,21 @@ class Snapshot:
         config: The optimizer's settings.
         search_space: Its params.
         observations: Every observation in recording order.
-        front: The Pareto front (the config's selection rule), cheapest first.
     """
 
     config: CARBSParams
     search_space: SearchSpace
     observations: tuple[ObservationInBasic, ...]
-    front: tuple[ObservationGroup, ...]
+
+    @functools.cached_property
+    def front(self) -> list[ObservationGroup]:
+        """The Pareto front (the config's selection rule), cheapest first."""
+        return successes_front(
+            self.observations,
+            self.config.min_pareto_cost_fraction,
+            self.config.better_direction_sign,
+            self.config.is_pareto_group_selection_conservative,
+        )
 
 
 # -- best runs ----------------------------------------------------------------------------------
@@ -210,11 +219,41 @@ def predict(
 
 
 class AnalysisMixin:
-    """The analysis methods of :class:`~carbs.CARBS`; each works on :meth:`snapshot`."""
+    """The read-only views of :class:`~carbs.CARBS`; each works on :meth:`snapshot`."""
 
     def snapshot(self) -> Snapshot:
-        """An immutable copy of the config, params, observations and front."""
+        """An immutable copy of the config, params and observations."""
         raise NotImplementedError
+
+    @property
+    def observations(self) -> tuple[ObservationInBasic, ...]:
+        """Every observation, successful or not, in recording order (inputs in basic space)."""
+        return self.snapshot().observations
+
+    @property
+    def success_observations(self) -> list[ObservationInBasic]:
+        """The successful observations in recording order (the original release's name)."""
+        return [o for o in self.snapshot().observations if not o.is_failure]
+
+    @property
+    def failure_observations(self) -> list[ObservationInBasic]:
+        """The failed observations in recording order."""
+        return [o for o in self.snapshot().observations if o.is_failure]
+
+    @property
+    def observation_count(self) -> int:
+        """Successful plus failed observations."""
+        return len(self.snapshot().observations)
+
+    @property
+    def cumulative_cost(self) -> float:
+        """Total cost of the successful runs (as in the release); see :attr:`total_cost`."""
+        return float(sum(o.cost for o in self.success_observations))
+
+    @property
+    def total_cost(self) -> float:
+        """Total cost of every observed run, failed runs included: what the sweep has spent."""
+        return float(sum(o.cost for o in self.snapshot().observations))
 
     def best(self, max_cost: float | None = None) -> ObservationInParam | None:
         """The best successful run, overall or among runs costing at most ``max_cost``.

@@ -87,7 +87,8 @@ class SuggestOutput:
     """What :meth:`CARBS.suggest` returns.
 
     Attributes:
-        suggestion: Every param's value plus the key ``suggestion_uuid``.
+        suggestion: Every param's value plus the key ``suggestion_uuid``: pass it
+            back as the observation's ``input``. :attr:`params` has the values alone.
         log: How the point was chosen (``suggestion_type``) and, for Bayesian
             suggestions, the model's predictions there: predicted output and
             its std in the user's units, predicted cost, success probability,
@@ -96,6 +97,11 @@ class SuggestOutput:
 
     suggestion: dict[str, Any]
     log: dict[str, Any] = attrs.Factory(dict)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The param values alone, without ``suggestion_uuid``: ready for ``train(**params)``."""
+        return {k: v for k, v in self.suggestion.items() if k != SUGGESTION_ID_DICT_KEY}
 
 
 @attrs.define

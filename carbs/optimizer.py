@@ -27,7 +27,6 @@ from carbs.config import CARBSParams, with_side_effects, with_side_effects_of
 from carbs.errors import InvalidConfigError, InvalidObservationError, InvalidParamError
 from carbs.jsonio import PathLike, dumps, loads, write_atomic
 from carbs.observations import (
-    ObservationInBasic,
     ObservationInParam,
     ObserveOutput,
     SuggestionInBasic,
@@ -102,26 +101,6 @@ class CARBS(analysis.AnalysisMixin):
         return self.search_space.dim
 
     @property
-    def observations(self) -> tuple[ObservationInBasic, ...]:
-        """Every observation, successful or not, in recording order (inputs in basic space)."""
-        return tuple(self._sweep.state.observations)
-
-    @property
-    def success_observations(self) -> list[ObservationInBasic]:
-        """The successful observations in recording order (the original release's name)."""
-        return self._sweep.state.successes
-
-    @property
-    def failure_observations(self) -> list[ObservationInBasic]:
-        """The failed observations in recording order."""
-        return self._sweep.state.failures
-
-    @property
-    def observation_count(self) -> int:
-        """Successful plus failed observations."""
-        return len(self._sweep.state.observations)
-
-    @property
     def outstanding_suggestions(self) -> dict[str, SuggestionInBasic]:
         """Suggestions neither observed nor forgotten, by id, oldest first (a copy)."""
         return dict(self._sweep.state.outstanding_suggestions)
@@ -141,29 +120,16 @@ class CARBS(analysis.AnalysisMixin):
         """Suggestions made by sampling around the front because a GP fit or solve failed."""
         return self._sweep.state.fallback_count
 
-    @property
-    def cumulative_cost(self) -> float:
-        """Total cost of the successful runs (as in the release); see :attr:`total_cost`."""
-        return float(sum(o.cost for o in self._sweep.state.successes))
-
-    @property
-    def total_cost(self) -> float:
-        """Total cost of every observed run, failed runs included: what the sweep has spent."""
-        return float(sum(o.cost for o in self._sweep.state.observations))
-
     def get_pareto_groups(self, is_conservative: bool | None = None) -> list[ObservationGroup]:
         """The current Pareto front as observation groups, cheapest first."""
         with self._lock:
             return self._sweep.front(is_conservative)
 
     def snapshot(self) -> analysis.Snapshot:
-        """An immutable copy of the config, params, observations and front (for analyses)."""
+        """An immutable copy of the config, params and observations (for analyses)."""
         with self._lock:
             return analysis.Snapshot(
-                config=self.config,
-                search_space=self.search_space,
-                observations=tuple(self._sweep.state.observations),
-                front=tuple(self._sweep.front()),
+                self.config, self.search_space, tuple(self._sweep.state.observations)
             )
 
     # -- ask / tell --------------------------------------------------------------------------------

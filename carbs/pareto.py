@@ -168,6 +168,24 @@ def pareto_groups(
     return front
 
 
+def successes_front(
+    observations: Sequence[ObservationInBasic],
+    min_pareto_cost_fraction: float,
+    better_direction_sign: int,
+    is_conservative: bool,
+) -> list[ObservationGroup]:
+    """The Pareto front of the successful ``observations`` (see :func:`pareto_groups`)."""
+    successes = [o for o in observations if not o.is_failure]
+    if not successes:
+        return []
+    return pareto_groups(
+        group_observations(successes),
+        min_pareto_cost_fraction,
+        better_direction_sign,
+        is_conservative,
+    )
+
+
 def pareto_area(front: Sequence[ObservationGroup]) -> float:
     """Area under the front's step curve in (cost, output), between its cheapest and dearest."""
     area = 0.0

@@ -18,8 +18,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from carbs.analysis import ParetoMember
 from carbs.errors import InsufficientDataError
-from carbs.scaling import DEFAULT_CONFIDENCE, ScalingLaw
+from carbs.linefit import DEFAULT_CONFIDENCE
+from carbs.scaling import ScalingLaw
+from carbs.spaces import RealNumberSpace
+from carbs.tables import ObservationRecord
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -69,17 +73,47 @@ def _empty(ax: Axes, message: str) -> None:
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
 
 
-def plot_pareto_front(carbs: CARBS, path: str | Path | None = None) -> Figure:
-    """Every observation in (cost, output) and the Pareto front as a step line.
+def _best_single_run_steps(
+    records: Sequence[ObservationRecord], sign: int
+) -> tuple[list[float], list[float]]:
+    """The best single successful run at each cost or less: the steps' corners."""
+    costs, bests = [], []
+    best = -math.inf
+    for record in sorted(records, key=lambda r: r.cost):
+        if record.output * sign > best:
+            best = record.output * sign
+            costs.append(record.cost)
+            bests.append(record.output)
+    return costs, bests
 
-    Successful runs are coloured by observation order (colour bar), failed runs
-    are crosses along the bottom at their cost, and the front (mean output of
-    each member) is a red step line: at any cost, its height is the best mean
-    output observed at that cost or less. The cost axis is logarithmic.
+
+def plot_pareto_front(
+    carbs: CARBS,
+    path: str | Path | None = None,
+    *,
+    output_name: str = "output",
+    cost_name: str = "cost",
+) -> Figure:
+    """Every run in (cost, output), the best single run at each cost, and CARBS' front.
+
+    Three things are drawn, each distinct:
+
+    * every successful run, coloured by observation order (colour bar); failed
+      runs are red crosses along the bottom at their cost;
+    * a grey dashed step line, **best single run**: at each cost, the best output
+      of any one run that cost that much or less (what you observed);
+    * red circles joined by a red step line, **Pareto front used by CARBS**: the
+      front members the optimizer searches around, each at the *mean* output
+      and cost of its runs (bigger circles for more runs). Because a member's
+      value is a mean, and because conservative selection makes a single lucky
+      run beat the previous member's best run before it joins, this line can
+      lie above the best single run (when minimising; below when maximising).
 
     Args:
         carbs: The optimizer.
         path: If given, also save the figure there as a PNG.
+        output_name: The metric's name, for the y axis (e.g. ``"validation loss"``).
+        cost_name: What cost measures, for the x axis (e.g. ``"GPU-hours"``).
 
     Returns:
         The figure, with one axes plus its colour bar.
@@ -89,6 +123,7 @@ def plot_pareto_front(carbs: CARBS, path: str | Path | None = None) -> Figure:
     records = carbs.observation_records()
     successes = [r for r in records if not r.is_failure]
     failures = [r for r in records if r.is_failure]
+    sign = carbs.config.better_direction_sign
     if successes:
         points = ax.scatter(
             [r.cost for r in successes],
@@ -98,28 +133,37 @@ def plot_pareto_front(carbs: CARBS, path: str | Path | None = None) -> Figure:
             vmin=0,
             vmax=max(len(records) - 1, 1),
             s=18,
-            label="observations",
+            label="runs",
             zorder=2,
         )
         figure.colorbar(points, ax=ax, label="observation #")
+        costs, bests = _best_single_run_steps(successes, sign)
+        ax.step(costs, bests, where="post", color="0.45", linestyle="--", label="best single run")
         front = carbs.pareto_front()
         ax.step(
             [m.cost for m in front],
             [m.output for m in front],
             where="post",
             color=_FRONT_COLOR,
-            marker="o",
-            markerfacecolor="none",
-            label="Pareto front",
+            label="Pareto front used by CARBS",
             zorder=3,
+        )
+        ax.scatter(
+            [m.cost for m in front],
+            [m.output for m in front],
+            s=[30.0 * m.count for m in front],
+            facecolors="none",
+            edgecolors=_FRONT_COLOR,
+            label="front members (mean of their runs)",
+            zorder=4,
         )
     else:
         _empty(ax, "no successful observation yet")
     _mark_failures(ax, [r.cost for r in failures])
     ax.set_xscale("log")
-    ax.set_xlabel("cost")
-    direction = "higher" if carbs.config.better_direction_sign > 0 else "lower"
-    ax.set_ylabel(f"output ({direction} is better)")
+    ax.set_xlabel(cost_name)
+    direction = "higher" if sign > 0 else "lower"
+    ax.set_ylabel(f"{output_name} ({direction} is better)")
     ax.set_title(f"Pareto front after {len(records)} observations")
     if records:
         ax.legend(loc="best", fontsize="small")
@@ -166,8 +210,56 @@ def _draw_law(ax: Axes, law: ScalingLaw) -> None:
         )
 
 
+def _set_value_scale(ax: Axes, space: RealNumberSpace) -> None:
+    """The space's axis scale, with ticks that read as plain numbers (0.9, 0.99, not 1-10^-2)."""
+    ax.set_yscale(space.plot_scale)
+    if space.plot_scale == "logit":
+        from matplotlib.ticker import FuncFormatter, NullFormatter
+
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.6g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def _draw_param_panel(
+    ax: Axes,
+    name: str,
+    space: RealNumberSpace,
+    records: Sequence[ObservationRecord],
+    front: Sequence[ParetoMember],
+    law: ScalingLaw | None,
+) -> None:
+    ax.scatter(
+        [r.cost for r in records],
+        [r.params[name] for r in records],
+        color="0.6",
+        s=10,
+        label="observations",
+    )
+    ax.scatter(
+        [m.cost for m in front],
+        [m.params[name] for m in front],
+        s=[20.0 * m.count for m in front],
+        facecolors="none",
+        edgecolors=_FRONT_COLOR,
+        label="Pareto front",
+        zorder=3,
+    )
+    if law is not None:
+        _draw_law(ax, law)
+        ax.set_title(_law_title(law), fontsize="medium")
+    else:
+        ax.set_title(f"{name}: too few front members for a law", fontsize="medium")
+    ax.set_xscale("log")
+    _set_value_scale(ax, space)
+    ax.set_ylabel(name)
+
+
 def plot_scaling_laws(
-    carbs: CARBS, path: str | Path | None = None, confidence: float = DEFAULT_CONFIDENCE
+    carbs: CARBS,
+    path: str | Path | None = None,
+    confidence: float = DEFAULT_CONFIDENCE,
+    *,
+    cost_name: str = "cost",
 ) -> Figure:
     """One panel per parameter: its value against cost, with its scaling law.
 
@@ -176,13 +268,15 @@ def plot_scaling_laws(
     line is the fitted law over the front's cost range, dashed where it
     extrapolates up to 10x beyond the dearest member, with its confidence band.
     Each panel's y axis uses the parameter's ``space.plot_scale`` (log for
-    ``LogSpace``, logit for ``LogitSpace``), so a power law is a straight line.
-    With fewer than two front members only the points are drawn.
+    ``LogSpace``, logit for ``LogitSpace``, ticks as plain numbers), so a power
+    law is a straight line. With fewer than two front members only the points
+    are drawn.
 
     Args:
         carbs: The optimizer.
         path: If given, also save the figure there as a PNG.
         confidence: Level of the bands.
+        cost_name: What cost measures, for the x axes.
 
     Returns:
         The figure, with one axes per parameter.
@@ -200,31 +294,8 @@ def plot_scaling_laws(
     with contextlib.suppress(InsufficientDataError):  # too few front members: points only
         laws = carbs.scaling_laws(confidence)
     for ax, name, space in zip(axes, names, carbs.search_space.spaces, strict=False):
-        ax.scatter(
-            [r.cost for r in records],
-            [r.params[name] for r in records],
-            color="0.6",
-            s=10,
-            label="observations",
-        )
-        ax.scatter(
-            [m.cost for m in front],
-            [m.params[name] for m in front],
-            s=[20.0 * m.count for m in front],
-            facecolors="none",
-            edgecolors=_FRONT_COLOR,
-            label="Pareto front",
-            zorder=3,
-        )
-        if name in laws:
-            _draw_law(ax, laws[name])
-            ax.set_title(_law_title(laws[name]), fontsize="medium")
-        else:
-            ax.set_title(f"{name}: too few front members for a law", fontsize="medium")
-        ax.set_xscale("log")
-        ax.set_yscale(space.plot_scale)
-        ax.set_xlabel("cost")
-        ax.set_ylabel(name)
+        _draw_param_panel(ax, name, space, records, front, laws.get(name))
+        ax.set_xlabel(cost_name)
     axes[0].legend(loc="best", fontsize="x-small")
     return _save(figure, path)
 
@@ -238,17 +309,26 @@ def _best_so_far(outputs: Sequence[float], sign: int) -> list[float]:
     return best
 
 
-def plot_history(carbs: CARBS, path: str | Path | None = None) -> Figure:
-    """Output and best-so-far against observation number and against cumulative cost.
+def plot_history(
+    carbs: CARBS,
+    path: str | Path | None = None,
+    *,
+    output_name: str = "output",
+    cost_name: str = "cost",
+) -> Figure:
+    """Output and best-so-far against observation number and against total cost spent.
 
     Left: each run's output against its observation number (from 0) with the
-    best output so far as a step line. Right: the same against the cumulative
-    cost spent when the run finished (failed runs' costs included), on a log
-    axis. Failed runs are crosses along the bottom.
+    best output so far as a step line. Right: the same against the total cost
+    spent when the run finished, failed runs included (the running sum behind
+    :attr:`CARBS.total_cost`; :attr:`CARBS.cumulative_cost` counts successes
+    only), on a log axis. Failed runs are crosses along the bottom.
 
     Args:
         carbs: The optimizer.
         path: If given, also save the figure there as a PNG.
+        output_name: The metric's name, for the y axes.
+        cost_name: What cost measures, for the right x axis.
 
     Returns:
         The figure, with two axes.
@@ -272,14 +352,14 @@ def plot_history(carbs: CARBS, path: str | Path | None = None) -> Figure:
         else:
             _empty(ax, "no successful observation yet")
         _mark_failures(ax, failure_xs)
-        ax.set_ylabel("output")
+        ax.set_ylabel(output_name)
         if kind == "cost":
             ax.set_xscale("log")
-            ax.set_xlabel("cumulative cost (failed runs included)")
+            ax.set_xlabel(f"total {cost_name} spent (failed runs included)")
         else:
             ax.set_xlabel("observation #")
         if records:
             ax.legend(loc="best", fontsize="small")
     by_index.set_title("history by observation")
-    by_cost.set_title("history by cumulative cost")
+    by_cost.set_title(f"history by total {cost_name} spent")
     return _save(figure, path)

@@ -206,8 +206,16 @@ def legal_value(space: RealNumberSpace, basic: float) -> float | int:
     return int(value) if space.is_integer else value
 
 
-def _clip(space: RealNumberSpace, value: float) -> float:
-    return float(min(max(value, space.min), space.max))
+def legal_interval(space: RealNumberSpace, low: float, high: float) -> tuple[float, float]:
+    """``[low, high]`` (param space) made legal: inside the bounds and, for integer spaces,
+    widened outwards onto the lattice, so both ends are values a run can take."""
+    if space.is_integer:
+        step = space.rounding_factor
+        low = math.floor(low / step) * step if math.isfinite(low) else low
+        high = math.ceil(high / step) * step if math.isfinite(high) else high
+    ends = torch.tensor([low, high], dtype=torch.float64)
+    legal_low, legal_high = space.clip_param_tensor(ends).tolist()
+    return (legal_low, legal_high)
 
 
 @attrs.frozen
@@ -219,7 +227,8 @@ class CostSuggestion:
         params: A legal value per parameter (rounded onto integer lattices,
             clipped to the bounds), usable as a run's input.
         intervals: Per parameter, the confidence interval of the law at
-            ``cost``, in param space, clipped to the bounds (not rounded).
+            ``cost``, in param space, made legal: clipped into the bounds and,
+            for integer params, widened outwards onto the lattice.
         predicted: Per parameter, the law's raw value at ``cost`` (neither
             rounded nor clipped).
         is_reliable: ``False`` when the front has too few members, a law's
@@ -237,6 +246,26 @@ class CostSuggestion:
     is_reliable: bool
     warnings: list[str]
     confidence: float
+
+
+def _reliability_warnings(
+    law: ScalingLaw, cost: float, min_points: int, max_extrapolation: float
+) -> list[str]:
+    """Why laws fitted on this front are not to be trusted at ``cost`` (empty if they are)."""
+    warnings = []
+    if law.num_points < min_points:
+        warnings.append(
+            f"only {law.num_points} Pareto front members; a scaling law needs at "
+            f"least {min_points} to be trusted"
+        )
+    low_cost, high_cost = law.cost_range
+    if cost > high_cost * max_extrapolation or cost < low_cost / max_extrapolation:
+        factor = cost / high_cost if cost > high_cost else low_cost / cost
+        warnings.append(
+            f"cost {cost:.4g} is {factor:.3g}x outside the front's cost range "
+            f"[{low_cost:.4g}, {high_cost:.4g}] (more than {max_extrapolation:g}x extrapolation)"
+        )
+    return warnings
 
 
 def suggest_at_cost(
@@ -267,38 +296,23 @@ def suggest_at_cost(
     if not laws:
         raise CARBSValueError("no scaling laws given")
     cost = float(cost)
-    warnings: list[str] = []
-    is_reliable = True
     first = next(iter(laws.values()))
-    if first.num_points < min_points:
-        is_reliable = False
-        warnings.append(
-            f"only {first.num_points} Pareto front members; a scaling law needs at "
-            f"least {min_points} to be trusted"
-        )
-    low_cost, high_cost = first.cost_range
-    if cost > high_cost * max_extrapolation or cost < low_cost / max_extrapolation:
-        is_reliable = False
-        factor = cost / high_cost if cost > high_cost else low_cost / cost
-        warnings.append(
-            f"cost {cost:.4g} is {factor:.3g}x outside the front's cost range "
-            f"[{low_cost:.4g}, {high_cost:.4g}] (more than {max_extrapolation:g}x extrapolation)"
-        )
+    warnings = _reliability_warnings(first, cost, min_points, max_extrapolation)
+    warnings += [
+        f"{name}: weak fit along the front, R^2={law.r_squared:.2f} < {min_r_squared:g}"
+        for name, law in laws.items()
+        if law.r_squared < min_r_squared
+    ]
+    is_reliable = not warnings
     params: dict[str, float | int] = {}
     intervals: dict[str, tuple[float, float]] = {}
     predicted: dict[str, float] = {}
     for name, law in laws.items():
-        if law.r_squared < min_r_squared:
-            is_reliable = False
-            warnings.append(
-                f"{name}: weak fit along the front, R^2={law.r_squared:.2f} < {min_r_squared:g}"
-            )
         space = law.space
         raw = law.value_at(cost)
         predicted[name] = raw
         params[name] = legal_value(space, law.basic_at(cost))
-        low, high = law.interval_at(cost)
-        intervals[name] = (_clip(space, low), _clip(space, high))
+        intervals[name] = legal_interval(space, *law.interval_at(cost))
         if not (space.min <= raw <= space.max) or not space.is_in_bounds(raw):
             warnings.append(
                 f"{name}: the law gives {raw:.4g} at this cost, outside "

@@ -20,13 +20,7 @@ from carbs import suggestions
 from carbs.candidates import CandidateSampler
 from carbs.errors import InvalidObservationError
 from carbs.observations import ObservationInBasic, SuggestionInBasic
-from carbs.pareto import (
-    ObservationGroup,
-    best_observation,
-    front_inputs,
-    group_observations,
-    pareto_groups,
-)
+from carbs.pareto import ObservationGroup, best_observation, front_inputs, successes_front
 from carbs.spaces import SearchSpace
 from carbs.state import CARBSState
 from carbs.surrogate.gp import ExactRegressionGP
@@ -58,11 +52,8 @@ class Sweep:
         config = self._state.config
         if is_conservative is None:
             is_conservative = config.is_pareto_group_selection_conservative
-        successes = self._state.successes
-        if not successes:
-            return []
-        return pareto_groups(
-            group_observations(successes),
+        return successes_front(
+            self._state.observations,
             config.min_pareto_cost_fraction,
             config.better_direction_sign,
             is_conservative,

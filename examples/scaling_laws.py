@@ -21,13 +21,17 @@ run), and saves the three plots.
 
 Run it with::
 
-    python examples/scaling_laws.py [--suggestions 80] [--seed 0] [--out scaling_plots]
+    python examples/scaling_laws.py [--suggestions 80] [--seed 0] [--out FOLDER]
+
+The plots go to ``--out``, or to a new temporary folder (printed at the end)
+if it is not given; nothing is written to the current folder.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import tempfile
 import time
 from pathlib import Path
 
@@ -78,7 +82,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-cost", type=float, default=1e21, help="max_suggestion_cost in FLOPs")
     parser.add_argument("--learning-rate", action="store_true", help="also tune a learning rate")
-    parser.add_argument("--out", type=Path, default=Path("scaling_plots"))
+    parser.add_argument(
+        "--out", type=Path, default=None, help="folder for the plots (default: a new temp folder)"
+    )
     args = parser.parse_args()
 
     params = [
@@ -108,8 +114,8 @@ def main() -> None:
     elapsed = time.perf_counter() - start
 
     front = carbs.pareto_front()
-    costs = [o.cost for o in carbs.success_observations]
-    total, dearest = sum(costs), max(costs)
+    total = carbs.total_cost  # every run, failed ones included
+    dearest = max(o.cost for o in carbs.observations)
     print(f"{args.suggestions} runs in {elapsed:.1f} s of tuning overhead")
     print(f"front: {len(front)} members from {front[0].cost:.3g} to {front[-1].cost:.3g} FLOPs")
     print(f"total cost {total:.3g} FLOPs = {total / dearest:.1f}x the dearest run ({dearest:.3g})")
@@ -143,14 +149,15 @@ def main() -> None:
         for warning in at_budget.warnings:
             print(f"  warning: {warning}")
 
-    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out or Path(tempfile.mkdtemp(prefix="carbs-scaling-plots-"))
+    out.mkdir(parents=True, exist_ok=True)
     try:
         from carbs import plotting
 
-        plotting.plot_pareto_front(carbs, args.out / "pareto_front.png")
-        plotting.plot_scaling_laws(carbs, args.out / "scaling_laws.png")
-        plotting.plot_history(carbs, args.out / "history.png")
-        print(f"\nplots saved in {args.out}/")
+        plotting.plot_pareto_front(carbs, out / "pareto_front.png")
+        plotting.plot_scaling_laws(carbs, out / "scaling_laws.png")
+        plotting.plot_history(carbs, out / "history.png")
+        print(f"\nplots saved in {out}/")
     except ImportError as error:
         print(f"\nno plots: {error}")
 

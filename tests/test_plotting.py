@@ -81,13 +81,50 @@ def test_pareto_front_plot(tmp_path: Path) -> None:
     ax, colorbar = figure.axes  # the plot and its colour bar
     assert colorbar.get_ylabel() == "observation #"
     assert ax.get_xscale() == "log"
-    assert len(_collection(ax, "observations").get_offsets()) == NUM_SUCCESSES
+    assert len(_collection(ax, "runs").get_offsets()) == NUM_SUCCESSES
     assert len(_collection(ax, "failures").get_offsets()) == len(FAILED_INDICES)
+    # What the optimizer uses: the front members at their group means.
     front = carbs.pareto_front()
-    step = _line(ax, "Pareto front")
+    step = _line(ax, "Pareto front used by CARBS")
     assert list(step.get_xdata()) == [m.cost for m in front]
     assert list(step.get_ydata()) == [m.output for m in front]
     assert step.get_drawstyle() == "steps-post"
+    members = _collection(ax, "front members (mean of their runs)")
+    assert members.get_offsets().tolist() == [[m.cost, m.output] for m in front]
+    # What was observed: the best single run at each cost or less (minimising here).
+    best = _line(ax, "best single run")
+    successes = sorted(carbs.success_observations, key=lambda o: o.cost)
+    expected = [
+        (o.cost, o.output)
+        for i, o in enumerate(successes)
+        if all(o.output < p.output for p in successes[:i])
+    ]
+    assert list(zip(best.get_xdata(), best.get_ydata(), strict=True)) == expected
+    assert best.get_drawstyle() == "steps-post"
+
+
+def test_plots_name_the_metric_and_the_cost() -> None:
+    carbs = _carbs()
+    front = plot_pareto_front(carbs, output_name="val loss", cost_name="GPU-hours").axes[0]
+    assert front.get_ylabel() == "val loss (lower is better)"
+    assert front.get_xlabel() == "GPU-hours"
+    by_index, by_cost = plot_history(carbs, output_name="val loss", cost_name="GPU-hours").axes
+    assert by_index.get_ylabel() == "val loss"
+    assert by_cost.get_xlabel() == "total GPU-hours spent (failed runs included)"
+    laws = plot_scaling_laws(carbs, cost_name="GPU-hours")
+    assert all(ax.get_xlabel() == "GPU-hours" for ax in laws.axes)
+
+
+def test_logit_param_ticks_read_as_numbers() -> None:
+    figure = plot_scaling_laws(_carbs())
+    figure.canvas.draw()  # tick labels are made at draw time
+    logit_panel = figure.axes[2]
+    assert logit_panel.get_yscale() == "logit"
+    low, high = logit_panel.get_ylim()
+    ticks = [t for t in logit_panel.get_yticklabels() if low <= t.get_position()[1] <= high]
+    assert len(ticks) >= 2
+    for tick in ticks:  # no "1-10^{-2}" or mathtext: the label is the tick's value
+        assert float(tick.get_text()) == pytest.approx(tick.get_position()[1])
 
 
 def test_scaling_laws_plot_has_one_panel_per_param(tmp_path: Path) -> None:

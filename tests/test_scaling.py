@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -317,6 +318,14 @@ def test_suggest_at_cost_is_in_bounds_and_on_the_lattice() -> None:
         for name, (low, high) in result.intervals.items():
             space = carbs.search_space.spaces[carbs.search_space.names.index(name)]
             assert space.min <= low <= high <= space.max
+            # Both ends are values a run can take: on the lattice for integer params,
+            # and wide enough to hold the law's own interval where it lies inside the bounds.
+            assert space.is_on_lattice(low) and space.is_on_lattice(high)
+            law_low, law_high = carbs.scaling_laws()[name].interval_at(cost)
+            bounds = torch.tensor([space.min, space.max], dtype=torch.float64)
+            lowest, highest = space.clip_param_tensor(bounds).tolist()  # the legal extremes
+            assert low <= max(law_low, lowest) + 1e-9
+            assert high >= min(law_high, highest) - 1e-9
     clipped = carbs.suggest_at_cost(1e12)
     assert clipped.params["width"] == 992
     assert any(w.startswith("width: the law gives") for w in clipped.warnings)
