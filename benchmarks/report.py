@@ -81,22 +81,63 @@ def _label(problem: Problem) -> str:
     return problem.name if problem.has_true_front else f"{problem.name}*"
 
 
-PAIRED_REFERENCE = "carbs"
-"""The optimizer the paired table compares every other one with."""
-
-
 def paired_wins(mine: dict[int, float], theirs: dict[int, float]) -> tuple[int, int]:
     """``(seeds where mine < theirs, seeds both have)`` for regrets keyed by seed."""
     shared = sorted(set(mine) & set(theirs))
     return sum(mine[seed] < theirs[seed] for seed in shared), len(shared)
 
 
-def render_tables(path: str | Path, per_level: bool = False) -> str:
-    """The regret and equal-budget tables of a JSONL file, as markdown.
+def level_medians(nested: ProblemRuns) -> dict[str, dict[str, np.ndarray]]:
+    """problem -> optimizer -> median regret at each of the problem's cost levels."""
+    medians: dict[str, dict[str, np.ndarray]] = {}
+    for name, by_optimizer in nested.items():
+        problem = PROBLEMS[name]
+        all_runs = [run for runs in by_optimizer.values() for run in runs]
+        front = reference_front(problem, (r for run in all_runs for r in run))
+        medians[name] = {
+            o: np.median([pareto_regret_levels(run, problem, front) for run in runs], axis=0)
+            for o, runs in by_optimizer.items()
+        }
+    return medians
 
-    With ``per_level`` a third table gives the median regret at each cost level.
+
+def cell_wins(medians: dict[str, dict[str, np.ndarray]], optimizer: str) -> tuple[int, int, float]:
+    """``(cells where optimizer's median regret is the lowest, cells, worst ratio)``.
+
+    A cell is one (problem, cost level). The rivals are the optimizers that are not
+    carbs variants (their names do not start with ``carbs``); a tie with the best
+    rival counts as lowest. The ratio is the optimizer's median over the best
+    rival's in the worst cell (1 where both are 0).
     """
-    nested = _by_problem(load_records(path))
+    wins = cells = 0
+    worst = 0.0
+    for by_optimizer in medians.values():
+        if optimizer not in by_optimizer:
+            continue
+        rivals = [m for o, m in by_optimizer.items() if not o.startswith("carbs")]
+        if not rivals:
+            continue
+        best_rival = np.min(np.stack(rivals), axis=0)
+        mine = by_optimizer[optimizer]
+        for value, rival in zip(mine, best_rival, strict=True):
+            cells += 1
+            wins += bool(value <= rival)
+            ratio = 1.0 if value <= rival else (value / rival if rival > 0 else np.inf)
+            worst = max(worst, float(ratio))
+    return wins, cells, worst
+
+
+def render_tables(
+    path: str | Path | Sequence[str | Path], per_level: bool = False, reference: str = "carbs"
+) -> str:
+    """The regret and equal-budget tables of one or more JSONL files, as markdown.
+
+    With ``per_level`` two more tables give the median regret at each cost level
+    and, for each carbs variant, the cells it wins against the other optimizers.
+    ``reference`` is the optimizer the paired table compares every other one with.
+    """
+    paths = [path] if isinstance(path, str | Path) else list(path)
+    nested = _by_problem([r for p in paths for r in load_records(p)])
     optimizers = sorted({o for by_optimizer in nested.values() for o in by_optimizer})
     regret_rows: dict[str, dict[str, str]] = {}
     paired_rows: dict[str, dict[str, str]] = {}
@@ -112,11 +153,11 @@ def render_tables(path: str | Path, per_level: bool = False) -> str:
             for o, runs in by_optimizer.items()
         }
         regret_rows[_label(problem)] = {o: _cell(list(r.values())) for o, r in regrets.items()}
-        if PAIRED_REFERENCE in regrets:
+        if reference in regrets:
             paired_rows[_label(problem)] = {
-                o: "{}/{}".format(*paired_wins(regrets[PAIRED_REFERENCE], r))
+                o: "{}/{}".format(*paired_wins(regrets[reference], r))
                 for o, r in regrets.items()
-                if o != PAIRED_REFERENCE
+                if o != reference
             }
         budget_rows[f"{name} (budget {budget:.3g})"] = {
             o: _cell([_capped_best(run, budget, problem.ceiling) for run in runs])
@@ -150,27 +191,41 @@ def render_tables(path: str | Path, per_level: bool = False) -> str:
     if paired_rows:
         tables.append(
             _table(
-                f"Seeds on which {PAIRED_REFERENCE} has the lower Pareto-front regret "
+                f"Seeds on which {reference} has the lower Pareto-front regret "
                 "(paired by seed; ties count for neither)",
                 paired_rows,
-                [o for o in optimizers if o != PAIRED_REFERENCE],
+                [o for o in optimizers if o != reference],
             )
         )
     if per_level:
         tables.append(
             _table("Median Pareto-front regret at each cost level", level_rows, optimizers)
         )
+        medians = level_medians(nested)
+        lines = [
+            "### (problem, cost level) cells where each carbs variant has the lowest median "
+            "regret against the other optimizers (ties count as lowest)",
+            "",
+            "| variant | cells lowest | worst ratio to the best other |",
+            "|---|---|---|",
+        ]
+        for optimizer in (o for o in optimizers if o.startswith("carbs")):
+            wins, cells, worst = cell_wins(medians, optimizer)
+            if cells:
+                lines.append(f"| {optimizer} | {wins} of {cells} | {worst:.3g} |")
+        tables.append("\n".join(lines))
     return "\n\n".join(tables)
 
 
-def plot_regret(path: str | Path, out: str | Path) -> Path:
+def plot_regret(path: str | Path | Sequence[str | Path], out: str | Path) -> Path:
     """Save median Pareto regret (IQR shaded) against cumulative cost, one panel per problem."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    nested = _by_problem(load_records(path))
+    paths = [path] if isinstance(path, str | Path) else list(path)
+    nested = _by_problem([r for p in paths for r in load_records(p)])
     columns = min(3, len(nested))
     rows = -(-len(nested) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(4.5 * columns, 3.6 * rows), squeeze=False)
@@ -203,14 +258,18 @@ def plot_regret(path: str | Path, out: str | Path) -> Path:
 def main(argv: Sequence[str] | None = None) -> None:
     """Print the tables and save the plot."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("jsonl", type=Path)
+    parser.add_argument("jsonl", type=Path, nargs="+", help="one or more result files")
     parser.add_argument("--plot", type=Path, default=None, help="default: JSONL path with .png")
     parser.add_argument("--no-plot", action="store_true")
     parser.add_argument("--per-level", action="store_true", help="also tabulate each cost level")
+    parser.add_argument(
+        "--reference", default="carbs", help="optimizer of the paired table (default carbs)"
+    )
     args = parser.parse_args(argv)
-    print(render_tables(args.jsonl, per_level=args.per_level))
+    print(render_tables(args.jsonl, per_level=args.per_level, reference=args.reference))
     if not args.no_plot:
-        saved = plot_regret(args.jsonl, args.plot or args.jsonl.with_suffix(".png"))
+        first = args.jsonl[0]
+        saved = plot_regret(args.jsonl, args.plot or first.with_suffix(".png"))
         print(f"\nsaved {saved}")
 
 

@@ -7,6 +7,8 @@ Usage::
     python benchmarks/run.py --problems sparse20 lm_scaling --optimizers random optuna_tpe \\
         --seeds 3 --evals 40
     python benchmarks/run.py --first-seed 10 --seeds 10 --optimizers carbs   # seeds 10-19
+    CARBS_BENCH_CONFIG='{"exploration_bias": 0.5}' python benchmarks/run.py \
+        --optimizers carbs --label 'carbs[bias 0.5]'      # a variant, named in the records
     python benchmarks/report.py benchmarks/results/full.jsonl
 
 Each line holds ``problem, optimizer, seed, step, params, output, true_output, cost,
@@ -53,8 +55,13 @@ def evaluation_rng(problem_name: str, seed: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(problem_name.encode())])
 
 
-def run_one(problem_name: str, optimizer_name: str, seed: int, evals: int) -> Iterator[Record]:
-    """Drive one optimizer on one problem for ``evals`` evaluations, yielding records."""
+def run_one(
+    problem_name: str, optimizer_name: str, seed: int, evals: int, label: str | None = None
+) -> Iterator[Record]:
+    """Drive one optimizer on one problem for ``evals`` evaluations, yielding records.
+
+    ``label`` replaces the optimizer's name in the records (to tell variants apart).
+    """
     problem = PROBLEMS[problem_name]
     optimizer = make_optimizer(optimizer_name, problem, seed)
     rng = evaluation_rng(problem_name, seed)
@@ -72,7 +79,7 @@ def run_one(problem_name: str, optimizer_name: str, seed: int, evals: int) -> It
         true_output = None if failed else problem.noise_free_output(params)
         yield {
             "problem": problem_name,
-            "optimizer": optimizer_name,
+            "optimizer": label or optimizer_name,
             "seed": seed,
             "step": step,
             "params": {
@@ -89,8 +96,8 @@ def run_one(problem_name: str, optimizer_name: str, seed: int, evals: int) -> It
         }
 
 
-def run_job(job: tuple[str, str, int, int]) -> list[Record]:
-    """One (problem, optimizer, seed, evals) job, for a worker process."""
+def run_job(job: tuple[str, str, int, int, str | None]) -> list[Record]:
+    """One (problem, optimizer, seed, evals, label) job, for a worker process."""
     import torch
 
     torch.set_num_threads(1)  # workers share the cores; one thread each avoids oversubscription
@@ -118,14 +125,17 @@ def run_all(
     out: Path,
     workers: int = 1,
     first_seed: int = 0,
+    label: str | None = None,
 ) -> None:
     """Run every (problem, optimizer, seed) and write the records to ``out`` (overwritten).
 
     The seeds are ``first_seed .. first_seed + seeds - 1``, so a study can be
     extended with new seeds without re-running the old ones.
     """
+    if label is not None and len(optimizers) != 1:
+        raise ValueError("--label names the records of a single optimizer")
     jobs = [
-        (problem, optimizer, seed, evals or PROBLEMS[problem].default_evals)
+        (problem, optimizer, seed, evals or PROBLEMS[problem].default_evals, label)
         for problem in problems
         for optimizer in optimizers
         for seed in range(first_seed, first_seed + seeds)
@@ -194,6 +204,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=None, help=f"default: {DEFAULT_OUT}")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     parser.add_argument(
+        "--label", default=None, help="name the records' optimizer this (one optimizer only)"
+    )
+    parser.add_argument(
         "--smoke", action="store_true", help=f"quick check: all problems, {SMOKE_EVALS} evals"
     )
     args = parser.parse_args(argv)
@@ -214,7 +227,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not optimizers:
         raise SystemExit("no requested optimizer is available")
     out = args.out or DEFAULT_OUT
-    run_all(args.problems, optimizers, args.seeds, args.evals, out, args.workers, args.first_seed)
+    run_all(
+        args.problems,
+        optimizers,
+        args.seeds,
+        args.evals,
+        out,
+        args.workers,
+        args.first_seed,
+        args.label,
+    )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,12 @@ README for a quick start.
 """
 
 from carbs.analysis import ParetoMember, Predictions
-from carbs.config import CARBSParams, OutstandingSuggestionEstimatorEnum, WandbLoggingParams
+from carbs.config import (
+    CARBSParams,
+    ImprovementTargetEnum,
+    OutstandingSuggestionEstimatorEnum,
+    WandbLoggingParams,
+)
 from carbs.errors import (
     CARBSValueError,
     InsufficientDataError,
@@ -58,6 +63,7 @@ __all__ = [
     "CARBSParams",
     "CARBSValueError",
     "CostSuggestion",
+    "ImprovementTargetEnum",
     "InsufficientDataError",
     "InvalidConfigError",
     "InvalidObservationError",

@@ -130,6 +130,33 @@ def improvement_target(
     return pareto_value_at_cost
 
 
+def step_front_target(
+    front_costs: Tensor, front_values: Tensor, candidate_costs: Tensor, below_front: float
+) -> Tensor:
+    """The observed front's value at each candidate's cost: the best at that cost or less.
+
+    The front is a step function of cost: at cost ``c`` its value is the best value
+    of the members that cost ``c`` or less. Below its cheapest member nothing is
+    known, so the value there is ``below_front`` (the worst outcome observed):
+    any success at a cost below every observation improves the front.
+
+    Args:
+        front_costs: Members' costs, shape ``(k,)``, any order.
+        front_values: Members' values in surrogate units, shape ``(k,)``.
+        candidate_costs: Predicted costs, shape ``(m,)``.
+        below_front: The value below the cheapest member.
+
+    Returns:
+        Shape ``(m,)``.
+    """
+    order = torch.argsort(front_costs)
+    costs = front_costs[order].contiguous()
+    best = torch.cummax(front_values[order], dim=0).values
+    index = torch.searchsorted(costs, candidate_costs.contiguous(), right=True)
+    padded = torch.cat([best.new_tensor([below_front]), best])
+    return padded[index]
+
+
 def score_candidates(
     *,
     surrogate_mean: Tensor,

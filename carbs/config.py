@@ -37,6 +37,21 @@ class OutstandingSuggestionEstimatorEnum(Enum):
     THOMPSON = "THOMPSON"
 
 
+class ImprovementTargetEnum(Enum):
+    """What a candidate's expected improvement is measured against.
+
+    ``OBSERVED_FRONT``: the observed front at the candidate's own predicted cost
+    (the best front member costing that much or less; below the cheapest member,
+    the worst output seen), so improving the front at any cost counts, cheaper or
+    dearer than anything observed. ``RELEASE``: the established release's rule, a
+    1-D GP of the front's value at the predicted cost, clamped and capped as the
+    ``is_expected_improvement_*`` flags say.
+    """
+
+    OBSERVED_FRONT = "OBSERVED_FRONT"
+    RELEASE = "RELEASE"
+
+
 def _boolean(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     check_bool(value, attribute.name, InvalidConfigError)
 
@@ -87,15 +102,24 @@ def _to_path_text(value: Any) -> Any:
     return os.fspath(value) if isinstance(value, os.PathLike) else value
 
 
-def _to_estimator(value: Any) -> Any:
-    if isinstance(value, OutstandingSuggestionEstimatorEnum):
+def _enum_member(enum: type[Enum], field: str, value: Any) -> Any:
+    """``value`` as a member of ``enum``: a member, or its value as a string in any case."""
+    if isinstance(value, enum):
         return value
-    allowed = [e.value for e in OutstandingSuggestionEstimatorEnum]
+    allowed = [e.value for e in enum]
     if isinstance(value, str) and value.upper() in allowed:
-        return OutstandingSuggestionEstimatorEnum(value.upper())
-    raise InvalidConfigError(
-        f"outstanding_suggestion_estimator must be one of {allowed}, got {value!r}"
+        return enum(value.upper())
+    raise InvalidConfigError(f"{field} must be one of {allowed}, got {value!r}")
+
+
+def _to_estimator(value: Any) -> Any:
+    return _enum_member(
+        OutstandingSuggestionEstimatorEnum, "outstanding_suggestion_estimator", value
     )
+
+
+def _to_target(value: Any) -> Any:
+    return _enum_member(ImprovementTargetEnum, "improvement_target", value)
 
 
 def _wandb_params(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -173,6 +197,8 @@ class CARBSParams:
         is_expected_improvement_value_always_max: Use the best front value as the
             target everywhere (ablation only).
         outstanding_suggestion_estimator: How running suggestions enter the model.
+        improvement_target: What expected improvement is measured against (see
+            :class:`ImprovementTargetEnum`).
         max_outstanding_suggestions: Suggestions neither observed nor forgotten
             that are kept (and shown to the model as fantasies); beyond this the
             oldest is dropped with a warning, so that suggestions of crashed
@@ -216,7 +242,12 @@ class CARBSParams:
     )
     is_expected_improvement_value_always_max: bool = attrs.field(default=False, validator=_boolean)
     outstanding_suggestion_estimator: OutstandingSuggestionEstimatorEnum = attrs.field(
-        default=OutstandingSuggestionEstimatorEnum.THOMPSON, converter=_to_estimator
+        default=OutstandingSuggestionEstimatorEnum.THOMPSON,
+        converter=_to_estimator,
+    )
+    improvement_target: ImprovementTargetEnum = attrs.field(
+        default=ImprovementTargetEnum.RELEASE,
+        converter=_to_target,
     )
     max_outstanding_suggestions: int = attrs.field(default=256, validator=_integer(1, 10**6))
     is_fully_bayesian: bool = attrs.field(default=False, validator=_boolean)

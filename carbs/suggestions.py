@@ -16,9 +16,14 @@ import torch
 from linear_operator.utils.errors import NanError, NotPSDError
 from torch import Tensor
 
-from carbs.acquisition import CandidateScores, improvement_target, score_candidates
+from carbs.acquisition import (
+    CandidateScores,
+    improvement_target,
+    score_candidates,
+    step_front_target,
+)
 from carbs.candidates import CandidateSampler, Stretch
-from carbs.config import CARBSParams
+from carbs.config import CARBSParams, ImprovementTargetEnum
 from carbs.observations import ObservationInBasic
 from carbs.pareto import (
     ObservationGroup,
@@ -165,8 +170,16 @@ def target_for(
     front: Sequence[ObservationGroup],
     pareto_value_at_cost: Tensor,
     generator: torch.Generator,
+    predicted_cost: Tensor,
 ) -> Tensor:
     """The improvement target of each candidate in the mode the config selects."""
+    if config.improvement_target is ImprovementTargetEnum.OBSERVED_FRONT:
+        return step_front_target(
+            torch.tensor([g.mean_cost for g in front], dtype=torch.float64),
+            torch.tensor([model.output_to_surrogate(g.mean_output) for g in front]),
+            predicted_cost,
+            model.worst_surrogate(),
+        )
     if config.is_expected_improvement_value_always_max:
         best = model.output_to_surrogate(front[-1].mean_output)
         return improvement_target(pareto_value_at_cost, constant=best)
@@ -207,7 +220,9 @@ def bayesian_choice(
     scores = score_candidates(
         surrogate_mean=predictions.surrogate_mean,
         surrogate_std=predictions.surrogate_std,
-        target=target_for(config, model, front, predictions.pareto_surrogate, generator),
+        target=target_for(
+            config, model, front, predictions.pareto_surrogate, generator, predictions.cost
+        ),
         exploration_bias=config.exploration_bias,
         log_prior_density=candidates.log_prior_density,
         success_probability=predictions.success_probability,

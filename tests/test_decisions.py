@@ -19,7 +19,7 @@ import torch
 from scipy.stats import norm
 
 from carbs import CARBS, CARBSParams, InvalidObservationError, LinearSpace, LogSpace, Param
-from carbs.acquisition import improvement_target, score_candidates
+from carbs.acquisition import improvement_target, score_candidates, step_front_target
 from carbs.candidates import CandidateSampler
 from carbs.observations import ObservationInBasic, ObservationInParam
 from carbs.pareto import ObservationGroup, group_observations, pareto_groups
@@ -146,15 +146,21 @@ def _fitted() -> tuple[SurrogateModel, list[ObservationGroup]]:
 def test_target_for_each_config_mode() -> None:
     model, front = _fitted()
     pareto = torch.linspace(-2.0, 2.0, 9, dtype=torch.float64)
+    costs = torch.ones_like(pareto)
     always = target_for(
-        CARBSParams(is_expected_improvement_value_always_max=True), model, front, pareto, None
+        CARBSParams(is_expected_improvement_value_always_max=True),
+        model,
+        front,
+        pareto,
+        None,
+        costs,
     )
     best = model.output_to_surrogate(front[-1].mean_output)
     torch.testing.assert_close(always, torch.full_like(pareto, best))
     plain = CARBSParams(is_expected_improvement_pareto_value_clamped=False)
-    torch.testing.assert_close(target_for(plain, model, front, pareto, None), pareto)
+    torch.testing.assert_close(target_for(plain, model, front, pareto, None, costs), pareto)
     generator = torch.Generator().manual_seed(9)
-    clamped = target_for(CARBSParams(), model, front, pareto, generator)
+    clamped = target_for(CARBSParams(), model, front, pareto, generator, costs)
     floor = model.pareto_surrogate_at_cost(
         threshold_cost(CARBSParams(), front, torch.Generator().manual_seed(9))
     )
@@ -299,3 +305,41 @@ def test_initialize_from_observations_centres_on_the_best_run() -> None:
         [ObservationInParam({"x": x}, output, 1.0) for x, output in ((2.0, 3.0), (5.0, 1.0))]
     )
     assert float(carbs.search_center_in_basic[0]) == 5.0  # the lower output: minimising
+
+
+# -- the observed front as the target (improvement at the candidate's own cost) ----------------
+def test_step_front_target_is_the_best_member_at_that_cost_or_less() -> None:
+    costs, values = f64(10.0, 1.0, 100.0), f64(0.5, -1.0, 1.5)  # any order
+    at = f64(0.5, 1.0, 5.0, 10.0, 50.0, 1e6)
+    torch.testing.assert_close(
+        step_front_target(costs, values, at, below_front=-2.0),
+        f64(-2.0, -1.0, -1.0, 0.5, 0.5, 1.5),
+    )
+    # Above the dearest member the target stays the best value: no extrapolation.
+    assert float(step_front_target(costs, values, f64(1e12), -2.0)[0]) == 1.5
+
+
+def _observed_front_winner(
+    mean: torch.Tensor, cost: torch.Tensor, std: torch.Tensor | None = None
+) -> int | None:
+    """Winner under the observed-front target, front members at costs 1, 10, 100."""
+    target = step_front_target(f64(1.0, 10.0, 100.0), f64(-1.0, 0.0, 1.0), cost, -2.0)
+    return winner(
+        surrogate_mean=mean,
+        surrogate_std=torch.full_like(mean, 0.3) if std is None else std,
+        target=target,
+        exploration_bias=0.5,
+        predicted_cost=cost,
+    )
+
+
+def test_a_run_cheaper_than_any_beats_one_that_merely_matches_the_front() -> None:
+    # A: below the cheapest member, predicted worse than that member; B: matches the front.
+    assert _observed_front_winner(mean=f64(-1.5, 0.0), cost=f64(0.1, 10.0)) == 0
+
+
+def test_a_run_dearer_than_any_is_judged_against_the_best_not_an_extrapolation() -> None:
+    # Above the dearest member a small predicted gain over the best still wins over the same
+    # gain in the middle of the front: the target is the best member, not more.
+    assert _observed_front_winner(mean=f64(1.25, 0.2), cost=f64(1e4, 10.0)) == 0
+    assert _observed_front_winner(mean=f64(0.9, 0.2), cost=f64(1e4, 10.0)) == 1

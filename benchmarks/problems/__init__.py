@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from benchmarks.problems import digits_mlp, gpu_memory, hartmann, scaling_law, sparse20
+from benchmarks.problems import digits_mlp, gpu_memory, hartmann, lm_shape, scaling_law, sparse20
 from benchmarks.problems.base import (
     EvalResult,
     ParamKind,
@@ -30,6 +30,7 @@ PROBLEMS: dict[str, Problem] = {
         digits_mlp.make_problem(),
         gpu_memory.make_problem(),
         sparse20.make_problem(),
+        lm_shape.make_problem(),
     )
 }
 

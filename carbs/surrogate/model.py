@@ -333,6 +333,11 @@ class SurrogateModel:
         values = torch.tensor([output], dtype=torch.float64)
         return float(self.output_transform.to_surrogate(values)[0])
 
+    def worst_surrogate(self) -> float:
+        """The surrogate value of the worst successful output the model was fitted on."""
+        assert self.output_transform is not None
+        return float(self.output_transform.surrogate_values.min())
+
     def _pareto_at_scaled_log_cost(self, scaled_log_cost: Tensor) -> Tensor:
         assert self.pareto_gp is not None
         with torch.no_grad(), self._prediction_settings("pareto"):
