@@ -130,33 +130,6 @@ def improvement_target(
     return pareto_value_at_cost
 
 
-def step_front_target(
-    front_costs: Tensor, front_values: Tensor, candidate_costs: Tensor, below_front: float
-) -> Tensor:
-    """The observed front's value at each candidate's cost: the best at that cost or less.
-
-    The front is a step function of cost: at cost ``c`` its value is the best value
-    of the members that cost ``c`` or less. Below its cheapest member nothing is
-    known, so the value there is ``below_front`` (the worst outcome observed):
-    any success at a cost below every observation improves the front.
-
-    Args:
-        front_costs: Members' costs, shape ``(k,)``, any order.
-        front_values: Members' values in surrogate units, shape ``(k,)``.
-        candidate_costs: Predicted costs, shape ``(m,)``.
-        below_front: The value below the cheapest member.
-
-    Returns:
-        Shape ``(m,)``.
-    """
-    order = torch.argsort(front_costs)
-    costs = front_costs[order].contiguous()
-    best = torch.cummax(front_values[order], dim=0).values
-    index = torch.searchsorted(costs, candidate_costs.contiguous(), right=True)
-    padded = torch.cat([best.new_tensor([below_front]), best])
-    return padded[index]
-
-
 def score_candidates(
     *,
     surrogate_mean: Tensor,
@@ -167,6 +140,7 @@ def score_candidates(
     success_probability: Tensor,
     predicted_cost: Tensor,
     max_cost: float | None,
+    log_improvement: Tensor | None = None,
 ) -> CandidateScores:
     """Score candidates by cost-aware expected improvement (DESIGN 2.7).
 
@@ -187,8 +161,12 @@ def score_candidates(
         success_probability: ``(m,)``, in ``[0, 1]``.
         predicted_cost: ``(m,)``, the user's cost units.
         max_cost: ``max_suggestion_cost`` or ``None``.
+        log_improvement: A log improvement term that replaces EI (at a budget
+            below the front, see :func:`carbs.suggestions.budget_terms`).
     """
-    log_ei = log_expected_improvement(surrogate_mean, surrogate_std, target + exploration_bias)
+    log_ei = log_improvement
+    if log_ei is None:
+        log_ei = log_expected_improvement(surrogate_mean, surrogate_std, target + exploration_bias)
     log_success = torch.log(success_probability.clamp_min(1e-300))
     if max_cost is None:
         is_affordable = torch.ones_like(predicted_cost, dtype=torch.bool)

@@ -40,15 +40,21 @@ class OutstandingSuggestionEstimatorEnum(Enum):
 class ImprovementTargetEnum(Enum):
     """What a candidate's expected improvement is measured against.
 
-    ``OBSERVED_FRONT``: the observed front at the candidate's own predicted cost
-    (the best front member costing that much or less; below the cheapest member,
-    the worst output seen), so improving the front at any cost counts, cheaper or
-    dearer than anything observed. ``RELEASE``: the established release's rule, a
-    1-D GP of the front's value at the predicted cost, clamped and capped as the
-    ``is_expected_improvement_*`` flags say.
+    Both rules compare a candidate with the front's value (a 1-D GP of the front
+    against log cost, read inside the front's cost range) at a random budget, as
+    the established release does (see ``is_expected_improvement_*``).
+
+    ``WHOLE_COST_AXIS`` (the default) draws the budget over the whole cost range
+    of interest, from the cheapest legal cost (predicted by a log-linear cost
+    model) up, and adds search origins between the front and that cheapest cost:
+    below the front nothing is known, so at such a budget any affordable success
+    improves the front. The front then grows down as well as up, whatever the
+    search centre. ``RELEASE`` draws the budget between the front's own ends
+    and searches around front members only, as the original release did: the
+    front never grows below the search centre.
     """
 
-    OBSERVED_FRONT = "OBSERVED_FRONT"
+    WHOLE_COST_AXIS = "WHOLE_COST_AXIS"
     RELEASE = "RELEASE"
 
 
@@ -246,7 +252,7 @@ class CARBSParams:
         converter=_to_estimator,
     )
     improvement_target: ImprovementTargetEnum = attrs.field(
-        default=ImprovementTargetEnum.RELEASE,
+        default=ImprovementTargetEnum.WHOLE_COST_AXIS,
         converter=_to_target,
     )
     max_outstanding_suggestions: int = attrs.field(default=256, validator=_integer(1, 10**6))

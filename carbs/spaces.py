@@ -402,6 +402,18 @@ class SearchSpace:
         ]
         return torch.stack(columns, dim=-1)
 
+    def basic_bounds(self) -> tuple[Tensor, Tensor]:
+        """Each param's ``min`` and ``max`` in basic space, two tensors of shape ``(d,)``
+        (infinite where a param is unbounded on that side)."""
+        bounds = [
+            (
+                space.basic_from_param_tensor(torch.tensor(space.min, dtype=torch.float64)),
+                space.basic_from_param_tensor(torch.tensor(space.max, dtype=torch.float64)),
+            )
+            for space in self.spaces
+        ]
+        return torch.stack([low for low, _ in bounds]), torch.stack([high for _, high in bounds])
+
     def in_bounds_mask(self, basic: Tensor) -> Tensor:
         """Boolean mask ``(n,)`` of basic points ``(n, d)`` whose rounded values are legal."""
         params = self.param_tensor_from_basic(basic)

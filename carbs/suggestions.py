@@ -16,14 +16,10 @@ import torch
 from linear_operator.utils.errors import NanError, NotPSDError
 from torch import Tensor
 
-from carbs.acquisition import (
-    CandidateScores,
-    improvement_target,
-    score_candidates,
-    step_front_target,
-)
+from carbs.acquisition import CandidateScores, improvement_target, score_candidates
 from carbs.candidates import CandidateSampler, Stretch
 from carbs.config import CARBSParams, ImprovementTargetEnum
+from carbs.coverage import CostPlane, origins_below
 from carbs.observations import ObservationInBasic
 from carbs.pareto import (
     ObservationGroup,
@@ -149,13 +145,15 @@ def fit_surrogate(
 
 
 def threshold_cost(
-    config: CARBSParams, front: Sequence[ObservationGroup], generator: torch.Generator
+    config: CARBSParams,
+    front: Sequence[ObservationGroup],
+    generator: torch.Generator,
+    low_cost: float | None = None,
 ) -> float:
-    """A cost drawn log-uniformly between the front's cheapest and dearest member.
-
-    The dearest end is capped at ``max_suggestion_cost``.
-    """
-    log_low = math.log(front[0].mean_cost)
+    """A budget drawn log-uniformly from the front's cheapest member (or ``low_cost``, if
+    lower) up to its dearest member, capped at ``max_suggestion_cost``."""
+    cheapest = front[0].mean_cost
+    log_low = math.log(cheapest if low_cost is None else min(low_cost, cheapest))
     log_high = math.log(front[-1].mean_cost)
     if config.max_suggestion_cost is not None:
         log_high = min(log_high, math.log(config.max_suggestion_cost))
@@ -164,29 +162,84 @@ def threshold_cost(
     return math.exp(log_low + u * (log_high - log_low))
 
 
-def target_for(
+def budget_terms(
+    model: SurrogateModel,
+    front: Sequence[ObservationGroup],
+    predictions: SurrogatePredictions,
+    budget: float,
+) -> tuple[Tensor, Tensor | None]:
+    """What each candidate must beat at one budget ``B`` (see :func:`threshold_cost`).
+
+    Where the front covers ``B`` the rule is the established release's: a
+    candidate must beat the front's value at ``max(c, B)`` (the Pareto GP, read
+    inside the front), so a cheap candidate must match a dearer member and a
+    dear one improves the front at its own cost. Below the front nothing is
+    known, so at such a budget every success that costs at most ``B`` improves
+    the front by the same (unbounded) amount: the improvement term is 0 for those
+    candidates and ``-inf`` for the others, and the prior density and the success
+    probability choose among them. If no candidate is predicted that cheap, the
+    term is minus the log-cost shortfall, so the cheapest candidates are preferred.
+
+    Returns:
+        The targets (surrogate units; ``-inf`` where nothing is known) and, for a
+        budget below the front, the log-improvement term that replaces EI.
+    """
+    if budget < front[0].mean_cost:
+        shortfall = torch.log(predictions.cost / budget).clamp_min(0.0)
+        if bool((shortfall > 0).all()):
+            log_improvement = -shortfall
+        else:
+            log_improvement = torch.where(shortfall > 0, -math.inf, 0.0).to(torch.float64)
+        return torch.full_like(predictions.pareto_surrogate, -math.inf), log_improvement
+    floor = model.pareto_surrogate_at_cost(budget)
+    return improvement_target(predictions.pareto_surrogate, floor=floor), None
+
+
+def acquisition_terms(
     config: CARBSParams,
     model: SurrogateModel,
     front: Sequence[ObservationGroup],
-    pareto_value_at_cost: Tensor,
+    predictions: SurrogatePredictions,
     generator: torch.Generator,
-    predicted_cost: Tensor,
-) -> Tensor:
-    """The improvement target of each candidate in the mode the config selects."""
-    if config.improvement_target is ImprovementTargetEnum.OBSERVED_FRONT:
-        return step_front_target(
-            torch.tensor([g.mean_cost for g in front], dtype=torch.float64),
-            torch.tensor([model.output_to_surrogate(g.mean_output) for g in front]),
-            predicted_cost,
-            model.worst_surrogate(),
-        )
+    floor_cost: float | None,
+) -> tuple[Tensor, Tensor | None]:
+    """Targets (and, at a budget below the front, the improvement term) in the config's mode.
+
+    ``floor_cost`` is the cheapest legal cost (``None`` under the release's rule,
+    whose budgets never go below the front).
+    """
     if config.is_expected_improvement_value_always_max:
         best = model.output_to_surrogate(front[-1].mean_output)
-        return improvement_target(pareto_value_at_cost, constant=best)
+        return improvement_target(predictions.pareto_surrogate, constant=best), None
     if not config.is_expected_improvement_pareto_value_clamped:
-        return improvement_target(pareto_value_at_cost)
-    floor = model.pareto_surrogate_at_cost(threshold_cost(config, front, generator))
-    return improvement_target(pareto_value_at_cost, floor=floor)
+        return improvement_target(predictions.pareto_surrogate), None
+    budget = threshold_cost(config, front, generator, floor_cost)
+    return budget_terms(model, front, predictions, budget)
+
+
+def search_origins(
+    config: CARBSParams,
+    space: SearchSpace,
+    front: Sequence[ObservationGroup],
+    successes: Sequence[ObservationInBasic],
+) -> tuple[Tensor, float | None]:
+    """The front members' inputs, plus (over the whole cost axis) origins below the front.
+
+    Returns:
+        Origins ``(k, d)`` and the cheapest legal cost the cost plane predicts
+        (``None`` under the release's rule or before the plane can be fitted).
+    """
+    origins = front_inputs(front)
+    if config.improvement_target is not ImprovementTargetEnum.WHOLE_COST_AXIS:
+        return origins, None
+    plane = CostPlane.fit(successes)
+    if plane is None:
+        return origins, None
+    lower, upper = space.basic_bounds()
+    cheapest = front[0].input_in_basic
+    below = origins_below(plane, cheapest, lower, upper)
+    floor = math.exp(plane.cheapest_log_cost(cheapest, lower, upper))
+    return torch.cat([origins, below]), floor
 
 
 def bayesian_choice(
@@ -196,14 +249,15 @@ def bayesian_choice(
     model: SurrogateModel,
     generator: torch.Generator,
     oversample_factor: int,
+    successes: Sequence[ObservationInBasic] = (),
 ) -> Choice:
-    """Draw candidates around the front and pick the best-scoring one.
+    """Draw candidates around the search origins and pick the best-scoring one.
 
     Raises:
         RuntimeError: no candidate could be drawn inside the bounds.
         One of :data:`NUMERICAL_ERRORS`: a GP solve failed.
     """
-    origins = front_inputs(front)
+    origins, floor_cost = search_origins(config, sampler.search_space, front, successes)
     stretch = None
     if config.cost_direction_radius_factor != 1.0:
         stretch = Stretch(model.log_cost_directions(origins), config.cost_direction_radius_factor)
@@ -217,12 +271,14 @@ def bayesian_choice(
     if candidates.points.shape[0] == 0:
         raise RuntimeError("no candidate inside the bounds")
     predictions = model.predict(candidates.points)
+    target, log_improvement = acquisition_terms(
+        config, model, front, predictions, generator, floor_cost
+    )
     scores = score_candidates(
+        log_improvement=log_improvement,
         surrogate_mean=predictions.surrogate_mean,
         surrogate_std=predictions.surrogate_std,
-        target=target_for(
-            config, model, front, predictions.pareto_surrogate, generator, predictions.cost
-        ),
+        target=target,
         exploration_bias=config.exploration_bias,
         log_prior_density=candidates.log_prior_density,
         success_probability=predictions.success_probability,

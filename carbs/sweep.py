@@ -144,7 +144,13 @@ class Sweep:
             )
             model.add_pending(pending, config.outstanding_suggestion_estimator)
         choice = suggestions.bayesian_choice(
-            config, sampler, front, model, state.generator, state.oversample_factor
+            config,
+            sampler,
+            front,
+            model,
+            state.generator,
+            state.oversample_factor,
+            state.successes,
         )
         if "warning" in choice.log:
             logger.warning("%s", choice.log["warning"])

@@ -19,12 +19,19 @@ import torch
 from scipy.stats import norm
 
 from carbs import CARBS, CARBSParams, InvalidObservationError, LinearSpace, LogSpace, Param
-from carbs.acquisition import improvement_target, score_candidates, step_front_target
+from carbs.acquisition import improvement_target, score_candidates
 from carbs.candidates import CandidateSampler
+from carbs.coverage import ORIGINS_PER_END
 from carbs.observations import ObservationInBasic, ObservationInParam
 from carbs.pareto import ObservationGroup, group_observations, pareto_groups
 from carbs.spaces import SearchSpace
-from carbs.suggestions import bayesian_choice, target_for, threshold_cost
+from carbs.suggestions import (
+    acquisition_terms,
+    bayesian_choice,
+    budget_terms,
+    search_origins,
+    threshold_cost,
+)
 from carbs.surrogate.model import SurrogateModel, SurrogatePredictions
 
 
@@ -143,29 +150,34 @@ def _fitted() -> tuple[SurrogateModel, list[ObservationGroup]]:
     return model, front
 
 
-def test_target_for_each_config_mode() -> None:
+def test_acquisition_terms_in_each_config_mode() -> None:
     model, front = _fitted()
     pareto = torch.linspace(-2.0, 2.0, 9, dtype=torch.float64)
-    costs = torch.ones_like(pareto)
-    always = target_for(
-        CARBSParams(is_expected_improvement_value_always_max=True),
-        model,
-        front,
-        pareto,
-        None,
-        costs,
-    )
+    predictions = attrs.evolve(_predictions([1.0] * 9, [0.0] * 9), pareto_surrogate=pareto)
+    always_max = CARBSParams(is_expected_improvement_value_always_max=True)
+    always, _ = acquisition_terms(always_max, model, front, predictions, None, None)  # type: ignore[arg-type]
     best = model.output_to_surrogate(front[-1].mean_output)
     torch.testing.assert_close(always, torch.full_like(pareto, best))
     plain = CARBSParams(is_expected_improvement_pareto_value_clamped=False)
-    torch.testing.assert_close(target_for(plain, model, front, pareto, None, costs), pareto)
-    generator = torch.Generator().manual_seed(9)
-    clamped = target_for(CARBSParams(), model, front, pareto, generator, costs)
-    floor = model.pareto_surrogate_at_cost(
-        threshold_cost(CARBSParams(), front, torch.Generator().manual_seed(9))
+    own, _ = acquisition_terms(plain, model, front, predictions, None, None)  # type: ignore[arg-type]
+    torch.testing.assert_close(own, pareto)
+    clamped, term = acquisition_terms(
+        CARBSParams(), model, front, predictions, torch.Generator().manual_seed(9), None
     )
+    budget = threshold_cost(CARBSParams(), front, torch.Generator().manual_seed(9))
+    floor = model.pareto_surrogate_at_cost(budget)
+    assert term is None  # without a floor cost the budget never falls below the front
     torch.testing.assert_close(clamped, pareto.clamp_min(floor))
     assert (clamped >= pareto).all() and bool((clamped > pareto).any())
+
+
+def test_budgets_reach_below_the_front_only_with_a_floor_cost() -> None:
+    front = [_group([0.0], 1.0, 10.0), _group([1.0], 2.0, 1000.0)]
+    generator = torch.Generator().manual_seed(0)
+    draws = [threshold_cost(CARBSParams(), front, generator, low_cost=0.1) for _ in range(2000)]
+    below = np.mean([d < 10.0 for d in draws])
+    assert below == pytest.approx(2 / 4, abs=0.05)  # 2 of the 4 decades lie below the front
+    assert min(draws) >= 0.1
 
 
 def test_pareto_gp_follows_the_front() -> None:
@@ -307,39 +319,105 @@ def test_initialize_from_observations_centres_on_the_best_run() -> None:
     assert float(carbs.search_center_in_basic[0]) == 5.0  # the lower output: minimising
 
 
-# -- the observed front as the target (improvement at the candidate's own cost) ----------------
-def test_step_front_target_is_the_best_member_at_that_cost_or_less() -> None:
-    costs, values = f64(10.0, 1.0, 100.0), f64(0.5, -1.0, 1.5)  # any order
-    at = f64(0.5, 1.0, 5.0, 10.0, 50.0, 1e6)
-    torch.testing.assert_close(
-        step_front_target(costs, values, at, below_front=-2.0),
-        f64(-2.0, -1.0, -1.0, 0.5, 0.5, 1.5),
+def test_pareto_gp_is_read_inside_the_front_only() -> None:
+    """As in the release, the front's value beyond its dearest (cheapest) member is the value
+    there: a candidate predicted at 100x the dearest cost is not asked to beat a linear
+    extrapolation of the front."""
+    model, front = _fitted()
+    cheapest, dearest = front[0].mean_cost, front[-1].mean_cost
+    at_dearest = model.pareto_surrogate_at_cost(dearest)
+    for factor in (10.0, 100.0, 1e4):
+        assert model.pareto_surrogate_at_cost(dearest * factor) == pytest.approx(at_dearest)
+    assert model.pareto_surrogate_at_cost(cheapest / 100) == pytest.approx(
+        model.pareto_surrogate_at_cost(cheapest)
     )
-    # Above the dearest member the target stays the best value: no extrapolation.
-    assert float(step_front_target(costs, values, f64(1e12), -2.0)[0]) == 1.5
+    predicted = model.predict(torch.tensor([[3.0, 0.0]], dtype=torch.float64))  # far above
+    assert float(predicted.cost[0]) > dearest
+    assert float(predicted.pareto_surrogate[0]) == pytest.approx(at_dearest)
 
 
-def _observed_front_winner(
-    mean: torch.Tensor, cost: torch.Tensor, std: torch.Tensor | None = None
-) -> int | None:
-    """Winner under the observed-front target, front members at costs 1, 10, 100."""
-    target = step_front_target(f64(1.0, 10.0, 100.0), f64(-1.0, 0.0, 1.0), cost, -2.0)
-    return winner(
+# -- the whole cost axis: budgets below the front --------------------------------------------------
+def _predictions(costs: list[float], means: list[float]) -> SurrogatePredictions:
+    mean = f64(*means)
+    return SurrogatePredictions(
         surrogate_mean=mean,
-        surrogate_std=torch.full_like(mean, 0.3) if std is None else std,
-        target=target,
-        exploration_bias=0.5,
-        predicted_cost=cost,
+        surrogate_std=torch.ones_like(mean),
+        output_mean=mean,
+        output_std=torch.ones_like(mean),
+        cost=f64(*costs),
+        success_probability=torch.ones_like(mean),
+        pareto_surrogate=torch.zeros_like(mean),
     )
 
 
-def test_a_run_cheaper_than_any_beats_one_that_merely_matches_the_front() -> None:
-    # A: below the cheapest member, predicted worse than that member; B: matches the front.
-    assert _observed_front_winner(mean=f64(-1.5, 0.0), cost=f64(0.1, 10.0)) == 0
+def test_at_a_budget_below_the_front_every_affordable_success_counts_the_same() -> None:
+    model, front = _fitted()
+    cheapest = front[0].mean_cost
+    predictions = _predictions([cheapest / 100, cheapest / 5, cheapest * 2], [-3.0, -2.0, 2.0])
+    target, log_improvement = budget_terms(model, front, predictions, budget=cheapest / 10)
+    assert log_improvement is not None
+    assert log_improvement.tolist() == [0.0, -math.inf, -math.inf]  # only the affordable one
+    assert bool(torch.isinf(target).all())  # nothing is known there: no finite target
 
 
-def test_a_run_dearer_than_any_is_judged_against_the_best_not_an_extrapolation() -> None:
-    # Above the dearest member a small predicted gain over the best still wins over the same
-    # gain in the middle of the front: the target is the best member, not more.
-    assert _observed_front_winner(mean=f64(1.25, 0.2), cost=f64(1e4, 10.0)) == 0
-    assert _observed_front_winner(mean=f64(0.9, 0.2), cost=f64(1e4, 10.0)) == 1
+def test_below_the_front_with_nothing_affordable_the_nearest_to_the_budget_wins() -> None:
+    model, front = _fitted()
+    budget = front[0].mean_cost / 1000
+    predictions = _predictions([budget * 30, budget * 3, budget * 300], [0.0, 0.0, 0.0])
+    _, log_improvement = budget_terms(model, front, predictions, budget=budget)
+    assert log_improvement is not None
+    assert int(torch.argmax(log_improvement)) == 1
+    assert float(log_improvement[1]) == pytest.approx(-math.log(3.0))
+
+
+def test_at_a_budget_the_front_covers_the_release_rule_applies() -> None:
+    model, front = _fitted()
+    budget = front[len(front) // 2].mean_cost
+    predictions = _predictions([front[0].mean_cost, front[-1].mean_cost], [0.0, 0.0])
+    predictions = attrs.evolve(predictions, pareto_surrogate=f64(-5.0, 5.0))
+    target, log_improvement = budget_terms(model, front, predictions, budget=budget)
+    assert log_improvement is None
+    floor = model.pareto_surrogate_at_cost(budget)
+    torch.testing.assert_close(target, f64(floor, 5.0))  # the cheap one must beat the budget's
+
+
+def _problem_params(center: float) -> list[Param]:
+    return [
+        Param("size", LogSpace(min=1.0, max=1e6), search_center=center),
+        Param("steps", LogSpace(min=1.0, max=1e6), search_center=center),
+        Param("lr", LogSpace(min=1e-5, max=1.0), search_center=1e-3),
+    ]
+
+
+def test_over_the_whole_cost_axis_origins_reach_below_the_front() -> None:
+    space = SearchSpace(_problem_params(1e3))
+    points = torch.rand(12, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    successes = [
+        ObservationInBasic(p + f64(3.0, 3.0, -3.0), 0.0, float(10 ** (p[0] + p[1] + 6)))
+        for p in points
+    ]
+    front = pareto_groups(group_observations(successes), 0.2, -1, True)
+    whole, floor = search_origins(CARBSParams(), space, front, successes)
+    assert whole.shape[0] == len(front) + ORIGINS_PER_END
+    assert floor == pytest.approx(1.0, rel=1e-6)  # size = steps = 1: cost 1
+    release = CARBSParams(improvement_target="RELEASE")
+    only_front, no_floor = search_origins(release, space, front, successes)
+    assert only_front.shape[0] == len(front) and no_floor is None
+
+
+def _lowest_cost(config: CARBSParams, steps: int) -> float:
+    """Cheapest run of a sweep started mid-range on a problem where bigger runs are better."""
+    optimizer = CARBS(config, _problem_params(1e3))
+    for _ in range(steps):
+        out = optimizer.suggest()
+        size, run_steps, lr = out.params["size"], out.params["steps"], out.params["lr"]
+        loss = size**-0.3 + run_steps**-0.3 + 0.1 * math.log10(lr / 1e-3) ** 2
+        optimizer.observe(ObservationInParam(out.suggestion, loss, cost=size * run_steps))
+    return min(o.cost for o in optimizer.success_observations)
+
+
+def test_a_sweep_started_mid_range_reaches_the_cheap_end() -> None:
+    # The centre costs 1e6; the cheapest legal run costs 1.
+    assert _lowest_cost(CARBSParams(better_direction_sign=-1, seed=0), 30) < 1e3
+    release = CARBSParams(better_direction_sign=-1, seed=0, improvement_target="RELEASE")
+    assert _lowest_cost(release, 30) > 1e4  # the release's rule never grows the front down

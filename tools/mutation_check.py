@@ -63,14 +63,43 @@ MUTATIONS = [
     ),
     (
         "carbs/suggestions.py",
-        "    return improvement_target(pareto_value_at_cost, floor=floor)",
-        "    return improvement_target(pareto_value_at_cost)",
+        "    return improvement_target(predictions.pareto_surrogate, floor=floor), None",
+        "    return improvement_target(predictions.pareto_surrogate), None",
+    ),
+    (
+        "carbs/suggestions.py",
+        "    if budget < front[0].mean_cost:",
+        "    if False:",
+    ),
+    (
+        "carbs/suggestions.py",
+        "torch.where(shortfall > 0, -math.inf, 0.0)",
+        "torch.where(shortfall > 0, 0.0, -math.inf)",
+    ),
+    (
+        "carbs/suggestions.py",
+        "    log_low = math.log(cheapest if low_cost is None else min(low_cost, cheapest))",
+        "    log_low = math.log(cheapest)",
+    ),
+    (
+        "carbs/suggestions.py",
+        "    return torch.cat([origins, below]), floor",
+        "    return origins, floor",
+    ),
+    (
+        "carbs/surrogate/model.py",
+        "            query = scaled_log_cost.clamp(low, high).unsqueeze(-1)",
+        "            query = scaled_log_cost.unsqueeze(-1)",
     ),
 ]
 
 
 def main() -> None:
-    tests = sys.argv[1:] or ["tests/test_decisions.py", "tests/test_acquisition.py"]
+    tests = sys.argv[1:] or [
+        "tests/test_decisions.py",
+        "tests/test_acquisition.py",
+        "tests/test_coverage.py",
+    ]
     missed = 0
     for path, old, new in MUTATIONS:
         file = Path(path)

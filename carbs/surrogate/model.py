@@ -119,6 +119,7 @@ class SurrogateModel:
         self.output_transform: QuantileNormalTransform | None = None
         self.cost_transform: LogCostTransform | None = None
         self.num_train = 0
+        self.front_scaled_log_cost_range = (-1.0, 1.0)
 
     # -- fitting --------------------------------------------------------------------------
     def fit(
@@ -169,9 +170,14 @@ class SurrogateModel:
 
         front_outputs = torch.as_tensor([o for g in front for o in g.outputs], dtype=torch.float64)
         front_costs = torch.as_tensor([c for g in front for c in g.costs], dtype=torch.float64)
+        scaled_front_costs = self.cost_transform.to_surrogate(front_costs)
+        self.front_scaled_log_cost_range = (
+            float(scaled_front_costs.min()),
+            float(scaled_front_costs.max()),
+        )
         self.pareto_gp = self._fit_regression(
             "pareto",
-            self.cost_transform.to_surrogate(front_costs).unsqueeze(-1),
+            scaled_front_costs.unsqueeze(-1),
             self.output_transform.to_surrogate(front_outputs),
             PARETO_LENGTHSCALE,
         )
@@ -333,15 +339,17 @@ class SurrogateModel:
         values = torch.tensor([output], dtype=torch.float64)
         return float(self.output_transform.to_surrogate(values)[0])
 
-    def worst_surrogate(self) -> float:
-        """The surrogate value of the worst successful output the model was fitted on."""
-        assert self.output_transform is not None
-        return float(self.output_transform.surrogate_values.min())
-
     def _pareto_at_scaled_log_cost(self, scaled_log_cost: Tensor) -> Tensor:
+        """The Pareto GP at scaled log costs clamped into the front's cost range.
+
+        As in the established release, the 1-D GP is read only where it has data:
+        beyond the front's dearest (cheapest) member its value is the value there,
+        never a linear extrapolation.
+        """
         assert self.pareto_gp is not None
+        low, high = self.front_scaled_log_cost_range
         with torch.no_grad(), self._prediction_settings("pareto"):
-            query = scaled_log_cost.unsqueeze(-1)
+            query = scaled_log_cost.clamp(low, high).unsqueeze(-1)
             return self.pareto_gp.posterior_moments(query, with_variance=False)[0]
 
     def _prediction_settings(self, name: str) -> contextlib.ExitStack:

@@ -1,0 +1,114 @@
+"""Reaching the cheap end of the cost axis: a log-linear cost model and origins along it.
+
+Log cost is close to linear in basic space: costs are products of powers of
+log-space params (width, steps, tokens, batch size). A least-squares plane
+through the successes' log costs, :class:`CostPlane`, therefore says how to
+make a run cheaper and how cheap a legal run can get, even from a cluster of
+runs far from the cheap end. :func:`origins_below` places search origins along
+it, between the front's cheapest member and the cheapest legal cost, so that
+the search can reach costs below the front in a few steps rather than one
+search radius at a time. (Origins above the front were tried and dropped: they
+sent the search to the dearest corner early and cost coverage in the middle;
+``benchmarks/RESULTS.md``.)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import attrs
+import torch
+from torch import Tensor
+
+from carbs.observations import ObservationInBasic
+
+MAX_MOVE = 10.0
+"""The farthest, in basic units per param, a ray is followed where a param has no bound."""
+ORIGINS_PER_END = 3
+"""Origins placed between the front's cheapest member and the cheapest legal cost."""
+
+
+@attrs.frozen
+class CostPlane:
+    """``log(cost) ~ slope . x + intercept`` over basic space.
+
+    Attributes:
+        slope: Shape ``(d,)``.
+        intercept: The plane's value at the origin of basic space.
+    """
+
+    slope: Tensor
+    intercept: float
+
+    @classmethod
+    def fit(cls, successes: Sequence[ObservationInBasic]) -> CostPlane | None:
+        """Least squares through the successes; ``None`` with fewer than ``2 (d + 1)`` of them."""
+        if not successes or len(successes) < 2 * (successes[0].real_number_input.shape[0] + 1):
+            return None
+        x = torch.stack([o.real_number_input for o in successes]).to(torch.float64)
+        log_cost = torch.log(torch.tensor([o.cost for o in successes], dtype=torch.float64))
+        design = torch.cat([x, torch.ones(x.shape[0], 1, dtype=torch.float64)], dim=1)
+        solution = torch.linalg.lstsq(design, log_cost.unsqueeze(-1)).solution.squeeze(-1)
+        return cls(solution[:-1], float(solution[-1]))
+
+    def log_cost(self, points: Tensor) -> Tensor:
+        """The plane at points ``(..., d)``, shape ``(...)``."""
+        return points @ self.slope + self.intercept
+
+    def ray(self, start: Tensor, lower: Tensor, upper: Tensor, steps: Tensor) -> Tensor:
+        """Points ``(k, d)`` from ``start`` along the plane's gradient, clipped into the bounds.
+
+        ``steps`` ``(k,)`` are signed distances in units of the gradient: negative
+        goes towards cheaper runs. Each param moves in proportion to its effect
+        on cost, so params that do not drive cost stay put.
+        """
+        direction = self.slope / self.slope.norm().clamp_min(1e-12)
+        low = torch.maximum(lower, start - MAX_MOVE)
+        high = torch.minimum(upper, start + MAX_MOVE)
+        moved = start + steps.unsqueeze(-1) * direction
+        return torch.minimum(torch.maximum(moved, low), high)
+
+    def point_at(
+        self, start: Tensor, lower: Tensor, upper: Tensor, target_log_cost: float
+    ) -> Tensor:
+        """The point of the ray from ``start`` whose plane value is ``target_log_cost``
+        (or the ray's end, if the bounds stop it short), found by bisection."""
+        sign = 1.0 if target_log_cost > float(self.log_cost(start)) else -1.0
+        low_step, high_step = 0.0, MAX_MOVE * math.sqrt(start.shape[0])
+        for _ in range(50):
+            middle = (low_step + high_step) / 2
+            point = self.ray(
+                start, lower, upper, torch.tensor([sign * middle], dtype=torch.float64)
+            )[0]
+            if (float(self.log_cost(point)) - target_log_cost) * sign < 0:
+                low_step = middle
+            else:
+                high_step = middle
+        return self.ray(start, lower, upper, torch.tensor([sign * high_step], dtype=torch.float64))[
+            0
+        ]
+
+    def cheapest_log_cost(self, start: Tensor, lower: Tensor, upper: Tensor) -> float:
+        """The plane's value at the cheap end of the ray from ``start``: the cheapest
+        legal cost it predicts."""
+        steps = torch.tensor([-MAX_MOVE * 1e3], dtype=torch.float64)
+        return float(self.log_cost(self.ray(start, lower, upper, steps)[0]))
+
+
+def origins_below(plane: CostPlane, cheapest: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
+    """Search origins between the front's cheapest member and the cheapest legal cost.
+
+    :data:`ORIGINS_PER_END` points on the plane's ray from ``cheapest`` (the
+    cheapest member's input, ``(d,)``), evenly spaced in predicted log cost down to
+    the cheapest legal cost. None if the front already reaches it.
+
+    Returns:
+        Shape ``(k, d)``, ``k`` 0 or :data:`ORIGINS_PER_END`.
+    """
+    here = float(plane.log_cost(cheapest))
+    gap = plane.cheapest_log_cost(cheapest, lower, upper) - here
+    if gap > -1e-9:
+        return cheapest.new_zeros((0, cheapest.shape[0]))
+    targets = [here + gap * k / ORIGINS_PER_END for k in range(1, ORIGINS_PER_END + 1)]
+    return torch.stack([plane.point_at(cheapest, lower, upper, t) for t in targets])

@@ -1,0 +1,73 @@
+"""The cost plane and the coverage origins: reaching both ends of the cost axis."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from carbs.coverage import ORIGINS_PER_END, CostPlane, origins_below
+from carbs.observations import ObservationInBasic
+
+INF = math.inf
+
+
+def f64(*values: float) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.float64)
+
+
+def runs(points: list[list[float]], log_cost: object) -> list[ObservationInBasic]:
+    return [
+        ObservationInBasic(f64(*p), 0.0, math.exp(log_cost(p)))  # type: ignore[operator]
+        for p in points
+    ]
+
+
+def grid() -> list[list[float]]:
+    return [[a, b, c] for a in (0.0, 0.5, 1.0) for b in (0.0, 0.3) for c in (-0.2, 0.2)]
+
+
+def test_the_plane_recovers_a_log_linear_cost_and_needs_enough_runs() -> None:
+    successes = runs(grid(), lambda p: 2.0 * p[0] + 1.0 * p[1] + 3.0)  # p[2] is free
+    plane = CostPlane.fit(successes)
+    assert plane is not None
+    torch.testing.assert_close(plane.slope, f64(2.0, 1.0, 0.0), atol=1e-9, rtol=0)
+    assert plane.intercept == pytest.approx(3.0)
+    assert CostPlane.fit(successes[: 2 * 4 - 1]) is None  # fewer than 2 (d + 1)
+
+
+def test_the_ray_moves_params_in_proportion_to_their_effect_on_cost_and_stops_at_bounds() -> None:
+    plane = CostPlane(f64(2.0, 1.0, 0.0), 3.0)
+    start = f64(0.5, 0.5, 0.7)
+    lower, upper = f64(0.0, -INF, 0.0), f64(1.0, INF, 1.0)
+    down = plane.ray(start, lower, upper, f64(-0.5))[0]
+    assert float(down[2]) == 0.7  # a param that does not drive cost stays put
+    moved = start - down
+    assert float(moved[0]) == pytest.approx(2 * float(moved[1]))
+    far = plane.ray(start, lower, upper, f64(-1e6))[0]
+    assert float(far[0]) == 0.0 and float(far[1]) == pytest.approx(0.5 - 10.0)  # bound, MAX_MOVE
+    # The cheapest reachable cost: x0 at its bound, x1 moved as far as allowed.
+    assert plane.cheapest_log_cost(start, lower, upper) == pytest.approx(3.0 - 9.5)
+
+
+def test_point_at_lands_on_the_asked_cost_or_at_the_end_of_the_ray() -> None:
+    plane = CostPlane(f64(2.0, 0.0), 0.0)
+    start, lower, upper = f64(0.5, 0.3), f64(0.0, 0.0), f64(1.0, 1.0)
+    point = plane.point_at(start, lower, upper, 0.4)
+    assert float(plane.log_cost(point)) == pytest.approx(0.4, abs=1e-9)
+    assert float(point[1]) == 0.3
+    stopped = plane.point_at(start, lower, upper, -5.0)  # beyond the bound
+    assert float(stopped[0]) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_origins_below_span_the_gap_between_the_front_and_the_cheapest_legal_cost() -> None:
+    plane = CostPlane(f64(1.0, 1.0), 0.0)
+    lower, upper = f64(0.0, 0.0), f64(3.0, 3.0)
+    cheapest = f64(1.0, 1.0)  # log cost 2; the cheapest legal cost is at (0, 0): log cost 0
+    origins = origins_below(plane, cheapest, lower, upper)
+    assert origins.shape == (ORIGINS_PER_END, 2)
+    log_costs = plane.log_cost(origins).tolist()
+    assert log_costs == pytest.approx([2 - 2 / 3, 2 - 4 / 3, 0.0], abs=1e-6)
+    # A front that already reaches the cheapest legal cost needs none.
+    assert origins_below(plane, f64(0.0, 0.0), lower, upper).shape == (0, 2)
