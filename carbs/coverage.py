@@ -27,6 +27,8 @@ MAX_MOVE = 10.0
 """The farthest, in basic units per param, a ray is followed where a param has no bound."""
 ORIGINS_PER_END = 3
 """Origins placed between the front's cheapest member and the cheapest legal cost."""
+BISECTION_STEPS = 40
+"""Halvings of the step along the ray: far finer than any rounding of the params."""
 
 
 @attrs.frozen
@@ -69,25 +71,23 @@ class CostPlane:
         moved = start + steps.unsqueeze(-1) * direction
         return torch.minimum(torch.maximum(moved, low), high)
 
-    def point_at(
-        self, start: Tensor, lower: Tensor, upper: Tensor, target_log_cost: float
+    def points_at(
+        self, start: Tensor, lower: Tensor, upper: Tensor, target_log_costs: Tensor
     ) -> Tensor:
-        """The point of the ray from ``start`` whose plane value is ``target_log_cost``
-        (or the ray's end, if the bounds stop it short), found by bisection."""
-        sign = 1.0 if target_log_cost > float(self.log_cost(start)) else -1.0
-        low_step, high_step = 0.0, MAX_MOVE * math.sqrt(start.shape[0])
-        for _ in range(50):
-            middle = (low_step + high_step) / 2
-            point = self.ray(
-                start, lower, upper, torch.tensor([sign * middle], dtype=torch.float64)
-            )[0]
-            if (float(self.log_cost(point)) - target_log_cost) * sign < 0:
-                low_step = middle
-            else:
-                high_step = middle
-        return self.ray(start, lower, upper, torch.tensor([sign * high_step], dtype=torch.float64))[
-            0
-        ]
+        """Points ``(k, d)`` of the ray from ``start`` whose plane values are the targets
+        ``(k,)`` (or the ray's end, where the bounds stop it short), by bisection on
+        every target at once."""
+        sign = torch.where(target_log_costs > self.log_cost(start), 1.0, -1.0)
+        low = torch.zeros_like(target_log_costs)
+        high = torch.full_like(target_log_costs, MAX_MOVE * math.sqrt(start.shape[0]))
+        for _ in range(BISECTION_STEPS):
+            middle = (low + high) / 2
+            reached = (
+                self.log_cost(self.ray(start, lower, upper, sign * middle)) - target_log_costs
+            ) * sign >= 0
+            low = torch.where(reached, low, middle)
+            high = torch.where(reached, middle, high)
+        return self.ray(start, lower, upper, sign * high)
 
     def cheapest_log_cost(self, start: Tensor, lower: Tensor, upper: Tensor) -> float:
         """The plane's value at the cheap end of the ray from ``start``: the cheapest
@@ -110,5 +110,5 @@ def origins_below(plane: CostPlane, cheapest: Tensor, lower: Tensor, upper: Tens
     gap = plane.cheapest_log_cost(cheapest, lower, upper) - here
     if gap > -1e-9:
         return cheapest.new_zeros((0, cheapest.shape[0]))
-    targets = [here + gap * k / ORIGINS_PER_END for k in range(1, ORIGINS_PER_END + 1)]
-    return torch.stack([plane.point_at(cheapest, lower, upper, t) for t in targets])
+    fractions = torch.arange(1, ORIGINS_PER_END + 1, dtype=torch.float64) / ORIGINS_PER_END
+    return plane.points_at(cheapest, lower, upper, here + gap * fractions)

@@ -51,14 +51,14 @@ def test_the_ray_moves_params_in_proportion_to_their_effect_on_cost_and_stops_at
     assert plane.cheapest_log_cost(start, lower, upper) == pytest.approx(3.0 - 9.5)
 
 
-def test_point_at_lands_on_the_asked_cost_or_at_the_end_of_the_ray() -> None:
+def test_points_at_land_on_the_asked_costs_or_at_the_end_of_the_ray() -> None:
     plane = CostPlane(f64(2.0, 0.0), 0.0)
     start, lower, upper = f64(0.5, 0.3), f64(0.0, 0.0), f64(1.0, 1.0)
-    point = plane.point_at(start, lower, upper, 0.4)
+    point, stopped, up = plane.points_at(start, lower, upper, f64(0.4, -5.0, 1.5))
     assert float(plane.log_cost(point)) == pytest.approx(0.4, abs=1e-9)
     assert float(point[1]) == 0.3
-    stopped = plane.point_at(start, lower, upper, -5.0)  # beyond the bound
-    assert float(stopped[0]) == pytest.approx(0.0, abs=1e-9)
+    assert float(stopped[0]) == pytest.approx(0.0, abs=1e-9)  # the bound stops it short
+    assert float(plane.log_cost(up)) == pytest.approx(1.5, abs=1e-9)
 
 
 def test_origins_below_span_the_gap_between_the_front_and_the_cheapest_legal_cost() -> None:
