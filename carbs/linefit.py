@@ -72,6 +72,32 @@ class LineFit:
         return (mean - half_width, mean + half_width)
 
 
+def _checked_arrays(
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    weights: Sequence[float] | np.ndarray | None,
+    confidence: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``x``, ``y`` and the weights as float64 arrays, checked (see weighted_least_squares)."""
+    xs = np.asarray(x, dtype=np.float64)
+    ys = np.asarray(y, dtype=np.float64)
+    ws = np.ones_like(xs) if weights is None else np.asarray(weights, dtype=np.float64)
+    if xs.ndim != 1 or xs.shape != ys.shape or xs.shape != ws.shape:
+        raise CARBSValueError(
+            f"x, y and weights must be 1-D and of equal length, got shapes "
+            f"{xs.shape}, {ys.shape}, {ws.shape}"
+        )
+    if not (0.0 < confidence < 1.0):
+        raise CARBSValueError(f"confidence must lie in (0, 1), got {confidence}")
+    if not (np.isfinite(xs).all() and np.isfinite(ys).all() and np.isfinite(ws).all()):
+        raise CARBSValueError("x, y and weights must be finite")
+    if (ws <= 0).any():
+        raise CARBSValueError("weights must be > 0")
+    if xs.shape[0] < 2:
+        raise InsufficientDataError(f"a line needs at least 2 points, got {xs.shape[0]}")
+    return xs, ys, ws
+
+
 def weighted_least_squares(
     x: Sequence[float] | np.ndarray,
     y: Sequence[float] | np.ndarray,
@@ -94,23 +120,8 @@ def weighted_least_squares(
         CARBSValueError: mismatched shapes, non-finite values, non-positive
             weights or a confidence outside ``(0, 1)``.
     """
-    xs = np.asarray(x, dtype=np.float64)
-    ys = np.asarray(y, dtype=np.float64)
-    ws = np.ones_like(xs) if weights is None else np.asarray(weights, dtype=np.float64)
-    if xs.ndim != 1 or xs.shape != ys.shape or xs.shape != ws.shape:
-        raise CARBSValueError(
-            f"x, y and weights must be 1-D and of equal length, got shapes "
-            f"{xs.shape}, {ys.shape}, {ws.shape}"
-        )
-    if not (0.0 < confidence < 1.0):
-        raise CARBSValueError(f"confidence must lie in (0, 1), got {confidence}")
-    if not (np.isfinite(xs).all() and np.isfinite(ys).all() and np.isfinite(ws).all()):
-        raise CARBSValueError("x, y and weights must be finite")
-    if (ws <= 0).any():
-        raise CARBSValueError("weights must be > 0")
+    xs, ys, ws = _checked_arrays(x, y, weights, confidence)
     n = xs.shape[0]
-    if n < 2:
-        raise InsufficientDataError(f"a line needs at least 2 points, got {n}")
 
     sum_w = float(ws.sum())
     x_mean = float((ws * xs).sum() / sum_w)

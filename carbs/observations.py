@@ -9,6 +9,7 @@ history of a sweep.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -158,3 +159,21 @@ def observation_to_basic(
         is_failure=is_failure or not math.isfinite(output),
         observed_at=observed_at,
     )
+
+
+def suggestion_id_of(suggestion: Any) -> str | None:
+    """The ``suggestion_uuid`` of a suggestion dict (``None`` if it has none).
+
+    Raises:
+        InvalidObservationError: ``suggestion`` is not a dict, or its id is not a str.
+    """
+    if not isinstance(suggestion, Mapping):
+        raise InvalidObservationError(
+            f"expected the suggestion dict that suggest() returned, got {type(suggestion).__name__}"
+        )
+    suggestion_id = suggestion.get(SUGGESTION_ID_DICT_KEY)
+    if suggestion_id is not None and not isinstance(suggestion_id, str):
+        raise InvalidObservationError(
+            f"{SUGGESTION_ID_DICT_KEY} must be a str, got {suggestion_id!r}"
+        )
+    return suggestion_id

@@ -32,6 +32,7 @@ from carbs.observations import (
     SuggestionInBasic,
     SuggestOutput,
     observation_to_basic,
+    suggestion_id_of,
 )
 from carbs.pareto import ObservationGroup
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, Param, SearchSpace
@@ -217,16 +218,7 @@ class CARBS(analysis.AnalysisMixin):
         Raises:
             InvalidObservationError: the argument is not the suggestion dict.
         """
-        if not isinstance(suggestion_to_forget, Mapping):
-            raise InvalidObservationError(
-                "forget_suggestion takes the suggestion dict that suggest() returned, "
-                f"got {type(suggestion_to_forget).__name__}"
-            )
-        suggestion_id = suggestion_to_forget.get(SUGGESTION_ID_DICT_KEY)
-        if suggestion_id is not None and not isinstance(suggestion_id, str):
-            raise InvalidObservationError(
-                f"{SUGGESTION_ID_DICT_KEY} must be a str, got {suggestion_id!r}"
-            )
+        suggestion_id = suggestion_id_of(suggestion_to_forget)
         with self._lock:
             if suggestion_id is not None and not self._sweep.forget(suggestion_id):
                 logger.info("forget_suggestion: unknown suggestion_uuid %r", suggestion_id)

@@ -87,6 +87,47 @@ def _best_single_run_steps(
     return costs, bests
 
 
+def _draw_runs_and_fronts(
+    figure: Figure,
+    ax: Axes,
+    records: Sequence[ObservationRecord],
+    successes: Sequence[ObservationRecord],
+    front: Sequence[ParetoMember],
+    sign: int,
+) -> None:
+    points = ax.scatter(
+        [r.cost for r in successes],
+        [r.output for r in successes],
+        c=[r.index for r in successes],
+        cmap="viridis",
+        vmin=0,
+        vmax=max(len(records) - 1, 1),
+        s=18,
+        label="runs",
+        zorder=2,
+    )
+    figure.colorbar(points, ax=ax, label="observation #")
+    costs, bests = _best_single_run_steps(successes, sign)
+    ax.step(costs, bests, where="post", color="0.45", linestyle="--", label="best single run")
+    ax.step(
+        [m.cost for m in front],
+        [m.output for m in front],
+        where="post",
+        color=_FRONT_COLOR,
+        label="Pareto front used by CARBS",
+        zorder=3,
+    )
+    ax.scatter(
+        [m.cost for m in front],
+        [m.output for m in front],
+        s=[30.0 * m.count for m in front],
+        facecolors="none",
+        edgecolors=_FRONT_COLOR,
+        label="front members (mean of their runs)",
+        zorder=4,
+    )
+
+
 def plot_pareto_front(
     carbs: CARBS,
     path: str | Path | None = None,
@@ -125,38 +166,7 @@ def plot_pareto_front(
     failures = [r for r in records if r.is_failure]
     sign = carbs.config.better_direction_sign
     if successes:
-        points = ax.scatter(
-            [r.cost for r in successes],
-            [r.output for r in successes],
-            c=[r.index for r in successes],
-            cmap="viridis",
-            vmin=0,
-            vmax=max(len(records) - 1, 1),
-            s=18,
-            label="runs",
-            zorder=2,
-        )
-        figure.colorbar(points, ax=ax, label="observation #")
-        costs, bests = _best_single_run_steps(successes, sign)
-        ax.step(costs, bests, where="post", color="0.45", linestyle="--", label="best single run")
-        front = carbs.pareto_front()
-        ax.step(
-            [m.cost for m in front],
-            [m.output for m in front],
-            where="post",
-            color=_FRONT_COLOR,
-            label="Pareto front used by CARBS",
-            zorder=3,
-        )
-        ax.scatter(
-            [m.cost for m in front],
-            [m.output for m in front],
-            s=[30.0 * m.count for m in front],
-            facecolors="none",
-            edgecolors=_FRONT_COLOR,
-            label="front members (mean of their runs)",
-            zorder=4,
-        )
+        _draw_runs_and_fronts(figure, ax, records, successes, carbs.pareto_front(), sign)
     else:
         _empty(ax, "no successful observation yet")
     _mark_failures(ax, [r.cost for r in failures])
