@@ -51,7 +51,12 @@ class CostPlane:
         x = torch.stack([o.real_number_input for o in successes]).to(torch.float64)
         log_cost = torch.log(torch.tensor([o.cost for o in successes], dtype=torch.float64))
         design = torch.cat([x, torch.ones(x.shape[0], 1, dtype=torch.float64)], dim=1)
-        solution = torch.linalg.lstsq(design, log_cost.unsqueeze(-1)).solution.squeeze(-1)
+        # Normal equations with a tiny ridge: well posed when a param never varied, and,
+        # unlike torch.linalg.lstsq, the same to the last bit on every call (a seed
+        # must fix every suggestion).
+        gram = design.T @ design
+        ridge = 1e-9 * float(gram.diagonal().mean()) * torch.eye(gram.shape[0], dtype=torch.float64)
+        solution = torch.linalg.solve(gram + ridge, design.T @ log_cost)
         return cls(solution[:-1], float(solution[-1]))
 
     def log_cost(self, points: Tensor) -> Tensor:

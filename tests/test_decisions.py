@@ -399,7 +399,7 @@ def test_over_the_whole_cost_axis_origins_reach_below_the_front() -> None:
     front = pareto_groups(group_observations(successes), 0.2, -1, True)
     whole, floor = search_origins(CARBSParams(), space, front, successes)
     assert whole.shape[0] == len(front) + ORIGINS_PER_END
-    assert floor == pytest.approx(1.0, rel=1e-6)  # size = steps = 1: cost 1
+    assert floor == pytest.approx(1.0, rel=1e-4)  # size = steps = 1: cost 1
     release = CARBSParams(improvement_target="RELEASE")
     only_front, no_floor = search_origins(release, space, front, successes)
     assert only_front.shape[0] == len(front) and no_floor is None
