@@ -29,7 +29,7 @@ from carbs.scaling import (
     DEFAULT_MIN_POINTS,
     DEFAULT_MIN_R_SQUARED,
     CostSuggestion,
-    ScalingLaw,
+    Law,
     fit_scaling_laws,
 )
 from carbs.scaling import suggest_at_cost as laws_at_cost
@@ -293,7 +293,7 @@ class AnalysisMixin:
         """
         return predict(self.snapshot(), points)
 
-    def scaling_laws(self, confidence: float = DEFAULT_CONFIDENCE) -> dict[str, ScalingLaw]:
+    def scaling_laws(self, confidence: float = DEFAULT_CONFIDENCE) -> dict[str, Law]:
         """Fit each param against cost along the Pareto front (see :mod:`carbs.scaling`).
 
         For a ``LogSpace`` param ``law.slope`` is the exponent in ``value ~ k *
@@ -331,6 +331,7 @@ class AnalysisMixin:
             min_points=DEFAULT_MIN_POINTS,
             min_r_squared=min_r_squared,
             max_extrapolation=max_extrapolation,
+            fixed=self.snapshot().search_space.fixed,
         )
 
     def observation_records(self) -> list[ObservationRecord]:

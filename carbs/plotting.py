@@ -14,15 +14,15 @@ import contextlib
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from carbs.analysis import ParetoMember
 from carbs.errors import InsufficientDataError
 from carbs.linefit import DEFAULT_CONFIDENCE
-from carbs.scaling import ScalingLaw
-from carbs.spaces import RealNumberSpace
+from carbs.scaling import ChoiceLaw, Law, ScalingLaw
+from carbs.spaces import CategoricalSpace, Space
 from carbs.tables import ObservationRecord
 
 if TYPE_CHECKING:
@@ -220,8 +220,13 @@ def _draw_law(ax: Axes, law: ScalingLaw) -> None:
         )
 
 
-def _set_value_scale(ax: Axes, space: RealNumberSpace) -> None:
-    """The space's axis scale, with ticks that read as plain numbers (0.9, 0.99, not 1-10^-2)."""
+def _set_value_scale(ax: Axes, space: Space) -> None:
+    """The space's axis scale, with ticks that read as plain numbers (0.9, 0.99, not 1-10^-2)
+    or, for a categorical param, as its choices."""
+    if isinstance(space, CategoricalSpace):
+        ax.set_yticks(range(len(space.choices)), [str(c) for c in space.choices])
+        ax.set_ylim(-0.5, len(space.choices) - 0.5)
+        return
     ax.set_yscale(space.plot_scale)
     if space.plot_scale == "logit":
         from matplotlib.ticker import FuncFormatter, NullFormatter
@@ -233,28 +238,36 @@ def _set_value_scale(ax: Axes, space: RealNumberSpace) -> None:
 def _draw_param_panel(
     ax: Axes,
     name: str,
-    space: RealNumberSpace,
+    space: Space,
     records: Sequence[ObservationRecord],
     front: Sequence[ParetoMember],
-    law: ScalingLaw | None,
+    law: Law | None,
 ) -> None:
+    def y(params: dict[str, Any]) -> Any:  # a choice's position on a categorical axis
+        if isinstance(space, CategoricalSpace):
+            return space.index(params[name])
+        return params[name]
+
     ax.scatter(
         [r.cost for r in records],
-        [r.params[name] for r in records],
+        [y(r.params) for r in records],
         color="0.6",
         s=10,
         label="observations",
     )
     ax.scatter(
         [m.cost for m in front],
-        [m.params[name] for m in front],
+        [y(m.params) for m in front],
         s=[20.0 * m.count for m in front],
         facecolors="none",
         edgecolors=_FRONT_COLOR,
         label="Pareto front",
         zorder=3,
     )
-    if law is not None:
+    if isinstance(law, ChoiceLaw):
+        bands = ", ".join(f"{choice} ({low:.3g}-{high:.3g})" for low, high, choice in law.bands)
+        ax.set_title(f"{name}: choice by cost band\n{bands}", fontsize="medium")
+    elif law is not None:
         _draw_law(ax, law)
         ax.set_title(_law_title(law), fontsize="medium")
     else:
@@ -300,7 +313,7 @@ def plot_scaling_laws(
         figure.delaxes(extra)
     records = [r for r in carbs.observation_records() if not r.is_failure]
     front = carbs.pareto_front()
-    laws: dict[str, ScalingLaw] = {}
+    laws: dict[str, Law] = {}
     with contextlib.suppress(InsufficientDataError):  # too few front members: points only
         laws = carbs.scaling_laws(confidence)
     for ax, name, space in zip(axes, names, carbs.search_space.spaces, strict=False):

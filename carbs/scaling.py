@@ -27,42 +27,59 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import attrs
 import numpy as np
-import torch
 
 from carbs.errors import CARBSValueError, InsufficientDataError
 from carbs.linefit import DEFAULT_CONFIDENCE, LineFit, weighted_least_squares
 from carbs.pareto import ObservationGroup
-from carbs.spaces import LinearSpace, LogitSpace, LogSpace, RealNumberSpace, SearchSpace
+from carbs.spaces import (
+    CategoricalSpace,
+    LinearSpace,
+    LogitSpace,
+    LogSpace,
+    OrdinalSpace,
+    RealNumberSpace,
+    SearchSpace,
+)
+from carbs.spaces.base import same_value
+
+NumericSpace = RealNumberSpace | OrdinalSpace
 
 DEFAULT_MIN_R_SQUARED = 0.5
 DEFAULT_MIN_POINTS = 3
 DEFAULT_MAX_EXTRAPOLATION = 10.0
 
 
-def slope_factor(space: RealNumberSpace) -> float:
+def slope_factor(space: NumericSpace) -> float:
     """Factor from a basic-space slope to the reported slope (see the module docstring).
 
     ``LogSpace``: basic = log_base(x) / scale, so ``d ln x = scale * ln(base) * d basic``
     and, with ``d ln c = ln(10) * d log10 c``, the exponent ``d ln x / d ln c`` is
     ``scale * log10(base)`` times the basic slope per decade. ``LinearSpace``: ``x =
-    scale * basic``. ``LogitSpace``: log10 odds ``= scale * basic``. Any other space
-    reports the basic-space slope (factor 1).
+    scale * basic``. ``LogitSpace``: log10 odds ``= scale * basic``. ``OrdinalSpace``:
+    ``log10(x)`` or ``x`` is ``scale * basic``, as for a base-10 ``LogSpace`` or a
+    ``LinearSpace``. Any other space reports the basic-space slope (factor 1).
     """
     if isinstance(space, LogSpace):
         return space.scale * math.log10(space.base)
-    if isinstance(space, LinearSpace | LogitSpace):
+    if isinstance(space, LinearSpace | LogitSpace | OrdinalSpace):
         return space.scale
     return 1.0
 
 
-def slope_unit(space: RealNumberSpace) -> str:
+def is_power_law(space: NumericSpace) -> bool:
+    """Whether a slope in ``space`` is a power-law exponent (log-scaled spaces)."""
+    return isinstance(space, LogSpace) or (isinstance(space, OrdinalSpace) and bool(space.is_log))
+
+
+def slope_unit(space: NumericSpace) -> str:
     """What the reported slope of a parameter in ``space`` measures."""
-    if isinstance(space, LogSpace):
+    if is_power_law(space):
         return "exponent (d ln value / d ln cost)"
-    if isinstance(space, LinearSpace):
+    if isinstance(space, LinearSpace | OrdinalSpace):
         return "value per decade of cost (d value / d log10 cost)"
     if isinstance(space, LogitSpace):
         return "log10 odds per decade of cost (d log10(p/(1-p)) / d log10 cost)"
@@ -87,7 +104,7 @@ class ScalingLaw:
     """
 
     name: str
-    space: RealNumberSpace
+    space: NumericSpace
     fit: LineFit
     costs: tuple[float, ...]
     values: tuple[float, ...]
@@ -95,8 +112,8 @@ class ScalingLaw:
 
     @property
     def is_power_law(self) -> bool:
-        """``True`` for log-space parameters, whose slope is a power-law exponent."""
-        return isinstance(self.space, LogSpace)
+        """``True`` for log-scaled parameters, whose slope is a power-law exponent."""
+        return is_power_law(self.space)
 
     @property
     def slope(self) -> float:
@@ -157,11 +174,65 @@ class ScalingLaw:
         )
 
 
+@attrs.frozen
+class ChoiceLaw:
+    """Which choice of a categorical param the Pareto front uses as cost grows.
+
+    A categorical param has no slope; instead the front's members, cheapest
+    first, fall into *bands* of consecutive members that share a choice.
+
+    Attributes:
+        name: The parameter's name.
+        space: The parameter's space.
+        costs: Mean cost of each front member, cheapest first.
+        values: Each front member's choice.
+        counts: Each front member's number of samples.
+    """
+
+    name: str
+    space: CategoricalSpace
+    costs: tuple[float, ...]
+    values: tuple[Any, ...]
+    counts: tuple[int, ...]
+
+    is_power_law = False
+
+    @property
+    def bands(self) -> list[tuple[float, float, Any]]:
+        """``(cheapest cost, dearest cost, choice)`` of each run of members sharing a choice."""
+        bands: list[tuple[float, float, Any]] = []
+        for cost, value in zip(self.costs, self.values, strict=True):
+            if bands and same_value(bands[-1][2], value):
+                bands[-1] = (bands[-1][0], cost, value)
+            else:
+                bands.append((cost, cost, value))
+        return bands
+
+    @property
+    def num_points(self) -> int:
+        """Number of front members."""
+        return len(self.costs)
+
+    @property
+    def cost_range(self) -> tuple[float, float]:
+        """Cheapest and dearest front member's cost."""
+        return (min(self.costs), max(self.costs))
+
+    def value_at(self, cost: float) -> Any:
+        """The choice of the front member nearest to ``cost`` in log cost (the dearer on a tie)."""
+        distances = [abs(math.log(c / cost)) for c in self.costs]
+        best = min(range(len(distances)), key=lambda i: (distances[i], -i))
+        return self.values[best]
+
+
+Law = ScalingLaw | ChoiceLaw
+
+
 def fit_scaling_laws(
     front: Sequence[ObservationGroup],
     search_space: SearchSpace,
     confidence: float = DEFAULT_CONFIDENCE,
-) -> dict[str, ScalingLaw]:
+) -> dict[str, Law]:
     """Fit one scaling law per parameter along the Pareto front.
 
     Args:
@@ -170,7 +241,9 @@ def fit_scaling_laws(
         confidence: Level of the intervals.
 
     Returns:
-        A law per parameter, keyed by name, in the params' order.
+        A law per tuned parameter, keyed by name, in the params' order: a
+        :class:`ScalingLaw` for a numeric one, a :class:`ChoiceLaw` for a
+        categorical one (fixed params have none).
 
     Raises:
         InsufficientDataError: fewer than two front members, or all at one cost.
@@ -184,38 +257,18 @@ def fit_scaling_laws(
     costs = np.array([g.mean_cost for g in members], dtype=np.float64)
     counts = np.array([g.count for g in members], dtype=np.float64)
     basic = np.stack([g.input_in_basic.detach().cpu().numpy() for g in members])
-    params = search_space.param_tensor_from_basic(torch.as_tensor(basic)).numpy()
-    laws: dict[str, ScalingLaw] = {}
+    params = [search_space.param_dict_from_basic(g.input_in_basic) for g in members]
+    shared = {"costs": tuple(costs.tolist()), "counts": tuple(int(c) for c in counts)}
+    laws: dict[str, Law] = {}
     for i, (name, space) in enumerate(zip(search_space.names, search_space.spaces, strict=True)):
+        values = tuple(p[name] for p in params)
+        if isinstance(space, CategoricalSpace):
+            laws[name] = ChoiceLaw(name=name, space=space, values=values, **shared)
+            continue
+        assert isinstance(space, RealNumberSpace | OrdinalSpace)
         fit = weighted_least_squares(np.log10(costs), basic[:, i], counts, confidence)
-        laws[name] = ScalingLaw(
-            name=name,
-            space=space,
-            fit=fit,
-            costs=tuple(costs.tolist()),
-            values=tuple(params[:, i].tolist()),
-            counts=tuple(int(c) for c in counts),
-        )
+        laws[name] = ScalingLaw(name=name, space=space, fit=fit, values=values, **shared)
     return laws
-
-
-def legal_value(space: RealNumberSpace, basic: float) -> float | int:
-    """The legal param value nearest to a basic-space value (see ``clip_param_tensor``)."""
-    param = space.param_from_basic_tensor(torch.tensor(float(basic), dtype=torch.float64))
-    value = float(space.clip_param_tensor(param))
-    return int(value) if space.is_integer else value
-
-
-def legal_interval(space: RealNumberSpace, low: float, high: float) -> tuple[float, float]:
-    """``[low, high]`` (param space) made legal: inside the bounds and, for integer spaces,
-    widened outwards onto the lattice, so both ends are values a run can take."""
-    if space.is_integer:
-        step = space.rounding_factor
-        low = math.floor(low / step) * step if math.isfinite(low) else low
-        high = math.ceil(high / step) * step if math.isfinite(high) else high
-    ends = torch.tensor([low, high], dtype=torch.float64)
-    legal_low, legal_high = space.clip_param_tensor(ends).tolist()
-    return (legal_low, legal_high)
 
 
 @attrs.frozen
@@ -224,13 +277,15 @@ class CostSuggestion:
 
     Attributes:
         cost: The budget asked for.
-        params: A legal value per parameter (rounded onto integer lattices,
-            clipped to the bounds), usable as a run's input.
-        intervals: Per parameter, the confidence interval of the law at
+        params: A legal value per parameter (rounded onto integer lattices or
+            listed values, clipped to the bounds; for a categorical param the
+            choice the front uses nearest that cost; fixed params' values),
+            usable as a run's input.
+        intervals: Per numeric parameter, the confidence interval of the law at
             ``cost``, in param space, made legal: clipped into the bounds and,
-            for integer params, widened outwards onto the lattice.
+            for integer and ordinal params, widened outwards onto legal values.
         predicted: Per parameter, the law's raw value at ``cost`` (neither
-            rounded nor clipped).
+            rounded nor clipped; the choice for a categorical one).
         is_reliable: ``False`` when the front has too few members, a law's
             R^2 is below the threshold, or ``cost`` lies too far outside the
             front's cost range.
@@ -240,16 +295,16 @@ class CostSuggestion:
     """
 
     cost: float
-    params: dict[str, float | int]
+    params: dict[str, Any]
     intervals: dict[str, tuple[float, float]]
-    predicted: dict[str, float]
+    predicted: dict[str, Any]
     is_reliable: bool
     warnings: list[str]
     confidence: float
 
 
 def _reliability_warnings(
-    law: ScalingLaw, cost: float, min_points: int, max_extrapolation: float
+    law: Law, cost: float, min_points: int, max_extrapolation: float
 ) -> list[str]:
     """Why laws fitted on this front are not to be trusted at ``cost`` (empty if they are)."""
     warnings = []
@@ -269,12 +324,13 @@ def _reliability_warnings(
 
 
 def suggest_at_cost(
-    laws: Mapping[str, ScalingLaw],
+    laws: Mapping[str, Law],
     cost: float,
     *,
     min_points: int = DEFAULT_MIN_POINTS,
     min_r_squared: float = DEFAULT_MIN_R_SQUARED,
     max_extrapolation: float = DEFAULT_MAX_EXTRAPOLATION,
+    fixed: Mapping[str, Any] | None = None,
 ) -> CostSuggestion:
     """Predict the compute-optimal settings at ``cost`` from fitted scaling laws.
 
@@ -285,6 +341,7 @@ def suggest_at_cost(
         min_r_squared: A law with a lower R^2 makes the result unreliable.
         max_extrapolation: A ``cost`` more than this factor above the dearest or
             below the cheapest front member makes the result unreliable.
+        fixed: Fixed params' values, passed through into ``params``.
 
     Raises:
         CARBSValueError: ``cost`` is not a finite number > 0, or ``laws`` is empty.
@@ -297,33 +354,33 @@ def suggest_at_cost(
         raise CARBSValueError("no scaling laws given")
     cost = float(cost)
     first = next(iter(laws.values()))
+    numeric = {name: law for name, law in laws.items() if isinstance(law, ScalingLaw)}
     warnings = _reliability_warnings(first, cost, min_points, max_extrapolation)
     warnings += [
         f"{name}: weak fit along the front, R^2={law.r_squared:.2f} < {min_r_squared:g}"
-        for name, law in laws.items()
+        for name, law in numeric.items()
         if law.r_squared < min_r_squared
     ]
     is_reliable = not warnings
-    params: dict[str, float | int] = {}
+    params: dict[str, Any] = {name: law.value_at(cost) for name, law in laws.items()}
+    predicted = dict(params)
     intervals: dict[str, tuple[float, float]] = {}
-    predicted: dict[str, float] = {}
-    for name, law in laws.items():
-        space = law.space
-        raw = law.value_at(cost)
-        predicted[name] = raw
-        params[name] = legal_value(space, law.basic_at(cost))
-        intervals[name] = legal_interval(space, *law.interval_at(cost))
-        if not (space.min <= raw <= space.max) or not space.is_in_bounds(raw):
+    for name, law in numeric.items():
+        space, raw = law.space, predicted[name]
+        params[name] = space.legal_value_from_basic(law.basic_at(cost))
+        intervals[name] = space.legal_interval(*law.interval_at(cost))
+        if not (space.min <= raw <= space.max):
             warnings.append(
                 f"{name}: the law gives {raw:.4g} at this cost, outside "
                 f"[{space.min:g}, {space.max:g}]; clipped to {params[name]:.4g}"
             )
+    confidences = [law.confidence for law in numeric.values()]
     return CostSuggestion(
         cost=cost,
-        params=params,
+        params={**params, **dict(fixed or {})},
         intervals=intervals,
         predicted=predicted,
         is_reliable=is_reliable,
         warnings=warnings,
-        confidence=first.confidence,
+        confidence=confidences[0] if confidences else DEFAULT_CONFIDENCE,
     )

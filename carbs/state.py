@@ -277,15 +277,8 @@ def _point(value: Any, space: SearchSpace, where: str) -> Tensor:
         [_number(v, f"{where}[{i}]") for i, v in enumerate(items)], dtype=torch.float64
     )
     for name, param_space, basic in zip(space.names, space.spaces, point.tolist(), strict=True):
-        # Unrounded and with a little slack: values at a bound may not survive the
-        # round trip through basic space bit for bit.
-        value = param_space.param_from_basic(basic, is_rounded=False)
-        slack = 1e-9 * max(1.0, abs(value))
-        if not param_space.min - slack <= value <= param_space.max + slack:
-            raise StateError(
-                f"{where}: {name}={value:.6g} lies outside "
-                f"[min={param_space.min}, max={param_space.max}]"
-            )
+        if not param_space.holds_basic(basic):
+            raise StateError(f"{where}: {name} has no legal value at {basic!r} in basic space")
     return point
 
 

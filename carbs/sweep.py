@@ -243,7 +243,7 @@ class Sweep:
         center = self._state.search_center_in_basic.clone()
         for name, value in values.items():
             index = self.search_space.names.index(name)
-            center[index] = self.search_space.spaces[index].basic_from_param(value)
+            center[index] = self.search_space.spaces[index].basic_from_value(value)
         self._state.search_center_in_basic = center
 
     def replace_state(self, state: CARBSState) -> None:

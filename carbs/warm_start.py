@@ -13,7 +13,6 @@ from typing import Any
 
 import attrs
 
-from carbs.checks import check_number
 from carbs.errors import CARBSValueError, InvalidParamError, StateError
 from carbs.observations import ObservationInBasic, ObservationInParam
 from carbs.pareto import ranked_successes
@@ -72,7 +71,7 @@ def plan_warm_start(
     converted: list[ObservationInParam] = []
     out_of_bounds: list[str] = []
     for observation in prior.observations:
-        values = {**_values(observation, prior_space), **added}
+        values = {**_values(observation, prior_space, space), **added}
         try:
             space.validate_param_dict(values, what="prior observation")
         except CARBSValueError as error:
@@ -97,8 +96,16 @@ def plan_warm_start(
     return WarmStartPlan(converted, added)
 
 
-def _values(observation: ObservationInBasic, prior_space: SearchSpace) -> dict[str, Any]:
-    return prior_space.param_dict_from_basic(observation.real_number_input)
+def _values(
+    observation: ObservationInBasic, prior_space: SearchSpace, space: SearchSpace | None = None
+) -> dict[str, Any]:
+    """A prior observation's params; with ``space``, only the params ``space`` has (a prior
+    sweep's fixed params that the new one lacks were constants, and are dropped)."""
+    values = prior_space.param_dict_from_basic(observation.real_number_input)
+    if space is None:
+        return values
+    names = {p.name for p in space.params}
+    return {name: value for name, value in values.items() if name in names}
 
 
 def _check_params(space: SearchSpace, prior_space: SearchSpace, added: Mapping[str, Any]) -> None:
@@ -120,14 +127,10 @@ def _check_params(space: SearchSpace, prior_space: SearchSpace, added: Mapping[s
             "its observations cannot be mapped onto the current params"
         )
     for name, value in added.items():
-        param_space = space.spaces[space.names.index(name)]
-        field = f"added_parameters[{name!r}]"
-        number = check_number(value, field, InvalidParamError)
-        if not (param_space.is_in_bounds(number) and param_space.is_on_lattice(number)):
-            raise InvalidParamError(
-                f"{field}={value!r} must be a legal value inside "
-                f"[min={param_space.min}, max={param_space.max}]"
-            )
+        try:
+            space.spaces[space.names.index(name)].check_value(value, f"added_parameters[{name!r}]")
+        except CARBSValueError as error:
+            raise InvalidParamError(str(error)) from None
 
 
 def _best_prior_values(
@@ -137,10 +140,18 @@ def _best_prior_values(
     shared = [name for name in prior_space.names if name in space.names]
     for observation in ranked_successes(prior.observations, prior.config.better_direction_sign):
         values = _values(observation, prior_space)
-        if all(space.spaces[space.names.index(n)].is_in_bounds(values[n]) for n in shared):
+        if all(_is_legal(space, name, values[name]) for name in shared):
             return {name: values[name] for name in shared}
     _warn("warm_start: no prior success lies inside the new bounds; search centre unchanged")
     return {}
+
+
+def _is_legal(space: SearchSpace, name: str, value: Any) -> bool:
+    try:
+        space.spaces[space.names.index(name)].check_value(value, name)
+    except CARBSValueError:
+        return False
+    return True
 
 
 def _warn(message: str) -> None:

@@ -24,7 +24,6 @@ from carbs import (
 from carbs.scaling import (
     LineFit,
     fit_scaling_laws,
-    legal_value,
     slope_factor,
     suggest_at_cost,
     weighted_least_squares,
@@ -364,7 +363,7 @@ spaces = st.one_of(
 
 @given(space=spaces, basic=st.floats(-400.0, 400.0))
 def test_legal_value_is_always_legal(space: LogSpace, basic: float) -> None:
-    value = legal_value(space, basic)
+    value = space.legal_value_from_basic(basic)
     assert space.is_in_bounds(value)
     if space.is_integer:
         assert isinstance(value, int) and value % space.rounding_factor == 0

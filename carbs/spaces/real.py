@@ -1,0 +1,266 @@
+"""Real-valued spaces: ``LinearSpace``, ``LogSpace`` and ``LogitSpace``.
+
+``LinearSpace`` maps ``x -> x / scale``, ``LogSpace`` maps
+``x -> log_base(x) / scale`` and ``LogitSpace`` maps
+``p -> log10(p / (1 - p)) / scale``. Bounds are checked in param space, after
+integer rounding, so that every suggestion is a legal value.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+import torch
+from torch import Tensor
+
+from carbs.checks import check_bool, check_integer, check_number
+from carbs.errors import InvalidObservationError, InvalidParamError, InvalidSpaceError
+from carbs.spaces.base import Space
+
+
+@attrs.frozen(kw_only=True)
+class RealNumberSpace(Space):
+    """Common settings of the real-valued spaces.
+
+    Attributes:
+        min: Smallest legal value (inclusive), in param space.
+        max: Largest legal value (inclusive), in param space.
+        scale: Size of one basic-space unit in transformed units. A larger
+            scale makes the default 0.3 search radius a bigger step.
+        is_integer: Round suggestions to multiples of ``rounding_factor``.
+        rounding_factor: Lattice spacing for integer spaces (1 = every integer).
+    """
+
+    min: float = -math.inf
+    max: float = math.inf
+    scale: float = 1.0
+    is_integer: bool = False
+    rounding_factor: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        name = type(self).__name__
+        error = InvalidSpaceError
+        check_number(self.scale, f"{name}.scale", error, min_value=0.0, exclusive_min=True)
+        check_number(self.min, f"{name}.min", error, finite=False, max_value=math.inf)
+        check_number(self.max, f"{name}.max", error, finite=False, max_value=math.inf)
+        check_bool(self.is_integer, f"{name}.is_integer", error)
+        check_integer(self.rounding_factor, f"{name}.rounding_factor", error, min_value=1)
+        if self.min >= self.max:
+            raise InvalidSpaceError(f"{name}.min must be < max, got min={self.min}, max={self.max}")
+        if self.is_integer and math.isfinite(self.min) and math.isfinite(self.max):
+            lowest = math.ceil(self.min / self.rounding_factor) * self.rounding_factor
+            if lowest > self.max:
+                raise InvalidSpaceError(
+                    f"{name} with is_integer=True has no multiple of "
+                    f"rounding_factor={self.rounding_factor} in [min={self.min}, max={self.max}]"
+                )
+
+    # -- transforms on tensors; subclasses define the pair below -------------------------
+    def basic_from_param_tensor(self, values: Tensor) -> Tensor:
+        """Map param-space values to basic space, elementwise."""
+        raise NotImplementedError
+
+    def param_from_basic_tensor(self, values: Tensor) -> Tensor:
+        """Map basic-space values to (unrounded) param space, elementwise."""
+        raise NotImplementedError
+
+    @property
+    def plot_scale(self) -> str:
+        """The matplotlib axis scale that shows this space evenly."""
+        raise NotImplementedError
+
+    # -- derived helpers -----------------------------------------------------------------
+    def round_param_tensor(self, values: Tensor) -> Tensor:
+        """Round param-space values onto the integer lattice (identity for float spaces)."""
+        if not self.is_integer:
+            return values
+        return torch.round(values / self.rounding_factor) * self.rounding_factor
+
+    def round_tensor_in_basic(self, values: Tensor) -> Tensor:
+        """Snap basic-space values so that they map to lattice points in param space."""
+        if not self.is_integer:
+            return values
+        return self.basic_from_param_tensor(
+            self.round_param_tensor(self.param_from_basic_tensor(values))
+        )
+
+    def clip_param_tensor(self, values: Tensor) -> Tensor:
+        """Move param-space values to the nearest legal ones.
+
+        Clamps into ``[min, max]``; a value left on an open end (``LogSpace`` 0,
+        ``LogitSpace`` 0 or 1, whose basic image is infinite) steps one float
+        inside; integer spaces round onto their lattice, stepping back inside the
+        bounds when rounding left them.
+        """
+        values = values.clamp(self.min, self.max)
+        if not self.is_integer:
+            inward = torch.full_like(values, 0.5 * (self.min + min(self.max, 1.0)))
+            is_open_end = ~torch.isfinite(self.basic_from_param_tensor(values))
+            return torch.where(is_open_end, torch.nextafter(values, inward), values)
+        rounded = self.round_param_tensor(values)
+        rounded = torch.where(rounded > self.max, rounded - self.rounding_factor, rounded)
+        return torch.where(rounded < self.min, rounded + self.rounding_factor, rounded)
+
+    def is_in_bounds_tensor(self, values: Tensor) -> Tensor:
+        """Boolean mask of param-space values inside ``[min, max]`` with a finite basic image."""
+        basic = self.basic_from_param_tensor(values)
+        return (values >= self.min) & (values <= self.max) & torch.isfinite(basic)
+
+    def basic_from_param(self, value: float) -> float:
+        """Map one param-space value to basic space."""
+        return float(self.basic_from_param_tensor(torch.tensor(float(value), dtype=torch.float64)))
+
+    def param_from_basic(self, value: float, is_rounded: bool = True) -> float | int:
+        """Map one basic-space value to param space, rounded for integer spaces."""
+        param = self.param_from_basic_tensor(torch.tensor(float(value), dtype=torch.float64))
+        if self.is_integer and is_rounded:
+            return int(self.round_param_tensor(param).item())
+        return float(param.item())
+
+    def is_in_bounds(self, value: float) -> bool:
+        """Whether one param-space value is legal."""
+        return bool(self.is_in_bounds_tensor(torch.tensor(float(value), dtype=torch.float64)))
+
+    def is_on_lattice(self, value: float) -> bool:
+        """Whether a param-space value is a multiple of ``rounding_factor`` (always for floats)."""
+        return not self.is_integer or float(value) % self.rounding_factor == 0
+
+    # -- the Space interface, column by column in basic space ----------------------------
+    def round_basic(self, values: Tensor) -> Tensor:
+        return self.round_tensor_in_basic(values)
+
+    def is_legal_basic(self, values: Tensor) -> Tensor:
+        params = self.round_param_tensor(self.param_from_basic_tensor(values))
+        return torch.isfinite(values) & self.is_in_bounds_tensor(params)
+
+    def clip_basic(self, values: Tensor) -> Tensor:
+        return self.basic_from_param_tensor(
+            self.clip_param_tensor(self.param_from_basic_tensor(values))
+        )
+
+    def value_from_basic(self, value: float) -> float | int:
+        return self.param_from_basic(value)
+
+    def basic_from_value(self, value: Any) -> float:
+        return self.basic_from_param(float(value))
+
+    def legal_value_from_basic(self, value: float) -> float | int:
+        """The legal param value nearest to a basic-space value (clipped, on the lattice)."""
+        param = self.param_from_basic_tensor(torch.tensor(float(value), dtype=torch.float64))
+        legal = float(self.clip_param_tensor(param))
+        return int(legal) if self.is_integer else legal
+
+    def legal_interval(self, low: float, high: float) -> tuple[float, float]:
+        """``[low, high]`` (param space) made legal: inside the bounds and, for integer
+        spaces, widened outwards onto the lattice, so both ends are values a run can take."""
+        if self.is_integer:
+            step = self.rounding_factor
+            low = math.floor(low / step) * step if math.isfinite(low) else low
+            high = math.ceil(high / step) * step if math.isfinite(high) else high
+        ends = self.clip_param_tensor(torch.tensor([low, high], dtype=torch.float64))
+        legal_low, legal_high = ends.tolist()
+        return (legal_low, legal_high)
+
+    def check_value(self, value: Any, field: str) -> None:
+        number = check_number(value, field, InvalidObservationError)
+        if not self.is_in_bounds(number):
+            raise InvalidObservationError(
+                f"{field}={number} is outside [min={self.min}, max={self.max}]"
+            )
+        if not self.is_on_lattice(number):
+            raise InvalidObservationError(
+                f"{field}={number} is not a multiple of rounding_factor="
+                f"{self.rounding_factor}: integer params take lattice values only"
+            )
+
+    def check_center(self, value: Any, field: str) -> None:
+        check_number(value, field, InvalidParamError)
+        if not self.is_in_bounds(value):
+            raise InvalidParamError(f"{field}={value} is outside [min={self.min}, max={self.max}]")
+
+    def basic_bounds(self) -> tuple[float, float]:
+        return (self.basic_from_param(self.min), self.basic_from_param(self.max))
+
+    def holds_basic(self, value: float) -> bool:
+        # Unrounded and with a little slack: values at a bound may not survive the round
+        # trip through basic space bit for bit, and files written before off-lattice
+        # observations were rejected may hold them.
+        param = self.param_from_basic(value, is_rounded=False)
+        slack = 1e-9 * max(1.0, abs(param))
+        return self.min - slack <= param <= self.max + slack
+
+
+@attrs.frozen(kw_only=True)
+class LinearSpace(RealNumberSpace):
+    """A parameter searched on its own scale: basic = x / scale."""
+
+    def basic_from_param_tensor(self, values: Tensor) -> Tensor:
+        return values / self.scale
+
+    def param_from_basic_tensor(self, values: Tensor) -> Tensor:
+        return values * self.scale
+
+    @property
+    def plot_scale(self) -> str:
+        return "linear"
+
+
+@attrs.frozen(kw_only=True)
+class LogSpace(RealNumberSpace):
+    """A positive parameter searched in orders of magnitude: basic = log_base(x) / scale."""
+
+    min: float = 0.0
+    base: float = 10.0
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        if self.min < 0:
+            raise InvalidSpaceError(f"LogSpace.min must be >= 0, got min={self.min}")
+        if self.is_integer and not self.min > 0:
+            raise InvalidSpaceError(
+                f"an integer LogSpace needs a positive min (e.g. min=1), got min={self.min}"
+            )
+        check_number(self.base, "LogSpace.base", InvalidSpaceError, min_value=1, exclusive_min=True)
+
+    def basic_from_param_tensor(self, values: Tensor) -> Tensor:
+        if self.base == 10.0:
+            return torch.log10(values) / self.scale
+        return torch.log(values) / (math.log(self.base) * self.scale)
+
+    def param_from_basic_tensor(self, values: Tensor) -> Tensor:
+        return torch.pow(torch.as_tensor(self.base, dtype=values.dtype), values * self.scale)
+
+    @property
+    def plot_scale(self) -> str:
+        return "log"
+
+
+@attrs.frozen(kw_only=True)
+class LogitSpace(RealNumberSpace):
+    """A probability-like parameter in (0, 1): basic = log10(p / (1 - p)) / scale."""
+
+    min: float = 0.0
+    max: float = 1.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.is_integer:
+            raise InvalidSpaceError(
+                "LogitSpace cannot be is_integer=True: its values lie in (0, 1)"
+            )
+        super().__attrs_post_init__()
+        if self.min < 0 or self.max > 1:
+            raise InvalidSpaceError(
+                f"LogitSpace bounds must lie in [0, 1], got min={self.min}, max={self.max}"
+            )
+
+    def basic_from_param_tensor(self, values: Tensor) -> Tensor:
+        return (torch.log10(values) - torch.log10(1 - values)) / self.scale
+
+    def param_from_basic_tensor(self, values: Tensor) -> Tensor:
+        return torch.sigmoid(values * (self.scale * math.log(10.0)))
+
+    @property
+    def plot_scale(self) -> str:
+        return "logit"
