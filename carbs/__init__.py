@@ -34,12 +34,15 @@ from carbs.progress import (
     get_verbosity,
     set_verbosity,
 )
-from carbs.scaling import CostSuggestion, ScalingLaw
+from carbs.scaling import ChoiceLaw, CostSuggestion, ScalingLaw
 from carbs.spaces import (
     SUGGESTION_ID_DICT_KEY,
+    CategoricalSpace,
+    FixedSpace,
     LinearSpace,
     LogitSpace,
     LogSpace,
+    OrdinalSpace,
     Param,
     RealNumberSpace,
 )
@@ -62,7 +65,10 @@ __all__ = [
     "SUGGESTION_ID_DICT_KEY",
     "CARBSParams",
     "CARBSValueError",
+    "CategoricalSpace",
+    "ChoiceLaw",
     "CostSuggestion",
+    "FixedSpace",
     "ImprovementTargetEnum",
     "InsufficientDataError",
     "InvalidConfigError",
@@ -75,6 +81,7 @@ __all__ = [
     "ObservationInBasic",
     "ObservationInParam",
     "ObserveOutput",
+    "OrdinalSpace",
     "OutstandingSuggestionEstimatorEnum",
     "Param",
     "ParetoMember",

@@ -207,7 +207,16 @@ def predict(
         )
     failures = [o for o in snapshot.observations if o.is_failure]
     generator = torch.Generator().manual_seed(config.seed)
-    model = fit_surrogate(config, successes, failures, snapshot.front, generator, None, None)
+    model = fit_surrogate(
+        config,
+        successes,
+        failures,
+        snapshot.front,
+        generator,
+        None,
+        None,
+        snapshot.search_space.categorical_columns,
+    )
     predictions = model.predict(basic)
     return Predictions(
         points=cleaned,

@@ -1,4 +1,9 @@
-"""Drawing candidate points around search origins in basic space."""
+"""Drawing candidate points around search origins in basic space.
+
+Real and ordinal columns take a Gaussian step; a categorical column keeps its
+origin's choice or, with a probability tied to the search radius, switches to
+another choice drawn uniformly (its index is a label, never stepped).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import torch
 from torch import Tensor
 
 from carbs.acquisition import log_search_density
-from carbs.spaces import SearchSpace
+from carbs.spaces import CategoricalSpace, SearchSpace
 
 MAX_DRAW_ROUNDS = 8
 
@@ -48,33 +53,92 @@ class Stretch:
     factor: float
 
 
+@attrs.frozen
+class ChoiceColumns:
+    """How candidates vary the categorical columns.
+
+    Attributes:
+        columns: The categorical columns.
+        counts: Each one's number of choices.
+        change_probability: The chance that a draw switches one column's choice
+            (:meth:`~carbs.CategoricalSpace.change_probability` of the radius).
+    """
+
+    columns: tuple[int, ...]
+    counts: tuple[int, ...]
+    change_probability: float
+
+    @classmethod
+    def of(cls, search_space: SearchSpace, radius: float) -> ChoiceColumns | None:
+        """The categorical columns of ``search_space``, or ``None`` if it has none."""
+        columns = search_space.categorical_columns
+        if not columns:
+            return None
+        counts = tuple(search_space.choice_counts()[i] for i in columns)
+        return cls(columns, counts, CategoricalSpace.change_probability(radius))
+
+    def log_probability(self, points: Tensor, origins: Tensor) -> Tensor:
+        """Log probability ``(m, k)`` that a draw around each origin makes each point's choices:
+        ``log(1 - p)`` per kept choice, ``log(p / (K - 1))`` per switched one."""
+        counts = torch.tensor(self.counts, dtype=points.dtype)
+        same = points[:, None, self.columns] == origins[None, :, self.columns]  # (m, k, c)
+        kept = math.log1p(-self.change_probability)
+        switched = math.log(self.change_probability) - torch.log(counts - 1)
+        return torch.where(same, kept, switched).sum(dim=-1)
+
+    def draw(self, origin_choices: Tensor, generator: torch.Generator) -> Tensor:
+        """Choices ``(n, c)`` drawn around ``origin_choices`` ``(n, c)``."""
+        counts = torch.tensor(self.counts, dtype=origin_choices.dtype)
+        shape = origin_choices.shape
+        changes = torch.rand(shape, generator=generator, dtype=origin_choices.dtype)
+        steps = 1 + torch.floor(torch.rand(shape, generator=generator) * (counts - 1))
+        switched = torch.remainder(origin_choices + steps, counts)
+        return torch.where(changes < self.change_probability, switched, origin_choices)
+
+
 def log_prior_density(
-    points: Tensor, origins: Tensor, radius: float, stretch: Stretch | None = None
+    points: Tensor,
+    origins: Tensor,
+    radius: float,
+    stretch: Stretch | None = None,
+    choices: ChoiceColumns | None = None,
 ) -> Tensor:
     """Max over origins of the search density at each point, in log space.
 
     Without ``stretch`` this is the normal density of the distance to the origin;
     with it, the Mahalanobis distance under the stretched covariance takes the
     distance's place (the normalising constant is the same for every origin, so it
-    is left out and scores stay comparable with the round case).
+    is left out and scores stay comparable with the round case). With ``choices``
+    the distance covers the other columns only, and the probability of the
+    point's choices (:meth:`ChoiceColumns.log_probability`) is added.
 
     Args:
         points: Shape ``(m, d)``.
         origins: Shape ``(k, d)``.
         radius: Standard deviation of the search distribution across the stretch.
-        stretch: Optional per-origin stretch.
+        stretch: Optional per-origin stretch (zero on categorical columns).
+        choices: The categorical columns, if any.
 
     Returns:
         Shape ``(m,)``.
     """
+    steps, centres = points, origins
+    if choices is not None:
+        real = [i for i in range(points.shape[-1]) if i not in choices.columns]
+        steps, centres = points[:, real], origins[:, real]
+        if stretch is not None:
+            stretch = Stretch(stretch.directions[:, real], stretch.factor)
     if stretch is None:
-        distances = torch.cdist(points, origins)
+        distances = torch.cdist(steps, centres)
     else:
-        offsets = points.unsqueeze(1) - origins.unsqueeze(0)  # (m, k, d)
+        offsets = steps.unsqueeze(1) - centres.unsqueeze(0)  # (m, k, d)
         along = (offsets * stretch.directions.unsqueeze(0)).sum(dim=-1)  # (m, k)
         squared = offsets.square().sum(dim=-1) - (1 - stretch.factor**-2) * along.square()
         distances = squared.clamp_min(0).sqrt()
-    return log_search_density(distances, radius).max(dim=-1).values
+    log_density = log_search_density(distances, radius)
+    if choices is not None:
+        log_density = log_density + choices.log_probability(points, origins)
+    return log_density.max(dim=-1).values
 
 
 def max_oversample_factor(search_space: SearchSpace) -> int:
@@ -112,6 +176,7 @@ class CandidateSampler:
     def __init__(self, search_space: SearchSpace, radius: float) -> None:
         self.search_space = search_space
         self.radius = radius
+        self.choices = ChoiceColumns.of(search_space, radius)
 
     def sample(
         self,
@@ -124,7 +189,8 @@ class CandidateSampler:
         """Draw up to ``count`` legal candidates around ``origins`` ``(k, d)``.
 
         Each draw picks an origin uniformly and adds ``N(0, radius^2 I)``, widened
-        along that origin's direction when ``stretch`` is given; the first round
+        along that origin's direction when ``stretch`` is given (categorical
+        columns instead keep or switch the origin's choice); the first round
         draws ``count * oversample_factor`` points. Fewer than ``count`` points
         come back only if even clipped draws are illegal, which needs an origin
         outside the bounds.
@@ -149,7 +215,7 @@ class CandidateSampler:
             )
             kept.append(clipped[self.search_space.in_bounds_mask(clipped)])
         points = torch.cat(kept)[:count]
-        density = log_prior_density(points, origins, self.radius, stretch)
+        density = log_prior_density(points, origins, self.radius, stretch, self.choices)
         return Candidates(points, density, factor)
 
     def _draw(
@@ -166,4 +232,8 @@ class CandidateSampler:
             directions = stretch.directions[index]
             along = (noise * directions).sum(dim=-1, keepdim=True)
             noise = noise + (stretch.factor - 1) * along * directions
-        return origins[index] + self.radius * noise
+        points = origins[index] + self.radius * noise
+        if self.choices is not None:
+            columns = list(self.choices.columns)
+            points[:, columns] = self.choices.draw(origins[index][:, columns], generator)
+        return points

@@ -15,7 +15,7 @@ sent the search to the dearest corner early and cost coverage in the middle;
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 import torch
@@ -33,35 +33,74 @@ BISECTION_STEPS = 40
 
 @attrs.frozen
 class CostPlane:
-    """``log(cost) ~ slope . x + intercept`` over basic space.
+    """``log(cost) ~ slope . x + intercept + offset[choice]`` over basic space.
+
+    Real (and ordinal) columns enter linearly. A categorical column holds a
+    choice's index, which is no number: each choice gets its own additive offset
+    instead (the first choice's is 0), so that choices that cost more or less do
+    not bend the slope, and the slope is 0 on that column (a ray never changes
+    a choice).
 
     Attributes:
-        slope: Shape ``(d,)``.
-        intercept: The plane's value at the origin of basic space.
+        slope: Shape ``(d,)``, 0 on categorical columns.
+        intercept: The plane's value at the origin of basic space (first choices).
+        choice_offsets: ``(column, offsets)`` for each categorical column, offsets
+            of shape ``(number of choices,)``.
     """
 
     slope: Tensor
     intercept: float
+    choice_offsets: tuple[tuple[int, Tensor], ...] = ()
 
     @classmethod
-    def fit(cls, successes: Sequence[ObservationInBasic]) -> CostPlane | None:
-        """Least squares through the successes; ``None`` with fewer than ``2 (d + 1)`` of them."""
-        if not successes or len(successes) < 2 * (successes[0].real_number_input.shape[0] + 1):
+    def fit(
+        cls, successes: Sequence[ObservationInBasic], choice_counts: Mapping[int, int] | None = None
+    ) -> CostPlane | None:
+        """Least squares through the successes; ``None`` with fewer than twice as many as the
+        plane has coefficients (``d + 1`` for real params; a categorical column has one per
+        choice but the first).
+
+        Args:
+            successes: Successful observations.
+            choice_counts: The number of choices of each categorical column, by column.
+        """
+        choice_counts = dict(choice_counts or {})
+        if not successes:
             return None
         x = torch.stack([o.real_number_input for o in successes]).to(torch.float64)
+        real = [i for i in range(x.shape[1]) if i not in choice_counts]
+        columns = [x[:, real]]
+        for column, count in sorted(choice_counts.items()):
+            choice = x[:, column].round().long().clamp(0, count - 1)
+            columns.append(torch.nn.functional.one_hot(choice, count)[:, 1:].to(torch.float64))
+        columns.append(torch.ones(x.shape[0], 1, dtype=torch.float64))
+        design = torch.cat(columns, dim=1)
+        if x.shape[0] < 2 * design.shape[1]:
+            return None
         log_cost = torch.log(torch.tensor([o.cost for o in successes], dtype=torch.float64))
-        design = torch.cat([x, torch.ones(x.shape[0], 1, dtype=torch.float64)], dim=1)
         # Normal equations with a tiny ridge: well posed when a param never varied, and,
         # unlike torch.linalg.lstsq, the same to the last bit on every call (a seed
         # must fix every suggestion).
         gram = design.T @ design
         ridge = 1e-9 * float(gram.diagonal().mean()) * torch.eye(gram.shape[0], dtype=torch.float64)
         solution = torch.linalg.solve(gram + ridge, design.T @ log_cost)
-        return cls(solution[:-1], float(solution[-1]))
+        slope = torch.zeros(x.shape[1], dtype=torch.float64)
+        slope[real] = solution[: len(real)]
+        offsets, start = [], len(real)
+        for column, count in sorted(choice_counts.items()):
+            offsets.append(
+                (column, torch.cat([slope.new_zeros(1), solution[start : start + count - 1]]))
+            )
+            start += count - 1
+        return cls(slope, float(solution[-1]), tuple(offsets))
 
     def log_cost(self, points: Tensor) -> Tensor:
         """The plane at points ``(..., d)``, shape ``(...)``."""
-        return points @ self.slope + self.intercept
+        value = points @ self.slope + self.intercept
+        for column, offsets in self.choice_offsets:
+            choice = points[..., column].round().long().clamp(0, offsets.shape[0] - 1)
+            value = value + offsets[choice]
+        return value
 
     def ray(self, start: Tensor, lower: Tensor, upper: Tensor, steps: Tensor) -> Tensor:
         """Points ``(k, d)`` from ``start`` along the plane's gradient, clipped into the bounds.

@@ -58,7 +58,18 @@ _FORMAT1_ONLY = (
     "observation_times",
 )
 
-STEPS: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {1: format1_to_2}
+def format2_to_3(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Format 3 added spaces of listed values, choices and constants (``OrdinalSpace``,
+    ``CategoricalSpace``, ``FixedSpace``) and GP kernels for categorical params. A
+    format-2 state holds none of them and means the same in format 3; the bump makes an
+    older carbs refuse a file it could not read rather than fail on an unknown space."""
+    return {**data, "format_version": 3}
+
+
+STEPS: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    1: format1_to_2,
+    2: format2_to_3,
+}
 """``STEPS[v]`` turns a format-``v`` state into a format-``v + 1`` state."""
 
 

@@ -38,7 +38,7 @@ from carbs.observations import ObservationInBasic, SuggestionInBasic
 from carbs.spaces import Param, SearchSpace
 from carbs.surrogate.model import Hyperparameters
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Version of the JSON layout written by this carbs; bumped when its meaning changes."""
 STATE_KIND = "carbs.state"
 """Value of the ``kind`` field that marks a JSON object as a carbs state."""

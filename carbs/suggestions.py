@@ -128,8 +128,10 @@ def fit_surrogate(
     generator: torch.Generator,
     warm_start: Hyperparameters | None,
     model_cache: dict[str, ExactRegressionGP] | None,
+    categorical: Sequence[int] = (),
 ) -> SurrogateModel:
-    """Fit every surrogate on the data (needs at least one success)."""
+    """Fit every surrogate on the data (needs at least one success); ``categorical`` lists
+    the basic-space columns that hold a categorical param's choice."""
     model = SurrogateModel(
         better_direction_sign=config.better_direction_sign,
         lengthscale=config.initial_search_radius,
@@ -139,6 +141,7 @@ def fit_surrogate(
             config.num_fully_bayesian_samples if config.is_fully_bayesian else 1
         ),
         model_cache=model_cache,
+        categorical=categorical,
     )
     model.fit(successes, failures, front)
     return model
@@ -232,7 +235,7 @@ def search_origins(
     origins = front_inputs(front)
     if config.improvement_target is not ImprovementTargetEnum.WHOLE_COST_AXIS:
         return origins, None
-    plane = CostPlane.fit(successes)
+    plane = CostPlane.fit(successes, space.choice_counts())
     if plane is None:
         return origins, None
     lower, upper = space.basic_bounds()

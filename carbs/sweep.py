@@ -136,6 +136,7 @@ class Sweep:
             state.generator,
             state.hyperparameters,
             self._model_cache,
+            self.search_space.categorical_columns,
         )
         state.hyperparameters = model.hyperparameters
         if state.outstanding_suggestions:

@@ -641,10 +641,26 @@ def test_a_format1_state_is_upgraded_in_memory_and_saved_as_the_current_format(
     assert all(o.suggestion_type is None for o in carbs.observations)  # unknown in format 1
     assert carbs.fallback_count == 0
     saved = json.loads(carbs.save(tmp_path / "upgraded.json").read_text())
-    assert saved["format_version"] == FORMAT_VERSION == 2
+    assert saved["format_version"] == FORMAT_VERSION == 3
     assert "success_observations" not in saved and len(saved["observations"]) == 9
     again = CARBS.load(tmp_path / "upgraded.json")
     assert without_times(again.get_state_dict()) == without_times(carbs.get_state_dict())
+
+
+def test_a_state_written_by_carbs_13e00b0_in_format2_loads_and_resumes_exactly(
+    tmp_path: Path,
+) -> None:
+    """Saved by commit 13e00b0 (format 2, before categorical spaces), one suggestion
+    outstanding, with the suggestion that optimizer made next."""
+    source = DATA / "state_format2_13e00b0.json"
+    assert json.loads(source.read_text())["format_version"] == 2
+    carbs = CARBS.load(source, format1_params())
+    assert carbs.observation_count == 10 and len(carbs.failure_observations) == 1
+    assert set(carbs.outstanding_suggestions) == {"pending-1"}
+    saved = json.loads(carbs.save(tmp_path / "upgraded.json").read_text())
+    assert saved["format_version"] == 3
+    expected = json.loads((DATA / "state_format2_13e00b0.next.json").read_text())
+    assert carbs.suggest("next").suggestion == expected
 
 
 @pytest.mark.parametrize(

@@ -251,7 +251,8 @@ class CategoricalSpace(Space):
     def basic_bounds(self) -> tuple[float, float]:
         return (0.0, float(len(self.choices) - 1))
 
-    def change_probability(self, radius: float) -> float:
+    @staticmethod
+    def change_probability(radius: float) -> float:
         """How often a candidate draw changes this param's choice: the chance that a
         Gaussian step of std ``radius`` crosses half the unit distance between two choices."""
         return float(torch.special.erfc(torch.tensor(0.5 / (radius * math.sqrt(2.0)))))

@@ -133,6 +133,12 @@ class SearchSpace:
         """Columns of the params that are not categorical."""
         return tuple(i for i in range(self.dim) if i not in self.categorical_columns)
 
+    def choice_counts(self) -> dict[int, int]:
+        """The number of choices of each categorical column, by column."""
+        return {
+            i: len(cast(CategoricalSpace, self.spaces[i]).choices) for i in self.categorical_columns
+        }
+
     def search_center_in_basic(self) -> Tensor:
         """Search centres of the tuned params in basic space, shape ``(d,)``."""
         return self.basic_from_param_dict({p.name: p.search_center for p in self.params})

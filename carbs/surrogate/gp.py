@@ -19,29 +19,25 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import gpytorch
 import torch
 from gpytorch.constraints import GreaterThan
 from gpytorch.distributions import MultivariateNormal
-from gpytorch.kernels import MaternKernel, PolynomialKernel, ScaleKernel
 from gpytorch.likelihoods import DirichletClassificationLikelihood, GaussianLikelihood
 from gpytorch.means import ConstantMean
 from gpytorch.mlls import ExactMarginalLogLikelihood
-from gpytorch.priors import LogNormalPrior
 from linear_operator.operators import DiagLinearOperator
 from linear_operator.utils.warnings import NumericalWarning
 from torch import Tensor
 
+from carbs.surrogate.kernels import classification_kernel, log_normal, regression_kernel
+
 NOISE_PRIOR_MEDIAN = 1e-2
 # Cholesky up to this size; gpytorch's default (800) switches to conjugate gradients.
 MAX_CHOLESKY_SIZE = 4000
-
-
-def _log_normal(median: float, sigma: float) -> LogNormalPrior:
-    """Log-normal prior with the given median; argument checks off, they cost more than the fit."""
-    return LogNormalPrior(math.log(median), sigma, validate_args=False)
 
 
 class GPFitError(RuntimeError):
@@ -95,6 +91,8 @@ class ExactRegressionGP(_ConstantMeanGP):
         train_y: Targets, shape ``(n,)``.
         lengthscale: Initial value and prior median of every lengthscale.
         noise_prior_median: Prior median of the Gaussian noise variance.
+        categorical: Columns that hold categorical choices (see
+            :func:`~carbs.surrogate.kernels.regression_kernel`).
     """
 
     def __init__(
@@ -103,26 +101,15 @@ class ExactRegressionGP(_ConstantMeanGP):
         train_y: Tensor,
         lengthscale: float,
         noise_prior_median: float = NOISE_PRIOR_MEDIAN,
+        categorical: Sequence[int] = (),
     ) -> None:
         likelihood = GaussianLikelihood(
-            noise_prior=_log_normal(noise_prior_median, 1.0),
+            noise_prior=log_normal(noise_prior_median, 1.0),
             noise_constraint=GreaterThan(1e-6),
         )
         super().__init__(train_x, train_y, likelihood)
-        dim = train_x.shape[-1]
         self.mean_module = ConstantMean()
-        matern = MaternKernel(
-            nu=2.5, ard_num_dims=dim, lengthscale_prior=_log_normal(lengthscale, 1.5)
-        )
-        # A dense degree-1 polynomial kernel (offset + x.x') is the linear term: gpytorch's
-        # LinearKernel is low-rank, and adding low-rank to dense operators is slow.
-        linear = PolynomialKernel(power=1, offset_prior=_log_normal(1.0, 2.0))
-        self.covar_module = ScaleKernel(
-            matern, outputscale_prior=_log_normal(1.0, 1.0)
-        ) + ScaleKernel(linear, outputscale_prior=_log_normal(0.1, 2.0))
-        matern.lengthscale = torch.full((1, dim), lengthscale)
-        self.covar_module.kernels[0].outputscale = 1.0
-        self.covar_module.kernels[1].outputscale = 0.1
+        self.covar_module = regression_kernel(train_x.shape[-1], lengthscale, categorical)
         self.likelihood.noise = noise_prior_median
         self.to(train_x.dtype)
 
@@ -140,26 +127,23 @@ class SuccessGP(_ConstantMeanGP):
         train_x: Inputs, shape ``(n, d)``.
         is_success: Labels, shape ``(n,)``, bool.
         lengthscale: Initial value and prior median of every lengthscale.
+        categorical: Columns that hold categorical choices.
     """
 
-    def __init__(self, train_x: Tensor, is_success: Tensor, lengthscale: float) -> None:
+    def __init__(
+        self,
+        train_x: Tensor,
+        is_success: Tensor,
+        lengthscale: float,
+        categorical: Sequence[int] = (),
+    ) -> None:
         likelihood = DirichletClassificationLikelihood(
             is_success.long(), learn_additional_noise=True, dtype=train_x.dtype
         )
         super().__init__(train_x, likelihood.transformed_targets.to(train_x.dtype), likelihood)
-        batch = torch.Size((2,))
-        dim = train_x.shape[-1]
-        self.mean_module = ConstantMean(batch_shape=batch)
-        matern = MaternKernel(
-            nu=2.5,
-            ard_num_dims=dim,
-            batch_shape=batch,
-            lengthscale_prior=_log_normal(lengthscale, 1.5),
-        )
-        self.covar_module = ScaleKernel(
-            matern, batch_shape=batch, outputscale_prior=_log_normal(1.0, 1.5)
-        )
-        matern.lengthscale = torch.full((2, 1, dim), lengthscale)
+        self.mean_module = ConstantMean(batch_shape=torch.Size((2,)))
+        self.covar_module = classification_kernel(train_x.shape[-1], lengthscale, categorical)
+        self.categorical = tuple(categorical)
         self.initial_lengthscale = lengthscale
         self.is_success = is_success.bool()
         self.to(train_x.dtype)
@@ -171,7 +155,10 @@ class SuccessGP(_ConstantMeanGP):
         subset needs its own model rather than ``set_train_data``.
         """
         model = SuccessGP(
-            self.train_inputs[0][index], self.is_success[index], self.initial_lengthscale
+            self.train_inputs[0][index],
+            self.is_success[index],
+            self.initial_lengthscale,
+            self.categorical,
         )
         load_hyperparameters(model, hyperparameters_of(self))
         return model

@@ -90,6 +90,9 @@ class SurrogateModel:
         model_cache: Regression GPs fitted by a previous ``SurrogateModel``, by name;
             they are refitted on the new data in place (building gpytorch modules
             costs more than a warm refit), and the new fits are stored back.
+        categorical: Basic-space columns that hold a categorical param's choice
+            index: the GPs compare them by equality (an overlap kernel) and they
+            are never centred.
     """
 
     def __init__(
@@ -101,7 +104,9 @@ class SurrogateModel:
         warm_start: Hyperparameters | None = None,
         num_hyperparameter_samples: int = 1,
         model_cache: dict[str, ExactRegressionGP] | None = None,
+        categorical: Sequence[int] = (),
     ) -> None:
+        self.categorical = tuple(categorical)
         self.better_direction_sign = better_direction_sign
         self.lengthscale = lengthscale
         self.generator = generator
@@ -138,6 +143,7 @@ class SurrogateModel:
         costs = np.array([o.cost for o in successes], dtype=np.float64)
         self.num_train = x.shape[0]
         self.input_offset = x.mean(dim=0)
+        self.input_offset[list(self.categorical)] = 0.0  # a choice index is a label, not a number
         self.output_transform = QuantileNormalTransform.fit(outputs, self.better_direction_sign)
         self.cost_transform = LogCostTransform.fit(costs)
 
@@ -146,13 +152,20 @@ class SurrogateModel:
         log_cost = self.cost_transform.to_surrogate(torch.as_tensor(costs))
         is_map = self.num_hyperparameter_samples == 1  # NUTS turns the GP into a batch in place
         self.performance_gp = self._fit_regression(
-            "performance", x_centred, y, self.lengthscale, is_cached=is_map
+            "performance",
+            x_centred,
+            y,
+            self.lengthscale,
+            is_cached=is_map,
+            categorical=self.categorical,
         )
         if self.num_hyperparameter_samples > 1:
             seed = int(torch.randint(2**62, (1,), generator=self.generator))
             count = self.num_hyperparameter_samples
             sample_hyperparameters_nuts(self.performance_gp, count, count, seed)
-        self.cost_gp = self._fit_regression("cost", x_centred, log_cost, self.lengthscale)
+        self.cost_gp = self._fit_regression(
+            "cost", x_centred, log_cost, self.lengthscale, categorical=self.categorical
+        )
 
         self.success_gp = None
         if failures:
@@ -165,7 +178,7 @@ class SurrogateModel:
                 ]
             )
             self.success_gp = self._fit_with_retries(
-                "success", lambda: SuccessGP(x_all, labels, self.lengthscale)
+                "success", lambda: SuccessGP(x_all, labels, self.lengthscale, self.categorical)
             )
 
         front_outputs = torch.as_tensor([o for g in front for o in g.outputs], dtype=torch.float64)
@@ -183,7 +196,13 @@ class SurrogateModel:
         )
 
     def _fit_regression(
-        self, name: str, x: Tensor, y: Tensor, lengthscale: float, is_cached: bool = True
+        self,
+        name: str,
+        x: Tensor,
+        y: Tensor,
+        lengthscale: float,
+        is_cached: bool = True,
+        categorical: tuple[int, ...] = (),
     ) -> ExactRegressionGP:
         cached = self.model_cache.get(name) if self.model_cache is not None and is_cached else None
         if cached is not None and cached.train_inputs[0].shape[-1] == x.shape[-1]:
@@ -191,7 +210,9 @@ class SurrogateModel:
         else:
             cached = None
         model = self._fit_with_retries(
-            name, lambda: ExactRegressionGP(x, y, lengthscale), reused=cached
+            name,
+            lambda: ExactRegressionGP(x, y, lengthscale, categorical=categorical),
+            reused=cached,
         )
         if self.model_cache is not None and is_cached:
             self.model_cache[name] = model
@@ -304,8 +325,9 @@ class SurrogateModel:
     def log_cost_directions(self, points: Tensor) -> Tensor:
         """Unit vectors along which the predicted log cost rises fastest at ``points``.
 
-        The gradient of the cost GP's posterior mean, normalised; a zero row where
-        the predicted cost is flat (zero gradient).
+        The gradient of the cost GP's posterior mean over the real columns,
+        normalised (categorical columns have no direction: they stay zero); a zero
+        row where the predicted cost is flat.
 
         Args:
             points: Basic-space points, shape ``(k, d)``.
@@ -318,6 +340,7 @@ class SurrogateModel:
         with self._prediction_settings("cost"):
             mean = self.cost_gp.posterior_moments(x, with_variance=False)[0]
             (gradient,) = torch.autograd.grad(mean.sum(), x)
+        gradient[:, list(self.categorical)] = 0.0
         norms = gradient.norm(dim=-1, keepdim=True)
         return torch.where(norms > 1e-12, gradient / norms.clamp_min(1e-12), 0.0).detach()
 
