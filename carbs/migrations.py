@@ -58,6 +58,7 @@ _FORMAT1_ONLY = (
     "observation_times",
 )
 
+
 def format2_to_3(data: Mapping[str, Any]) -> dict[str, Any]:
     """Format 3 added spaces of listed values, choices and constants (``OrdinalSpace``,
     ``CategoricalSpace``, ``FixedSpace``) and GP kernels for categorical params. A
