@@ -35,8 +35,14 @@ class Optimizer(Protocol):
         ...
 
 
-def _key(params: ParamValues) -> tuple[tuple[str, float], ...]:
-    return tuple(sorted((name, float(value)) for name, value in params.items()))
+def _key(params: ParamValues) -> tuple[tuple[str, Any], ...]:
+    """A hashable key of a params dict (numbers as floats: carbs may return 64 for 64.0)."""
+    return tuple(
+        sorted(
+            (name, float(value) if isinstance(value, int | float) else value)
+            for name, value in params.items()
+        )
+    )
 
 
 class RandomSearch:
@@ -121,7 +127,10 @@ class OptunaOptimizer:
 
     Log params use log-scaled distributions. Optuna has no logit distribution, so
     a logit param is sampled as a uniform float over its log-odds under the name
-    ``"logit10(<name>)"`` and mapped back. Failed runs are told as ``FAIL`` trials.
+    ``"logit10(<name>)"`` and mapped back. A categorical param is a
+    ``CategoricalDistribution``; an ordinal one (such as powers of two) is its
+    position, an ``IntDistribution`` named ``"index(<name>)"``, as an Optuna user
+    would ask for an exponent. Failed runs are told as ``FAIL`` trials.
     """
 
     def __init__(self, problem: Problem, sampler_factory: Callable[[Any], Any]) -> None:
@@ -138,10 +147,16 @@ class OptunaOptimizer:
 
     @staticmethod
     def _optuna_name(spec: ParamSpec) -> str:
+        if spec.kind == "ordinal":
+            return f"index({spec.name})"
         return f"logit10({spec.name})" if spec.kind == "logit" else spec.name
 
     def _distribution(self, spec: ParamSpec) -> Any:
         dist = self._optuna.distributions
+        if spec.kind == "categorical":
+            return dist.CategoricalDistribution(spec.values)
+        if spec.kind == "ordinal":
+            return dist.IntDistribution(0, len(spec.values) - 1)
         if spec.kind == "logit":
             return dist.FloatDistribution(spec.search_low, spec.search_high)
         log = spec.kind == "log"
@@ -155,7 +170,8 @@ class OptunaOptimizer:
         params: ParamValues = {}
         for spec in self._specs:
             value = trial.params[self._optuna_name(spec)]
-            params[spec.name] = spec.from_search(value) if spec.kind == "logit" else value
+            is_mapped = spec.kind in ("logit", "ordinal")
+            params[spec.name] = spec.from_search(value) if is_mapped else value
         self._pending[_key(params)] = trial
         return params
 

@@ -82,10 +82,7 @@ def run_one(
             "optimizer": label or optimizer_name,
             "seed": seed,
             "step": step,
-            "params": {
-                k: (int(v) if isinstance(v, int | np.integer) else float(v))
-                for k, v in params.items()
-            },
+            "params": {k: _json_value(v) for k, v in params.items()},
             "output": None if failed else output,
             "true_output": true_output,
             "cost": cost,
@@ -115,6 +112,15 @@ def _summary(records: Sequence[Record], seconds: float) -> str:
         f"best {best:.4g}, cost {records[-1]['cumulative_cost']:.3g}, "
         f"{failures} failed, ask {ask:.1f}s, total {seconds:.1f}s"
     )
+
+
+def _json_value(value: Any) -> Any:
+    """A param value as plain JSON: numpy numbers become Python ones, choices stay as they are."""
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if isinstance(value, int | np.integer):
+        return int(value)
+    return float(value)
 
 
 def run_all(

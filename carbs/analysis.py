@@ -351,7 +351,7 @@ class AnalysisMixin:
     def to_dataframe(self) -> pd.DataFrame:
         """All observations as a pandas DataFrame, one row each, in recording order.
 
-        Columns: every param (param space), then ``output``, ``cost``,
+        Columns: every param (param space; fixed params too), then ``output``, ``cost``,
         ``is_failure``, ``is_pareto`` (a member of the current front),
         ``suggestion_id``, ``observed_at`` (UTC timestamp) and ``suggestion_type``
         (how the run's suggestion was chosen: ``"random"``, ``"resample"``,
@@ -361,4 +361,5 @@ class AnalysisMixin:
         """
         snapshot = self.snapshot()
         records = observation_records(snapshot.observations, snapshot.search_space)
-        return observations_dataframe(records, snapshot.front, snapshot.search_space.names)
+        names = [param.name for param in snapshot.search_space.params]
+        return observations_dataframe(records, snapshot.front, names)

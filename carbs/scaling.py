@@ -65,7 +65,9 @@ def slope_factor(space: NumericSpace) -> float:
     """
     if isinstance(space, LogSpace):
         return space.scale * math.log10(space.base)
-    if isinstance(space, LinearSpace | LogitSpace | OrdinalSpace):
+    if isinstance(space, OrdinalSpace):
+        return space.unit
+    if isinstance(space, LinearSpace | LogitSpace):
         return space.scale
     return 1.0
 

@@ -170,6 +170,7 @@ def budget_terms(
     front: Sequence[ObservationGroup],
     predictions: SurrogatePredictions,
     budget: float,
+    plane_log_cost: Tensor | None = None,
 ) -> tuple[Tensor, Tensor | None]:
     """What each candidate must beat at one budget ``B`` (see :func:`threshold_cost`).
 
@@ -181,7 +182,11 @@ def budget_terms(
     the front by the same (unbounded) amount: the improvement term is 0 for those
     candidates and ``-inf`` for the others, and the prior density and the success
     probability choose among them. If no candidate is predicted that cheap, the
-    term is minus the log-cost shortfall, so the cheapest candidates are preferred.
+    term is minus the log-cost shortfall, so the cheapest candidates are preferred;
+    the shortfall is then measured by the cost plane (``plane_log_cost``, the
+    candidates' log costs on it) where there is one: away from its data the cost
+    GP reverts to the data's mean, so its cheapest candidate is the one nearest
+    the data, and the front would never move down.
 
     Returns:
         The targets (surrogate units; ``-inf`` where nothing is known) and, for a
@@ -190,6 +195,8 @@ def budget_terms(
     if budget < front[0].mean_cost:
         shortfall = torch.log(predictions.cost / budget).clamp_min(0.0)
         if bool((shortfall > 0).all()):
+            if plane_log_cost is not None:
+                shortfall = (plane_log_cost - math.log(budget)).clamp_min(0.0)
             log_improvement = -shortfall
         else:
             log_improvement = torch.where(shortfall > 0, -math.inf, 0.0).to(torch.float64)
@@ -205,11 +212,13 @@ def acquisition_terms(
     predictions: SurrogatePredictions,
     generator: torch.Generator,
     floor_cost: float | None,
+    plane_log_cost: Tensor | None = None,
 ) -> tuple[Tensor, Tensor | None]:
     """Targets (and, at a budget below the front, the improvement term) in the config's mode.
 
     ``floor_cost`` is the cheapest legal cost (``None`` under the release's rule,
-    whose budgets never go below the front).
+    whose budgets never go below the front); ``plane_log_cost`` the candidates'
+    log costs on the cost plane, if there is one (see :func:`budget_terms`).
     """
     if config.is_expected_improvement_value_always_max:
         best = model.output_to_surrogate(front[-1].mean_output)
@@ -217,7 +226,24 @@ def acquisition_terms(
     if not config.is_expected_improvement_pareto_value_clamped:
         return improvement_target(predictions.pareto_surrogate), None
     budget = threshold_cost(config, front, generator, floor_cost)
-    return budget_terms(model, front, predictions, budget)
+    return budget_terms(model, front, predictions, budget, plane_log_cost)
+
+
+@attrs.frozen
+class SearchOrigins:
+    """Where candidates are drawn, and what the cost plane says.
+
+    Attributes:
+        points: Origins ``(k, d)``: the front members' inputs, plus (over the
+            whole cost axis) origins below the front.
+        floor_cost: The cheapest legal cost the cost plane predicts (``None``
+            under the release's rule or before the plane can be fitted).
+        plane: The cost plane, where there is one.
+    """
+
+    points: Tensor
+    floor_cost: float | None = None
+    plane: CostPlane | None = None
 
 
 def search_origins(
@@ -225,24 +251,19 @@ def search_origins(
     space: SearchSpace,
     front: Sequence[ObservationGroup],
     successes: Sequence[ObservationInBasic],
-) -> tuple[Tensor, float | None]:
-    """The front members' inputs, plus (over the whole cost axis) origins below the front.
-
-    Returns:
-        Origins ``(k, d)`` and the cheapest legal cost the cost plane predicts
-        (``None`` under the release's rule or before the plane can be fitted).
-    """
+) -> SearchOrigins:
+    """The front members' inputs, plus (over the whole cost axis) origins below the front."""
     origins = front_inputs(front)
     if config.improvement_target is not ImprovementTargetEnum.WHOLE_COST_AXIS:
-        return origins, None
+        return SearchOrigins(origins)
     plane = CostPlane.fit(successes, space.choice_counts())
     if plane is None:
-        return origins, None
+        return SearchOrigins(origins)
     lower, upper = space.basic_bounds()
     cheapest = front[0].input_in_basic
     below = origins_below(plane, cheapest, lower, upper)
     floor = math.exp(plane.cheapest_log_cost(cheapest, lower, upper))
-    return torch.cat([origins, below]), floor
+    return SearchOrigins(torch.cat([origins, below]), floor, plane)
 
 
 def bayesian_choice(
@@ -260,7 +281,8 @@ def bayesian_choice(
         RuntimeError: no candidate could be drawn inside the bounds.
         One of :data:`NUMERICAL_ERRORS`: a GP solve failed.
     """
-    origins, floor_cost = search_origins(config, sampler.search_space, front, successes)
+    search = search_origins(config, sampler.search_space, front, successes)
+    origins = search.points
     stretch = None
     if config.cost_direction_radius_factor != 1.0:
         stretch = Stretch(model.log_cost_directions(origins), config.cost_direction_radius_factor)
@@ -274,8 +296,9 @@ def bayesian_choice(
     if candidates.points.shape[0] == 0:
         raise RuntimeError("no candidate inside the bounds")
     predictions = model.predict(candidates.points)
+    plane_log_cost = None if search.plane is None else search.plane.log_cost(candidates.points)
     target, log_improvement = acquisition_terms(
-        config, model, front, predictions, generator, floor_cost
+        config, model, front, predictions, generator, search.floor_cost, plane_log_cost
     )
     scores = score_candidates(
         log_improvement=log_improvement,

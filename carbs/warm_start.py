@@ -58,7 +58,9 @@ def plan_warm_start(
     if not is_prior_observation_valid:
         return WarmStartPlan([], {**_best_prior_values(prior, prior_space, space), **added})
 
-    missing = [n for n in space.names if n not in prior_space.names and n not in added]
+    # A param the prior sweep held fixed has its constant in every prior observation.
+    known = set(prior_space.names) | set(prior_space.fixed) | set(added)
+    missing = [n for n in space.names if n not in known]
     if missing:
         if prior.observations:
             _warn(
@@ -120,7 +122,8 @@ def _check_params(space: SearchSpace, prior_space: SearchSpace, added: Mapping[s
             f"added_parameters {overlap} were already tuned by the prior sweep; "
             "its observations hold their values"
         )
-    dropped = [name for name in prior_space.names if name not in space.names]
+    names = {param.name for param in space.params}  # a param fixed now keeps matching runs
+    dropped = [name for name in prior_space.names if name not in names]
     if dropped:
         raise StateError(
             f"the prior sweep tuned {dropped}, which this optimizer does not; "

@@ -370,6 +370,25 @@ def test_below_the_front_with_nothing_affordable_the_nearest_to_the_budget_wins(
     assert float(log_improvement[1]) == pytest.approx(-math.log(3.0))
 
 
+def test_below_the_front_with_nothing_affordable_the_cost_plane_ranks_the_candidates() -> None:
+    """The GP predicts every candidate dearer than the budget, the nearest data point
+    cheapest (it reverts to the data away from them); the plane, which extrapolates,
+    says which candidates are cheap: they tie at 0 and the rest fall short."""
+    model, front = _fitted()
+    budget = front[0].mean_cost / 1000
+    predictions = _predictions([budget * 30, budget * 3, budget * 300], [0.0, 0.0, 0.0])
+    plane = torch.log(f64(budget / 2, budget * 10, budget))
+    _, log_improvement = budget_terms(model, front, predictions, budget, plane)
+    assert log_improvement is not None
+    torch.testing.assert_close(log_improvement, f64(0.0, -math.log(10.0), 0.0))
+    assert int(torch.argmax(log_improvement)) != 1  # the GP's cheapest is the plane's dearest
+    # When some candidate is predicted affordable, the GP decides and the plane is unused.
+    affordable = _predictions([budget / 2, budget * 3, budget * 300], [0.0, 0.0, 0.0])
+    _, log_improvement = budget_terms(model, front, affordable, budget, plane)
+    assert log_improvement is not None
+    assert log_improvement.tolist() == [0.0, -math.inf, -math.inf]
+
+
 def test_at_a_budget_the_front_covers_the_release_rule_applies() -> None:
     model, front = _fitted()
     budget = front[len(front) // 2].mean_cost
@@ -397,12 +416,13 @@ def test_over_the_whole_cost_axis_origins_reach_below_the_front() -> None:
         for p in points
     ]
     front = pareto_groups(group_observations(successes), 0.2, -1, True)
-    whole, floor = search_origins(CARBSParams(), space, front, successes)
-    assert whole.shape[0] == len(front) + ORIGINS_PER_END
-    assert floor == pytest.approx(1.0, rel=1e-4)  # size = steps = 1: cost 1
+    whole = search_origins(CARBSParams(), space, front, successes)
+    assert whole.points.shape[0] == len(front) + ORIGINS_PER_END
+    assert whole.floor_cost == pytest.approx(1.0, rel=1e-4)  # size = steps = 1: cost 1
+    assert whole.plane is not None
     release = CARBSParams(improvement_target="RELEASE")
-    only_front, no_floor = search_origins(release, space, front, successes)
-    assert only_front.shape[0] == len(front) and no_floor is None
+    only_front = search_origins(release, space, front, successes)
+    assert only_front.points.shape[0] == len(front) and only_front.floor_cost is None
 
 
 def _lowest_cost(config: CARBSParams, steps: int) -> float:

@@ -12,7 +12,15 @@ import math
 
 import numpy as np
 
-from benchmarks.problems import digits_mlp, gpu_memory, hartmann, lm_shape, scaling_law, sparse20
+from benchmarks.problems import (
+    digits_choices,
+    digits_mlp,
+    gpu_memory,
+    hartmann,
+    lm_shape,
+    scaling_law,
+    sparse20,
+)
 from benchmarks.problems.base import (
     EvalResult,
     ParamKind,
@@ -31,6 +39,7 @@ PROBLEMS: dict[str, Problem] = {
         gpu_memory.make_problem(),
         sparse20.make_problem(),
         lm_shape.make_problem(),
+        digits_choices.make_problem(),
     )
 }
 
@@ -64,7 +73,8 @@ def check_problem(problem: Problem, seed: int = 0) -> None:
     assert math.isfinite(cost) and cost > 0, f"{problem.name}: bad cost {cost} at the centre"
     for spec in problem.params:
         value = spec.sample(rng)
-        assert spec.low <= value <= spec.high, f"{problem.name}.{spec.name}: {value} out of bounds"
+        legal = value in spec.values if spec.is_listed else spec.low <= value <= spec.high
+        assert legal, f"{problem.name}.{spec.name}: {value} out of bounds"
     if problem.has_true_front:
         costs = np.geomspace(problem.min_cost, problem.max_cost, 25)
         best = [problem.true_best_at_cost(float(c)) for c in costs]

@@ -3,7 +3,10 @@
 A parameter's *search coordinate* is the value on the axis where the space is
 uniform: ``log10(x)`` for ``"log"`` params, ``log10(p / (1 - p))`` for
 ``"logit"`` params and ``x`` itself for ``"linear"`` params. Random search
-samples uniformly in it and carbs searches in it divided by ``scale``.
+samples uniformly in it and carbs searches in it divided by ``scale``. Params of
+kind ``"ordinal"`` (an ordered list of numbers, such as powers of two) and
+``"categorical"`` (choices without an order) have their value's position in
+``values`` as search coordinate; random search draws a position uniformly.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ import numpy as np
 if TYPE_CHECKING:
     from carbs import Param
 
-ParamKind = Literal["linear", "log", "logit"]
-ParamValues = dict[str, float | int]
+ParamKind = Literal["linear", "log", "logit", "ordinal", "categorical"]
+ParamValues = dict[str, Any]
 EvalResult = tuple[float, float, bool]
 """``(output_to_minimise, cost, failed)``; the output is NaN when ``failed``."""
 
@@ -56,6 +59,9 @@ class ParamSpec:
             radius is a step of ``0.3 * scale`` in the search coordinate.
         is_integer: Values are rounded to integers (not allowed for ``"logit"``).
         drives_cost: The run's cost grows with this param (model size, steps, budget).
+        values: The listed values of an ``"ordinal"`` param (increasing numbers) or
+            the choices of a ``"categorical"`` one; build those with :meth:`ordinal`
+            and :meth:`categorical`.
     """
 
     name: str
@@ -66,10 +72,44 @@ class ParamSpec:
     scale: float = 1.0
     is_integer: bool = False
     drives_cost: bool = False
+    values: tuple[Any, ...] = ()
+
+    @classmethod
+    def ordinal(
+        cls, name: str, values: tuple[float, ...], search_center: float, drives_cost: bool = False
+    ) -> ParamSpec:
+        """An ordered list of numbers (e.g. powers of two); ``search_center`` is one of them."""
+        is_integer = all(isinstance(v, int) for v in values)
+        return cls(
+            name,
+            "ordinal",
+            values[0],
+            values[-1],
+            search_center,
+            is_integer=is_integer,
+            drives_cost=drives_cost,
+            values=tuple(values),
+        )
+
+    @classmethod
+    def categorical(cls, name: str, choices: tuple[Any, ...], search_center: Any) -> ParamSpec:
+        """Choices without an order; ``search_center`` is one of them."""
+        return cls(name, "categorical", 0, len(choices) - 1, search_center, values=tuple(choices))
+
+    @property
+    def is_listed(self) -> bool:
+        """Whether the param takes one of :attr:`values` (ordinal or categorical)."""
+        return self.kind in ("ordinal", "categorical")
 
     def __post_init__(self) -> None:
-        if self.kind not in ("linear", "log", "logit"):
+        if self.kind not in ("linear", "log", "logit", "ordinal", "categorical"):
             raise ValueError(f"{self.name}: unknown kind {self.kind!r}")
+        if self.is_listed:
+            if len(self.values) < 2 or self.search_center not in self.values:
+                raise ValueError(f"{self.name}: needs two or more values, the centre among them")
+            if self.kind == "ordinal" and list(self.values) != sorted(set(self.values)):
+                raise ValueError(f"{self.name}: ordinal values must be strictly increasing")
+            return
         if not self.low < self.high:
             raise ValueError(f"{self.name}: low must be < high")
         if self.kind == "log" and self.low <= 0:
@@ -83,16 +123,20 @@ class ParamSpec:
         if not self.scale > 0:
             raise ValueError(f"{self.name}: scale must be > 0")
 
-    def to_search(self, value: float) -> float:
+    def to_search(self, value: Any) -> float:
         """Map a param value to its search coordinate."""
+        if self.is_listed:
+            return float(self.values.index(value))
         if self.kind == "log":
             return math.log10(value)
         if self.kind == "logit":
             return float(logit10(value))
         return float(value)
 
-    def from_search(self, coordinate: float) -> float | int:
+    def from_search(self, coordinate: float) -> Any:
         """Map a search coordinate to a legal param value (rounded and clipped)."""
+        if self.is_listed:
+            return self.values[min(max(round(coordinate), 0), len(self.values) - 1)]
         if self.kind == "log":
             value = 10.0**coordinate
         elif self.kind == "logit":
@@ -114,12 +158,19 @@ class ParamSpec:
         """Upper bound in the search coordinate."""
         return self.to_search(self.high)
 
-    def sample(self, rng: np.random.Generator) -> float | int:
-        """One value drawn uniformly in the search coordinate."""
+    def sample(self, rng: np.random.Generator) -> Any:
+        """One value drawn uniformly in the search coordinate (a uniform position in
+        :attr:`values` for a listed param)."""
+        if self.is_listed:
+            return self.values[int(rng.integers(len(self.values)))]
         return self.from_search(float(rng.uniform(self.search_low, self.search_high)))
 
-    def cheap_center(self) -> float | int:
+    def cheap_center(self) -> Any:
         """A search centre a tenth of the way up the range: where a CARBS user would start."""
+        if self.kind == "categorical":
+            return self.search_center
+        if self.kind == "ordinal":
+            return self.values[round(CHEAP_CENTER_FRACTION * (len(self.values) - 1))]
         return self.from_search(
             self.search_low + CHEAP_CENTER_FRACTION * (self.search_high - self.search_low)
         )
@@ -130,9 +181,13 @@ class ParamSpec:
         With ``is_cheap_start``, a cost-driving param starts at :meth:`cheap_center`
         instead of the practitioner's default ``search_center``.
         """
-        from carbs import LinearSpace, LogitSpace, LogSpace, Param
+        from carbs import CategoricalSpace, LinearSpace, LogitSpace, LogSpace, OrdinalSpace, Param
 
         start = self.cheap_center() if is_cheap_start and self.drives_cost else self.search_center
+        if self.kind == "categorical":
+            return Param(self.name, CategoricalSpace(choices=self.values), search_center=start)
+        if self.kind == "ordinal":
+            return Param(self.name, OrdinalSpace(values=self.values), search_center=start)
         center: float | int = int(start) if self.is_integer else start
         if self.kind == "log":
             space: Any = LogSpace(
@@ -196,7 +251,8 @@ class Problem:
     def search_center(self) -> ParamValues:
         """Every param at its search centre."""
         return {
-            p.name: int(p.search_center) if p.is_integer else p.search_center for p in self.params
+            p.name: int(p.search_center) if p.is_integer and not p.is_listed else p.search_center
+            for p in self.params
         }
 
     def evaluate(self, params: Mapping[str, Any], rng: np.random.Generator) -> EvalResult:

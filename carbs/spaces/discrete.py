@@ -4,7 +4,9 @@
   ``[16, 32, 64, 128]``, a model size from a menu). Its basic-space column is
   the value's position on a log scale (``log10(v) / scale``) when the values are
   positive and span at least a decade, else on a linear scale (``v / scale``);
-  every point rounds to the nearest listed value. :meth:`OrdinalSpace.powers_of`
+  every point rounds to the nearest listed value. By default ``scale`` puts
+  typical neighbours one default search radius apart, so the search can step
+  between them whatever the values' units. :meth:`OrdinalSpace.powers_of`
   lists the powers of a base between two bounds (powers of two).
 * :class:`CategoricalSpace`: choices without an order (an optimizer, an
   activation, a flag). Its column holds the choice's index, but no model or
@@ -17,7 +19,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import statistics
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -28,6 +32,10 @@ from torch import Tensor
 from carbs.checks import check_number, is_real_number
 from carbs.errors import InvalidObservationError, InvalidParamError, InvalidSpaceError
 from carbs.spaces.base import Space, is_json_scalar, same_value
+
+NEIGHBOUR_GAP = 0.3
+"""Basic units between typical neighbouring values of an ``OrdinalSpace`` with the default
+``scale``: the default search radius."""
 
 
 def _as_tuple(values: Any) -> Any:
@@ -44,13 +52,17 @@ class OrdinalSpace(Space):
         values: Strictly increasing real numbers, at least two (ints stay ints).
         scale: Size of one basic-space unit in transformed units (as for the
             real spaces: the 0.3 search radius is ``0.3 * scale`` of them).
+            ``None`` (the default) chooses it so that the median gap between
+            neighbouring values is :data:`NEIGHBOUR_GAP` basic units: one
+            default search radius, so the search steps between neighbours as
+            readily for ``[128, 256, 512, 768]`` as for powers of two.
         is_log: Place the values on a log scale. ``None`` (the default) decides:
             log when every value is positive and the largest is at least 10 times
             the smallest.
     """
 
     values: tuple[float | int, ...] = attrs.field(converter=_as_tuple)
-    scale: float = 1.0
+    scale: float | None = None
     is_log: bool | None = None
 
     def __attrs_post_init__(self) -> None:
@@ -64,9 +76,6 @@ class OrdinalSpace(Space):
             raise InvalidSpaceError(
                 f"OrdinalSpace.values must be strictly increasing, got {list(self.values)}"
             )
-        check_number(
-            self.scale, "OrdinalSpace.scale", InvalidSpaceError, min_value=0, exclusive_min=True
-        )
         positive = self.values[0] > 0
         if self.is_log is None:
             object.__setattr__(self, "is_log", positive and self.values[-1] >= 10 * self.values[0])
@@ -76,13 +85,22 @@ class OrdinalSpace(Space):
             )
         elif self.is_log and not positive:
             raise InvalidSpaceError("OrdinalSpace.is_log=True needs every value > 0")
+        if self.scale is None:
+            points = [math.log10(v) if self.is_log else float(v) for v in self.values]
+            gaps = [b - a for a, b in itertools.pairwise(points)]
+            object.__setattr__(self, "scale", statistics.median(gaps) / NEIGHBOUR_GAP)
+        check_number(
+            self.scale, "OrdinalSpace.scale", InvalidSpaceError, min_value=0, exclusive_min=True
+        )
 
     @classmethod
-    def powers_of(cls, base: int, *, min: float, max: float, scale: float = 1.0) -> OrdinalSpace:
+    def powers_of(
+        cls, base: int, *, min: float, max: float, scale: float | None = None
+    ) -> OrdinalSpace:
         """The powers of ``base`` from ``min`` to ``max``, e.g. ``powers_of(2, min=16, max=1024)``.
 
-        On the log scale (``log10``), so with ``scale=1`` neighbouring powers of
-        two lie 0.3 basic units apart: one search radius.
+        On the log scale (``log10``); by default neighbouring powers lie one
+        default search radius apart, whatever the base.
         """
         check_number(
             base, "OrdinalSpace.powers_of base", InvalidSpaceError, min_value=1, exclusive_min=True
@@ -96,6 +114,12 @@ class OrdinalSpace(Space):
         is_int = isinstance(base, int) and low >= 0
         values = [base**k if is_int else float(base) ** k for k in range(low, high + 1)]
         return cls(values=values, scale=scale, is_log=True)
+
+    @property
+    def unit(self) -> float:
+        """``scale`` as resolved on construction: transformed units per basic unit."""
+        assert self.scale is not None
+        return self.scale
 
     @property
     def min(self) -> float | int:
@@ -114,11 +138,11 @@ class OrdinalSpace(Space):
 
     def basic_from_param_tensor(self, values: Tensor) -> Tensor:
         """The continuous transform behind the column: ``log10(v) / scale`` or ``v / scale``."""
-        return (torch.log10(values) if self.is_log else values) / self.scale
+        return (torch.log10(values) if self.is_log else values) / self.unit
 
     def param_from_basic_tensor(self, values: Tensor) -> Tensor:
         """The inverse transform, unrounded (for scaling laws between the listed values)."""
-        scaled = values * self.scale
+        scaled = values * self.unit
         return torch.pow(10.0, scaled) if self.is_log else scaled
 
     def param_from_basic(self, value: float, is_rounded: bool = True) -> float | int:
