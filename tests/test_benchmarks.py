@@ -93,3 +93,51 @@ def test_paired_wins_counts_strictly_lower_regrets_on_shared_seeds() -> None:
     mine = {0: 0.1, 1: 0.5, 2: 0.3, 3: 0.2}
     theirs = {0: 0.2, 1: 0.4, 2: 0.3, 4: 0.9}
     assert paired_wins(mine, theirs) == (1, 3)
+
+
+def test_every_adapter_asks_legal_choices_and_listed_values() -> None:
+    """Categorical params reach carbs as ``CategoricalSpace``, Optuna as a categorical
+    distribution and random search as a uniform choice; ordinal ones (powers of two)
+    as ``OrdinalSpace``, an Optuna index and a uniform position."""
+    import numpy as np
+
+    from benchmarks.optimizers import make_optimizer, unavailable_reason
+    from benchmarks.problems import ParamSpec, Problem
+
+    batch_sizes = (16, 32, 64, 128)
+
+    def evaluate(params: dict, rng: np.random.Generator) -> tuple[float, float, bool]:
+        loss = (params["optimizer"] != "adam") + abs(np.log2(params["batch_size"] / 64))
+        return float(loss + params["x"] ** 2), float(params["batch_size"]), False
+
+    problem = Problem(
+        name="listed",
+        description="choices and powers of two",
+        params=(
+            ParamSpec.categorical("optimizer", ("sgd", "adam", "lion"), search_center="sgd"),
+            ParamSpec.ordinal("batch_size", batch_sizes, search_center=64, drives_cost=True),
+            ParamSpec("x", "linear", -1.0, 1.0, search_center=0.0),
+        ),
+        evaluate_fn=evaluate,
+        min_cost=16.0,
+        max_cost=128.0,
+        output_ceiling=10.0,
+    )
+    assert problem.params[1].cheap_center() == 16
+    rng = np.random.default_rng(0)
+    for name in ("carbs", "optuna_tpe", "random"):
+        if unavailable_reason(name):
+            continue
+        optimizer = make_optimizer(name, problem, seed=0)
+        seen = set()
+        for _ in range(12):
+            params = optimizer.ask()
+            assert params["optimizer"] in ("sgd", "adam", "lion")
+            assert params["batch_size"] in batch_sizes
+            seen.add(params["optimizer"])
+            optimizer.tell(params, *problem.evaluate(params, rng))
+        assert len(seen) >= 2, name
+    with pytest.raises(ValueError, match="centre among them"):
+        ParamSpec.categorical("optimizer", ("sgd", "adam"), search_center="lion")
+    with pytest.raises(ValueError, match="strictly increasing"):
+        ParamSpec.ordinal("batch_size", (64, 32), search_center=64)

@@ -83,8 +83,40 @@ MUTATIONS = [
     ),
     (
         "carbs/suggestions.py",
-        "    return torch.cat([origins, below]), floor",
-        "    return origins, floor",
+        "    return SearchOrigins(torch.cat([origins, below]), floor, plane)",
+        "    return SearchOrigins(origins, floor, plane)",
+    ),
+    (
+        "carbs/suggestions.py",
+        "                shortfall = (plane_log_cost - math.log(budget)).clamp_min(0.0)",
+        "                pass",
+    ),
+    # Categorical params: the sampler's switches, the prior's choice term, the kernel's
+    # equality, the cost plane's offsets.
+    (
+        "carbs/candidates.py",
+        "return torch.where(changes < self.change_probability, switched, origin_choices)",
+        "return origin_choices",
+    ),
+    (
+        "carbs/candidates.py",
+        "log_density = log_density + choices.log_probability(points, origins)",
+        "pass",
+    ),
+    (
+        "carbs/candidates.py",
+        "steps, centres = points[:, real], origins[:, real]",
+        "pass",
+    ),
+    (
+        "carbs/surrogate/kernels.py",
+        "differs = (x1.unsqueeze(-2) != x2.unsqueeze(-3)).to(x1.dtype)",
+        "differs = (x1.unsqueeze(-2) - x2.unsqueeze(-3)).abs()",
+    ),
+    (
+        "carbs/coverage.py",
+        "            value = value + offsets[choice]",
+        "            pass",
     ),
     (
         "carbs/surrogate/model.py",
@@ -99,6 +131,7 @@ def main() -> None:
         "tests/test_decisions.py",
         "tests/test_acquisition.py",
         "tests/test_coverage.py",
+        "tests/test_choice_spaces.py",
     ]
     missed = 0
     for path, old, new in MUTATIONS:
