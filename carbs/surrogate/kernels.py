@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from gpytorch.constraints import Positive
 from gpytorch.kernels import Kernel, MaternKernel, PolynomialKernel, ScaleKernel
 from gpytorch.priors import LogNormalPrior
 from torch import Tensor
@@ -41,9 +42,13 @@ class OverlapKernel(Kernel):
     def forward(self, x1: Tensor, x2: Tensor, diag: bool = False, **params: Any) -> Tensor:
         if diag:
             return torch.ones(x1.shape[:-1], dtype=x1.dtype, device=x1.device)
-        differs = (x1.unsqueeze(-2) != x2.unsqueeze(-3)).to(x1.dtype)  # (..., n, m, c)
-        scaled = differs / self.lengthscale.unsqueeze(-2)
-        return torch.exp(-scaled.mean(dim=-1))
+        weights = 1.0 / self.lengthscale  # (..., 1, c)
+        distance = x1.new_zeros(())
+        # Column by column: one (n, m) comparison each, never an (n, m, c) tensor.
+        for column in range(x1.shape[-1]):
+            differs = x1[..., :, column, None] != x2[..., None, :, column]
+            distance = distance + differs * weights[..., column, None]
+        return torch.exp(-distance / x1.shape[-1])
 
 
 def _split(dim: int, categorical: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -51,22 +56,69 @@ def _split(dim: int, categorical: Sequence[int]) -> tuple[tuple[int, ...], tuple
     return continuous, tuple(categorical)
 
 
+class MixedKernel(Kernel):
+    """``w_0 k_real + w_1 k_choice + w_2 k_real k_choice``: BoTorch's mixed kernel in one pass.
+
+    The sum lets a choice shift the output everywhere; the product lets it change
+    how the real params act. Written as one kernel, each part is evaluated once
+    per call (gpytorch's sum and product kernels would evaluate each part twice
+    and keep a lazy operator per term), which keeps ``suggest()`` with
+    categorical params close to the all-real speed.
+
+    Args:
+        real: The kernel of the real columns (with its ``active_dims``).
+        choice: The kernel of the categorical columns (with its ``active_dims``).
+    """
+
+    def __init__(self, real: Kernel, choice: Kernel) -> None:
+        super().__init__()
+        self.real = real
+        self.choice = choice
+        self.register_parameter("raw_weights", torch.nn.Parameter(torch.zeros(3)))
+        self.register_constraint("raw_weights", Positive())
+        self.register_prior(
+            "weights_prior",
+            log_normal(1.0, 1.0),
+            lambda module: module.weights,
+            lambda module, value: module._set_weights(value),
+        )
+        self._set_weights(torch.ones(3))
+
+    @property
+    def weights(self) -> Tensor:
+        """``(w_0, w_1, w_2)``: the real, choice and product terms' scales."""
+        return self.raw_weights_constraint.transform(self.raw_weights)
+
+    def _set_weights(self, value: Tensor) -> None:
+        raw = self.raw_weights_constraint.inverse_transform(
+            torch.as_tensor(value).to(self.raw_weights)
+        )
+        self.initialize(raw_weights=raw)
+
+    def forward(self, x1: Tensor, x2: Tensor, diag: bool = False, **params: Any) -> Tensor:
+        real = self.real(x1, x2, diag=diag, **params)
+        choice = self.choice(x1, x2, diag=diag, **params)
+        if not diag:
+            real, choice = real.to_dense(), choice.to_dense()
+        w = self.weights
+        return w[0] * real + w[1] * choice + w[2] * real * choice
+
+
 def regression_kernel(dim: int, lengthscale: float, categorical: Sequence[int] = ()) -> Kernel:
     """The kernel of the performance and cost GPs over ``dim`` columns.
 
     Without categorical columns: ``Scale(Matern) + Scale(linear)``. With them:
-    ``Scale(Matern) + Scale(overlap) + Scale(Matern * overlap) + Scale(linear)``,
-    the real kernels over the real columns only.
+    ``Mixed(Matern, overlap) + Scale(linear)`` (:class:`MixedKernel`), the real
+    kernels over the real columns only.
     """
     continuous, choices = _split(dim, categorical)
     parts: list[Kernel] = []
-    if continuous:
-        parts.append(_scaled(_matern(continuous, lengthscale, dim), 1.0, 1.0))
-    if choices:
+    if choices and continuous:
+        parts.append(MixedKernel(_matern(continuous, lengthscale, dim), _overlap(choices)))
+    elif choices:
         parts.append(_scaled(_overlap(choices), 1.0, 1.0))
-        if continuous:
-            product = _matern(continuous, lengthscale, dim) * _overlap(choices)
-            parts.append(_scaled(product, 1.0, 1.0))
+    else:
+        parts.append(_scaled(_matern(continuous, lengthscale, dim), 1.0, 1.0))
     if continuous:
         # A dense degree-1 polynomial kernel (offset + x.x') is the linear term: gpytorch's
         # LinearKernel is low-rank, and adding low-rank to dense operators is slow.
