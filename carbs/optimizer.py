@@ -37,6 +37,7 @@ from carbs.observations import (
 from carbs.pareto import ObservationGroup
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, Param, SearchSpace
 from carbs.state import STATE_FILE_NAME, CARBSState, check_params_match, read_state
+from carbs.suggestions import Choice
 from carbs.sweep import Sweep
 from carbs.warm_start import plan_warm_start
 
@@ -152,23 +153,64 @@ class CARBS(analysis.AnalysisMixin):
         if suggestion_id is not None and not isinstance(suggestion_id, str):
             raise InvalidObservationError(
                 f"suggestion_id must be a str or None, got {suggestion_id!r}; to ask for "
-                "several suggestions at once, call suggest() once per suggestion"
+                "several suggestions at once, call suggest_batch(count)"
             )
         check_bool(is_suggestion_remembered, "is_suggestion_remembered", InvalidObservationError)
         with self._lock:
             choice = self._sweep.choose()
-            suggestion = self.search_space.param_dict_from_basic(choice.point)
-            log = dict(choice.log)
-            if is_suggestion_remembered:
-                suggestion_id = suggestion_id or str(uuid.uuid4())
-                suggestion[SUGGESTION_ID_DICT_KEY] = suggestion_id
-                # Store the basic image of the rounded params: exactly what observe() computes.
-                basic = self.search_space.basic_from_param_dict(suggestion)
-                self._sweep.remember(suggestion_id, SuggestionInBasic(basic, log))
-            log["outstanding_suggestion_count"] = len(self._sweep.state.outstanding_suggestions)
-            if self._wandb is not None:
-                self._after("W&B logging", self._wandb.log_suggestion, suggestion, log)
-            return SuggestOutput(suggestion=suggestion, log=log)
+            return self._output(choice, suggestion_id, is_suggestion_remembered)
+
+    def suggest_batch(
+        self, count: int, is_suggestion_remembered: bool = True
+    ) -> list[SuggestOutput]:
+        """Choose ``count`` distinct params at once, for ``count`` parallel workers.
+
+        The models are fitted once for the batch; each later suggestion treats the
+        earlier ones as outstanding (the performance GP conditions on a fantasy outcome
+        at each, as it does for suggestions still running), so the batch spreads out.
+        ``suggest_batch(1)`` suggests exactly what :meth:`suggest` would.
+
+        Args:
+            count: How many suggestions, at least 1 and at most
+                ``max_outstanding_suggestions`` when they are remembered.
+            is_suggestion_remembered: Keep each suggestion as outstanding (with a
+                fresh ``suggestion_uuid``) until it is observed or forgotten.
+
+        Returns:
+            One ``SuggestOutput`` per suggestion, in the order they were chosen.
+
+        Raises:
+            InvalidObservationError: ``count`` is not an int in that range; nothing is
+                suggested then.
+        """
+        check_bool(is_suggestion_remembered, "is_suggestion_remembered", InvalidObservationError)
+        limit = self.config.max_outstanding_suggestions if is_suggestion_remembered else None
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise InvalidObservationError(f"count must be an int >= 1, got {count!r}")
+        if limit is not None and count > limit:
+            raise InvalidObservationError(
+                f"count={count} is more than max_outstanding_suggestions={limit}: the "
+                "earliest suggestions of the batch would be forgotten before they are run"
+            )
+        with self._lock:
+            choices = self._sweep.choose_batch(count)
+            return [self._output(choice, None, is_suggestion_remembered) for choice in choices]
+
+    def _output(
+        self, choice: Choice, suggestion_id: str | None, is_suggestion_remembered: bool
+    ) -> SuggestOutput:
+        suggestion = self.search_space.param_dict_from_basic(choice.point)
+        log = dict(choice.log)
+        if is_suggestion_remembered:
+            suggestion_id = suggestion_id or str(uuid.uuid4())
+            suggestion[SUGGESTION_ID_DICT_KEY] = suggestion_id
+            # Store the basic image of the rounded params: exactly what observe() computes.
+            basic = self.search_space.basic_from_param_dict(suggestion)
+            self._sweep.remember(suggestion_id, SuggestionInBasic(basic, log))
+        log["outstanding_suggestion_count"] = len(self._sweep.state.outstanding_suggestions)
+        if self._wandb is not None:
+            self._after("W&B logging", self._wandb.log_suggestion, suggestion, log)
+        return SuggestOutput(suggestion=suggestion, log=log)
 
     def observe(self, new_observation_in_param: ObservationInParam) -> ObserveOutput:
         """Record the result of a run, exactly once.

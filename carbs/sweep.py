@@ -24,6 +24,7 @@ from carbs.pareto import ObservationGroup, best_observation, front_inputs, succe
 from carbs.spaces import SearchSpace
 from carbs.state import CARBSState
 from carbs.surrogate.gp import ExactRegressionGP
+from carbs.surrogate.model import SurrogateModel
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,15 @@ class Sweep:
 
         If choosing raises, the state is left as it was (random generator included).
         """
+        return self.choose_batch(1)[0]
+
+    def choose_batch(self, count: int) -> list[suggestions.Choice]:
+        """``count`` points, each chosen as :meth:`choose` would with the earlier ones pending.
+
+        The surrogate is fitted at most once for the whole batch; each later point sees
+        the earlier ones (and every outstanding suggestion) through the model's fantasy
+        update. If choosing raises, the state is left as it was.
+        """
         state = self._state
         before = (
             state.generator.get_state(),
@@ -74,7 +84,13 @@ class Sweep:
             state.fallback_count,
         )
         try:
-            return self._choose()
+            batch = _Batch()
+            choices = []
+            for _ in range(count):
+                choice = self._choose(batch)
+                batch.points.append(choice.point)
+                choices.append(choice)
+            return choices
         except BaseException:
             state.generator.set_state(before[0])
             state.hyperparameters, state.oversample_factor = before[1:3]
@@ -82,10 +98,12 @@ class Sweep:
             self._model_cache = {}
             raise
 
-    def _choose(self) -> suggestions.Choice:
+    def _choose(self, batch: _Batch) -> suggestions.Choice:
         state, config = self._state, self._state.config
         sampler = CandidateSampler(self.search_space, config.initial_search_radius)
         successes = state.successes
+        pending = [s.real_number_input for s in state.outstanding_suggestions.values()]
+        pending += batch.points
         if len(successes) < config.num_random_samples:
             origin = state.search_center_in_basic.unsqueeze(0)
             choice = suggestions.sample_around(
@@ -97,7 +115,6 @@ class Sweep:
         if turn == "skipped":
             state.resample_count += 1
         elif turn == "due":
-            pending = [s.real_number_input for s in state.outstanding_suggestions.values()]
             point = suggestions.resample_point(
                 self.front(is_conservative=False), self.search_space, pending
             )
@@ -108,16 +125,20 @@ class Sweep:
                 )
         front = self.front()
         try:
-            choice = self._bayesian_choice(sampler, front)
+            if batch.fit_error is not None:
+                raise batch.fit_error
+            choice = self._bayesian_choice(sampler, front, pending, batch)
         except suggestions.NUMERICAL_ERRORS as error:
-            state.fallback_count += 1
-            logger.warning(
-                "surrogate model failed (%s: %s); sampling around the Pareto front instead "
-                "(fallback %d)",
-                type(error).__name__,
-                error,
-                state.fallback_count,
-            )
+            if batch.fit_error is None:
+                state.fallback_count += 1
+                logger.warning(
+                    "surrogate model failed (%s: %s); sampling around the Pareto front instead "
+                    "(fallback %d)",
+                    type(error).__name__,
+                    error,
+                    state.fallback_count,
+                )
+            batch.fit_error = error
             choice = suggestions.sample_around(
                 sampler, front_inputs(front), state.generator, state.oversample_factor, "fallback"
             )
@@ -125,25 +146,30 @@ class Sweep:
         return attrs.evolve(choice, log={**choice.log, "fallback_count": state.fallback_count})
 
     def _bayesian_choice(
-        self, sampler: CandidateSampler, front: list[ObservationGroup]
+        self,
+        sampler: CandidateSampler,
+        front: list[ObservationGroup],
+        pending: list[torch.Tensor],
+        batch: _Batch,
     ) -> suggestions.Choice:
         state, config = self._state, self._state.config
-        model = suggestions.fit_surrogate(
-            config,
-            state.successes,
-            state.failures,
-            front,
-            state.generator,
-            state.hyperparameters,
-            self._model_cache,
-            self.search_space.categorical_columns,
-        )
-        state.hyperparameters = model.hyperparameters
-        if state.outstanding_suggestions:
-            pending = torch.stack(
-                [s.real_number_input for s in state.outstanding_suggestions.values()]
+        if batch.model is None:
+            batch.model = suggestions.fit_surrogate(
+                config,
+                state.successes,
+                state.failures,
+                front,
+                state.generator,
+                state.hyperparameters,
+                self._model_cache,
+                self.search_space.categorical_columns,
             )
-            model.add_pending(pending, config.outstanding_suggestion_estimator)
+            state.hyperparameters = batch.model.hyperparameters
+        model = batch.model
+        if len(pending) > batch.pending_in_model:
+            new_pending = torch.stack(pending[batch.pending_in_model :])
+            model.add_pending(new_pending, config.outstanding_suggestion_estimator)
+            batch.pending_in_model = len(pending)
         choice = suggestions.bayesian_choice(
             config,
             sampler,
@@ -251,3 +277,13 @@ class Sweep:
         """Own ``state`` instead (a loaded one); fitted models are dropped."""
         self._state = state
         self._model_cache = {}
+
+
+@attrs.define
+class _Batch:
+    """What one :meth:`Sweep.choose_batch` call shares between its points."""
+
+    points: list[torch.Tensor] = attrs.Factory(list)
+    model: SurrogateModel | None = None
+    pending_in_model: int = 0
+    fit_error: BaseException | None = None

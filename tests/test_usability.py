@@ -132,7 +132,7 @@ def test_best_overall_and_within_a_budget() -> None:
 
 
 def test_suggest_with_a_count_says_how_to_ask_for_several() -> None:
-    with pytest.raises(InvalidObservationError, match="once per suggestion"):
+    with pytest.raises(InvalidObservationError, match="suggest_batch"):
         CARBS(CARBSParams(), params()).suggest(4)  # type: ignore[arg-type]
 
 

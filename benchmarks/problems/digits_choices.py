@@ -10,10 +10,12 @@ backward passes plus the optimizer's update, ``k * n_weights`` per step with
 small batches and the heavier optimizers cost more per sample. A run whose loss
 becomes non-finite has diverged: it fails and is charged for what it did.
 
-Which choice is best depends on the budget: in 400 random runs (recorded with the
-suite's results) RMSprop and sigmoid units gave the lowest error below about
-2e7 FLOPs and Adam above 2.5e8, and small batches win at every budget. Each run
-is seeded from the rng it is given through a private ``torch.Generator``.
+Which choice is best depends on the budget. Over the 4200 runs of the suite's
+10-seed comparison (every optimizer pooled, see ``benchmarks/RESULTS.md``), SGD
+and tanh units gave the lowest error at the cheapest level (about 1.8e7 FLOPs),
+Adam from about 3e8 FLOPs up, relu at 1.3e9, and batches of 8 or 16 win at the
+cheap levels. Each run is seeded from the rng it is given through a private
+``torch.Generator``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,178 @@
+"""suggest_batch(k): k distinct suggestions from one model fit, each later one seeing the
+earlier ones as pending."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+import torch
+
+from carbs import (
+    CARBS,
+    SUGGESTION_ID_DICT_KEY,
+    CARBSParams,
+    InvalidObservationError,
+    LogSpace,
+    ObservationInParam,
+    Param,
+)
+from carbs import suggestions as suggestions_module
+from carbs.surrogate.model import SurrogateModel
+
+PARAMS = [
+    Param("lr", LogSpace(min=1e-5, max=1.0), search_center=1e-3),
+    Param("width", LogSpace(min=4.0, max=1024.0), search_center=32.0),
+]
+
+
+def loss(values: dict[str, Any]) -> float:
+    return (math.log10(values["lr"]) + 2.5) ** 2 + 1.0 / values["width"]
+
+
+def observed_optimizer(runs: int = 8, **config: Any) -> CARBS:
+    """An optimizer past its warm-up with ``runs`` observations (no resamples)."""
+    settings = dict(better_direction_sign=-1, num_random_samples=4, resample_frequency=0, seed=3)
+    settings.update(config)
+    optimizer = CARBS(CARBSParams(**settings), PARAMS)
+    for _ in range(runs):
+        suggestion = optimizer.suggest().suggestion
+        optimizer.observe(ObservationInParam(suggestion, loss(suggestion), suggestion["width"]))
+    return optimizer
+
+
+def without_id(suggestion: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in suggestion.items() if k != SUGGESTION_ID_DICT_KEY}
+
+
+def test_a_batch_of_one_is_exactly_suggest() -> None:
+    single, batched = observed_optimizer(), observed_optimizer()
+    for _ in range(3):
+        one = single.suggest().suggestion
+        (out,) = batched.suggest_batch(1)
+        assert without_id(out.suggestion) == without_id(one)
+
+
+def test_a_batch_fits_once_and_is_distinct_and_outstanding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    optimizer = observed_optimizer()
+    fits = []
+    real_fit = suggestions_module.fit_surrogate
+
+    def counting_fit(*args: Any, **kwargs: Any) -> SurrogateModel:
+        fits.append(1)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(suggestions_module, "fit_surrogate", counting_fit)
+    outputs = optimizer.suggest_batch(5)
+    assert len(fits) == 1
+    assert all(out.log["suggestion_type"] == "bayesian" for out in outputs)
+    keys = {tuple(sorted(without_id(out.suggestion).items())) for out in outputs}
+    assert len(keys) == 5
+    ids = {out.suggestion[SUGGESTION_ID_DICT_KEY] for out in outputs}
+    assert ids == set(optimizer.outstanding_suggestions)
+    assert outputs[-1].log["outstanding_suggestion_count"] == 5
+
+
+def test_each_later_point_is_conditioned_on_the_earlier_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    optimizer = observed_optimizer()
+    running = optimizer.suggest().suggestion  # outstanding before the batch
+    conditioned: list[torch.Tensor] = []
+    real_add = SurrogateModel.add_pending
+
+    def recording_add(self: SurrogateModel, pending: torch.Tensor, estimator: Any) -> None:
+        conditioned.extend(pending)
+        real_add(self, pending, estimator)
+
+    monkeypatch.setattr(SurrogateModel, "add_pending", recording_add)
+    outputs = optimizer.suggest_batch(3)
+    space = optimizer.search_space
+    expected = [running] + [out.suggestion for out in outputs[:-1]]
+    assert len(conditioned) == len(expected)
+    for point, suggestion in zip(conditioned, expected, strict=True):
+        assert torch.allclose(point, space.basic_from_param_dict(without_id(suggestion)))
+
+
+def test_pending_fantasies_push_the_batch_apart() -> None:
+    """With the fantasies the batch spreads out; with the pending step skipped, the
+    points crowd together (the same model, the same candidates' best region)."""
+
+    def spread(optimizer: CARBS) -> float:
+        points = torch.stack(
+            [
+                optimizer.search_space.basic_from_param_dict(without_id(out.suggestion))
+                for out in optimizer.suggest_batch(6, is_suggestion_remembered=False)
+            ]
+        )
+        return float(torch.pdist(points).min())
+
+    with_fantasies = spread(observed_optimizer(runs=12))
+    original = SurrogateModel.add_pending
+    try:
+        SurrogateModel.add_pending = lambda self, pending, estimator: None  # type: ignore[method-assign]
+        without = spread(observed_optimizer(runs=12))
+    finally:
+        SurrogateModel.add_pending = original  # type: ignore[method-assign]
+    assert with_fantasies > without
+
+
+def test_a_warm_up_batch_draws_distinct_points_around_the_centre() -> None:
+    optimizer = CARBS(CARBSParams(num_random_samples=10, seed=1), PARAMS)
+    outputs = optimizer.suggest_batch(4)
+    assert [out.log["suggestion_type"] for out in outputs] == ["random"] * 4
+    assert len({out.suggestion["lr"] for out in outputs}) == 4
+
+
+@pytest.mark.parametrize("count", [0, -1, True, 2.0, "3", None])
+def test_a_bad_count_is_refused_and_changes_nothing(count: Any) -> None:
+    optimizer, twin = observed_optimizer(), observed_optimizer()
+    with pytest.raises(InvalidObservationError, match="count"):
+        optimizer.suggest_batch(count)
+    assert not optimizer.outstanding_suggestions
+    assert without_id(optimizer.suggest().suggestion) == without_id(twin.suggest().suggestion)
+
+
+def test_a_batch_larger_than_the_outstanding_cap_is_refused() -> None:
+    optimizer = observed_optimizer(max_outstanding_suggestions=3)
+    with pytest.raises(InvalidObservationError, match="max_outstanding_suggestions=3"):
+        optimizer.suggest_batch(4)
+    assert len(optimizer.suggest_batch(4, is_suggestion_remembered=False)) == 4
+
+
+def test_a_batch_that_fails_midway_leaves_nothing_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    optimizer, twin = observed_optimizer(), observed_optimizer()
+    real_choice = suggestions_module.bayesian_choice
+    calls = []
+
+    def failing_second(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyError("a bug in the second choice")
+        return real_choice(*args, **kwargs)
+
+    monkeypatch.setattr(suggestions_module, "bayesian_choice", failing_second)
+    with pytest.raises(KeyError):
+        optimizer.suggest_batch(3)
+    monkeypatch.setattr(suggestions_module, "bayesian_choice", real_choice)
+    assert not optimizer.outstanding_suggestions
+    assert without_id(optimizer.suggest().suggestion) == without_id(twin.suggest().suggestion)
+
+
+def test_a_failed_fit_falls_back_once_for_the_whole_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    optimizer = observed_optimizer()
+
+    def failing_fit(*args: Any, **kwargs: Any) -> SurrogateModel:
+        raise torch.linalg.LinAlgError("not positive definite")
+
+    monkeypatch.setattr(suggestions_module, "fit_surrogate", failing_fit)
+    outputs = optimizer.suggest_batch(3)
+    assert [out.log["suggestion_type"] for out in outputs] == ["fallback"] * 3
+    assert optimizer.fallback_count == 1
