@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from carbs import analysis, progress
-from carbs.checks import check_bool
+from carbs.checks import check_bool, check_integer
 from carbs.config import CARBSParams, with_side_effects, with_side_effects_of
 from carbs.errors import InvalidConfigError, InvalidObservationError, InvalidParamError
 from carbs.jsonio import PathLike, dumps, loads, write_atomic
@@ -253,6 +253,75 @@ class CARBS(analysis.AnalysisMixin):
                 self._after("W&B logging", self._wandb.log_observation, logs)
             self._autosave()
             return ObserveOutput(logs=logs)
+
+    def observe_many(self, observations: Sequence[ObservationInParam]) -> ObserveOutput:
+        """Record several finished runs at once, for example runs another worker made.
+
+        Each is checked and recorded as :meth:`observe` would, in order, but all are
+        checked before any is recorded (a bad one leaves the optimizer unchanged),
+        one progress line sums up the batch, and the search centre stays where it
+        is (unlike :meth:`initialize_from_observations`).
+
+        Raises:
+            InvalidObservationError: as :meth:`observe`, for any of them.
+        """
+        if isinstance(observations, ObservationInParam) or not isinstance(observations, Sequence):
+            raise InvalidObservationError("observations must be a list of ObservationInParam")
+        with self._lock:
+            now = time.time()
+            converted = [observation_to_basic(o, self.search_space, now) for o in observations]
+            new = self._sweep.without_repeats(converted)
+            self._sweep.record(new)
+            state = self._sweep.state
+            progress.report_batch(state.observations, len(new), self._sweep.front(), self.config)
+            self._autosave()
+            return ObserveOutput(
+                logs={
+                    "observation_count": self.observation_count,
+                    "added": len(new),
+                    "outstanding_suggestion_count": len(state.outstanding_suggestions),
+                }
+            )
+
+    def reseed(self, seed: int) -> None:
+        """Restart the random generator from ``seed``.
+
+        The next suggestions then depend only on ``seed`` and the recorded state.
+        Integrations that rebuild an optimizer in several processes reseed it per
+        trial, so that each trial gets its own draws however many trials a process
+        has asked for before.
+
+        Raises:
+            InvalidConfigError: ``seed`` is not an int >= 0.
+        """
+        check_integer(seed, "seed", InvalidConfigError, min_value=0)
+        with self._lock:
+            self._sweep.reseed(seed)
+
+    def add_outstanding_suggestion(self, suggestion: Mapping[str, Any]) -> None:
+        """Treat a run started elsewhere (another process, another engine) as outstanding.
+
+        Later suggestions see it as running (a fantasy at its params), exactly like
+        one this optimizer suggested, until it is observed or forgotten.
+
+        Args:
+            suggestion: Every param's value plus a ``suggestion_uuid`` (str) to
+                observe or forget it by.
+
+        Raises:
+            InvalidObservationError: no ``suggestion_uuid``, or an illegal param dict.
+        """
+        suggestion_id = suggestion_id_of(suggestion)
+        if suggestion_id is None:
+            raise InvalidObservationError(
+                f"an outstanding suggestion needs a {SUGGESTION_ID_DICT_KEY!r} to be observed by"
+            )
+        self.search_space.validate_param_dict(suggestion, what="suggestion")
+        basic = self.search_space.basic_from_param_dict(suggestion)
+        with self._lock:
+            self._sweep.remember(
+                suggestion_id, SuggestionInBasic(basic, {"suggestion_type": "external"})
+            )
 
     def forget_suggestion(self, suggestion_to_forget: Mapping[str, Any]) -> None:
         """Drop an outstanding suggestion (for example when its run was cancelled).

@@ -148,6 +148,36 @@ def report_observation(
     )
 
 
+def report_batch(
+    observations: Sequence[ObservationInBasic],
+    added: int,
+    front: Sequence[ObservationGroup],
+    config: CARBSParams,
+) -> None:
+    """One line for several observations recorded at once (the newest ``added``)."""
+    if added == 0:
+        return
+    recent = observations[-added:]
+    failed = sum(o.is_failure for o in recent)
+    best = best_observation(observations, config.better_direction_sign)
+    _LOGGER.info(
+        "#%d-#%d recorded (%d failed); Pareto front %d members; best %s",
+        len(observations) - added,
+        len(observations) - 1,
+        failed,
+        len(front),
+        "none yet" if best is None else f"{best.output:.6g} at cost {best.cost:.4g}",
+    )
+    streak = _failure_streak(observations)
+    # Warn when this batch carried the streak past a multiple of FAILURE_STREAK_WARNING.
+    if streak // FAILURE_STREAK_WARNING > (streak - min(streak, added)) // FAILURE_STREAK_WARNING:
+        _LOGGER.warning(
+            "the last %d runs all failed: check the training script, the bounds and "
+            "the search centre",
+            streak,
+        )
+
+
 def observation_logs(
     observations: Sequence[ObservationInBasic],
     front: Sequence[ObservationGroup],

@@ -265,6 +265,10 @@ class Sweep:
         else:
             logger.warning("initialize_from_observations: no success to centre the search on")
 
+    def reseed(self, seed: int) -> None:
+        """Restart the random generator from ``seed``."""
+        self._state.generator.manual_seed(seed)
+
     def move_center(self, values: Mapping[str, Any]) -> None:
         """Set the search centre's coordinates for the params named in ``values`` (param space)."""
         center = self._state.search_center_in_basic.clone()

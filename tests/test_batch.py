@@ -1,5 +1,6 @@
-"""suggest_batch(k): k distinct suggestions from one model fit, each later one seeing the
-earlier ones as pending."""
+"""Many workers through one optimizer: suggest_batch(k) (k distinct suggestions from one
+model fit, each later one seeing the earlier ones as pending), and the calls an engine
+uses to mirror runs made elsewhere (observe_many, add_outstanding_suggestion, reseed)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from carbs import (
     CARBS,
     SUGGESTION_ID_DICT_KEY,
     CARBSParams,
+    CARBSValueError,
     InvalidObservationError,
     LogSpace,
     ObservationInParam,
@@ -176,3 +178,100 @@ def test_a_failed_fit_falls_back_once_for_the_whole_batch(
     outputs = optimizer.suggest_batch(3)
     assert [out.log["suggestion_type"] for out in outputs] == ["fallback"] * 3
     assert optimizer.fallback_count == 1
+
+
+# -- runs made elsewhere ---------------------------------------------------------------------------
+def finished_runs(count: int) -> list[ObservationInParam]:
+    source = CARBS(CARBSParams(num_random_samples=100, seed=9), PARAMS)
+    runs = []
+    for i in range(count):
+        values = without_id(source.suggest(is_suggestion_remembered=False).suggestion)
+        values[SUGGESTION_ID_DICT_KEY] = f"run-{i}"
+        runs.append(ObservationInParam(values, loss(values), values["width"], is_failure=i == 2))
+    return runs
+
+
+def test_observe_many_records_in_order_without_moving_the_centre() -> None:
+    runs = finished_runs(6)
+    one_by_one = CARBS(CARBSParams(better_direction_sign=-1), PARAMS)
+    for run in runs:
+        one_by_one.observe(run)
+    at_once = CARBS(CARBSParams(better_direction_sign=-1), PARAMS)
+    logs = at_once.observe_many(runs).logs
+    assert logs["added"] == 6 and logs["observation_count"] == 6
+    assert [o.output for o in at_once.observations] == [o.output for o in one_by_one.observations]
+    assert [o.is_failure for o in at_once.observations] == [False, False, True, False, False, False]
+    assert torch.equal(at_once.search_center_in_basic, one_by_one.search_center_in_basic)
+    assert at_once.observe_many(runs[:2]).logs["added"] == 0  # exact repeats: no-ops
+    assert without_id(at_once.suggest().suggestion) == without_id(one_by_one.suggest().suggestion)
+
+
+def test_observe_many_checks_every_run_before_recording_any() -> None:
+    runs = finished_runs(4)
+    bad = ObservationInParam({"lr": 5.0, "width": 32.0}, 1.0, 1.0)
+    optimizer = CARBS(CARBSParams(), PARAMS)
+    with pytest.raises(InvalidObservationError, match="lr"):
+        optimizer.observe_many([*runs, bad])
+    assert optimizer.observation_count == 0
+    with pytest.raises(InvalidObservationError, match="list"):
+        optimizer.observe_many(runs[0])  # type: ignore[arg-type]
+
+
+def test_a_run_started_elsewhere_is_outstanding_until_observed() -> None:
+    optimizer = observed_optimizer()
+    elsewhere = {"lr": 1e-3, "width": 64.0, SUGGESTION_ID_DICT_KEY: "worker-7"}
+    optimizer.add_outstanding_suggestion(elsewhere)
+    assert list(optimizer.outstanding_suggestions) == ["worker-7"]
+    optimizer.observe(ObservationInParam(elsewhere, 0.5, 64.0))
+    assert not optimizer.outstanding_suggestions
+    assert optimizer.observations[-1].suggestion_type == "external"
+    with pytest.raises(InvalidObservationError, match="suggestion_uuid"):
+        optimizer.add_outstanding_suggestion({"lr": 1e-3, "width": 64.0})
+    with pytest.raises(InvalidObservationError, match="width"):
+        optimizer.add_outstanding_suggestion({"lr": 1e-3, SUGGESTION_ID_DICT_KEY: "x"})
+    assert not optimizer.outstanding_suggestions
+
+
+def test_an_outstanding_run_from_elsewhere_steers_the_next_suggestion(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    optimizer = observed_optimizer()
+    conditioned: list[torch.Tensor] = []
+    real_add = SurrogateModel.add_pending
+
+    def recording_add(self: SurrogateModel, pending: torch.Tensor, estimator: Any) -> None:
+        conditioned.extend(pending)
+        real_add(self, pending, estimator)
+
+    monkeypatch.setattr(SurrogateModel, "add_pending", recording_add)
+    elsewhere = {"lr": 2e-3, "width": 50.0, SUGGESTION_ID_DICT_KEY: "worker-7"}
+    optimizer.add_outstanding_suggestion(elsewhere)
+    optimizer.suggest(is_suggestion_remembered=False)
+    expected = optimizer.search_space.basic_from_param_dict(without_id(elsewhere))
+    assert len(conditioned) == 1 and torch.allclose(conditioned[0], expected)
+
+
+def test_reseed_makes_the_next_suggestion_depend_on_the_seed_and_the_data() -> None:
+    def optimizer(seed: int) -> CARBS:
+        config = CARBSParams(
+            better_direction_sign=-1, num_random_samples=4, resample_frequency=0, seed=seed
+        )
+        fresh = CARBS(config, PARAMS)
+        fresh.observe_many(finished_runs(8))
+        return fresh
+
+    def next_point(optimizer: CARBS) -> dict[str, Any]:
+        return optimizer.suggest(is_suggestion_remembered=False).suggestion
+
+    assert next_point(optimizer(1)) != next_point(optimizer(2))
+    first, second = optimizer(1), optimizer(2)
+    first.reseed(11)
+    second.reseed(11)
+    a = next_point(first)
+    assert a == next_point(second)
+    third = optimizer(1)
+    third.reseed(12)
+    assert next_point(third) != a
+    for bad in (-1, True, 1.5, "3"):
+        with pytest.raises(CARBSValueError, match="seed"):
+            first.reseed(bad)  # type: ignore[arg-type]

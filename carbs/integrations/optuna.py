@@ -1,0 +1,297 @@
+"""CARBS as an Optuna sampler (the ``optuna`` extra): ``CARBSSampler``.
+
+The study's storage is the sweep's only state. On every ask the sampler brings
+its optimizer up to date with ``study.get_trials()``: finished trials it has not
+seen are observed (COMPLETE as runs, FAIL as failures), and RUNNING trials of
+other workers become outstanding suggestions, so workers in any number of
+processes and machines that share one storage (SQLite, PostgreSQL/MySQL through
+``RDBStorage``, a ``JournalStorage`` file or Redis) are sent to different
+points. Trials are cached by number, so an ask observes only what is new and the
+models are refitted warm-started from the previous fit.
+
+Optuna itself is imported only by this module; ``import carbs`` never needs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from carbs.config import CARBSParams
+from carbs.errors import InvalidConfigError, InvalidObservationError
+from carbs.integrations.optuna_space import is_modelled, params_from_search_space
+from carbs.observations import ObservationInParam
+from carbs.optimizer import CARBS
+from carbs.spaces import SUGGESTION_ID_DICT_KEY, OrdinalSpace, Param
+
+try:
+    from optuna.samplers import BaseSampler, RandomSampler
+    from optuna.search_space import IntersectionSearchSpace
+    from optuna.trial import TrialState
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "carbs.integrations.optuna needs optuna: pip install 'carbs-hpo[optuna]'"
+    ) from error
+
+if TYPE_CHECKING:
+    from optuna.distributions import BaseDistribution
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial
+
+logger = logging.getLogger(__name__)
+
+COST_ATTR = "cost"
+"""The trial user attribute read as the run's cost by :func:`default_cost`."""
+
+
+def default_cost(trial: FrozenTrial) -> float | None:
+    """``trial.user_attrs["cost"]`` if the objective set it, else the trial's duration in s."""
+    if COST_ATTR in trial.user_attrs:
+        return trial.user_attrs[COST_ATTR]
+    duration = trial.duration
+    return None if duration is None else duration.total_seconds()
+
+
+def trial_id(number: int) -> str:
+    """The carbs suggestion id of an Optuna trial."""
+    return f"optuna-trial-{number}"
+
+
+@attrs.define
+class _Sync:
+    """The optimizer for one search space and the trial numbers it has taken in."""
+
+    search_space: dict[str, BaseDistribution]
+    optimizer: CARBS
+    seen: set[int] = attrs.Factory(set)
+
+
+class CARBSSampler(BaseSampler):
+    """An Optuna sampler that chooses trials with CARBS.
+
+    Use it like any Optuna sampler; report each trial's cost with
+    ``trial.set_user_attr("cost", c)`` (otherwise its duration is the cost)::
+
+        study = optuna.create_study(sampler=CARBSSampler(seed=0), storage="sqlite:///s.db")
+
+    Args:
+        config: CARBS settings; ``better_direction_sign`` is taken from the
+            study's direction and ``seed`` from ``seed`` when given. Autosave and
+            W&B logging must be off (the storage holds the state).
+        seed: Seeds carbs (each trial's draws come from this seed and the trial's
+            number) and the independent sampler.
+        cost_func: ``cost_func(frozen_trial) -> float``, the cost of a finished
+            trial; :func:`default_cost` by default. A trial whose cost is not a
+            finite number > 0 is left out, with a warning.
+        search_space: The distributions carbs tunes, if known up front; by default
+            the params that every finished trial shares (Optuna's intersection
+            search space), so the first trial is drawn by ``independent_sampler``.
+        search_center: Where the search starts, by param name; by default the
+            middle of each range (see :mod:`carbs.integrations.optuna_space`).
+        independent_sampler: Draws the params carbs does not tune (conditional
+            params, single values, unknown distributions); by default a
+            ``RandomSampler`` seeded from ``seed`` and the trial's number.
+
+    Raises:
+        InvalidConfigError: a bad ``config``, ``seed`` or ``cost_func``.
+    """
+
+    def __init__(
+        self,
+        config: CARBSParams | None = None,
+        *,
+        seed: int | None = None,
+        cost_func: Callable[[FrozenTrial], float | None] | None = None,
+        search_space: Mapping[str, BaseDistribution] | None = None,
+        search_center: Mapping[str, Any] | None = None,
+        independent_sampler: BaseSampler | None = None,
+    ) -> None:
+        config = CARBSParams() if config is None else config
+        if not isinstance(config, CARBSParams):
+            raise InvalidConfigError(f"config must be CARBSParams, got {type(config).__name__}")
+        if config.is_saved_on_every_observation or config.is_wandb_logging_enabled:
+            raise InvalidConfigError(
+                "CARBSSampler keeps its state in the study's storage: set "
+                "is_saved_on_every_observation=False and is_wandb_logging_enabled=False"
+            )
+        if seed is not None:
+            config = attrs.evolve(config, seed=seed)
+        if cost_func is not None and not callable(cost_func):
+            raise InvalidConfigError("cost_func must be callable: cost_func(frozen_trial) -> float")
+        self._config = config
+        self._seed = seed
+        self._cost_func = cost_func or default_cost
+        self._fixed_space = None if search_space is None else dict(search_space)
+        if self._fixed_space is not None:
+            params_from_search_space(self._fixed_space, search_center)  # checked up front
+        self._search_center = dict(search_center or {})
+        self._independent = independent_sampler
+        self._intersection = IntersectionSearchSpace(include_pruned=True)
+        self._sync: _Sync | None = None
+        self._warned: set[str] = set()
+        self._lock = threading.Lock()
+
+    # -- the sampler interface -----------------------------------------------------------------
+    def reseed_rng(self) -> None:
+        if self._independent is not None:
+            self._independent.reseed_rng()
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        if self._fixed_space is not None:
+            space = self._fixed_space
+        else:
+            space = self._intersection.calculate(study)
+        return {name: dist for name, dist in space.items() if is_modelled(dist)}
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        if not search_space:
+            return {}
+        if len(study.directions) > 1:
+            raise InvalidConfigError("CARBSSampler optimises one objective; the study has several")
+        with self._lock:
+            optimizer = self._synced(study, search_space, trial.number)
+            optimizer.reseed(_trial_seed(self._config.seed, trial.number))
+            suggestion = optimizer.suggest(is_suggestion_remembered=False).params
+        return {name: suggestion[name] for name in search_space}
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        if param_name not in self._warned and not param_distribution.single():
+            self._warned.add(param_name)
+            logger.info(
+                "param %r is not in CARBSSampler's search space (conditional, or not yet in "
+                "a finished trial); %s draws it",
+                param_name,
+                type(self._independent or RandomSampler()).__name__,
+            )
+        sampler = self._independent
+        if sampler is None:
+            # Seeded per trial, like carbs' own draws: workers started with one seed at
+            # the same moment still draw different first trials.
+            seed = None if self._seed is None else _trial_seed(self._seed, trial.number) % 2**32
+            sampler = RandomSampler(seed=seed)
+        return sampler.sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        if self._independent is not None:
+            self._independent.before_trial(study, trial)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        if self._independent is not None:
+            self._independent.after_trial(study, trial, state, values)
+
+    # -- keeping the optimizer in step with the storage ----------------------------------------
+    @property
+    def optimizer(self) -> CARBS | None:
+        """The optimizer behind the latest ask (``None`` before the first); read it only."""
+        return None if self._sync is None else self._sync.optimizer
+
+    def _synced(
+        self, study: Study, search_space: dict[str, BaseDistribution], asking: int
+    ) -> CARBS:
+        if self._sync is None or self._sync.search_space != search_space:
+            config = attrs.evolve(
+                self._config,
+                better_direction_sign=-1 if study.direction.name == "MINIMIZE" else 1,
+            )
+            centers = {k: v for k, v in self._search_center.items() if k in search_space}
+            params = params_from_search_space(search_space, centers)
+            self._sync = _Sync(dict(search_space), CARBS(config, params))
+        sync = self._sync
+        trials = study.get_trials(
+            deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL, TrialState.RUNNING)
+        )
+        observations = []
+        running: dict[str, dict[str, Any]] = {}
+        for trial in sorted(trials, key=lambda t: t.number):
+            if trial.number in sync.seen or trial.number == asking:
+                continue
+            values = self._values(trial, sync)
+            if trial.state == TrialState.RUNNING:
+                if values is not None:
+                    running[trial_id(trial.number)] = values
+                continue
+            sync.seen.add(trial.number)
+            observation = self._observation(trial, values)
+            if observation is not None:
+                observations.append(observation)
+        optimizer = sync.optimizer
+        optimizer.observe_many(observations)
+        for suggestion_id in set(optimizer.outstanding_suggestions) - set(running):
+            optimizer.forget_suggestion({SUGGESTION_ID_DICT_KEY: suggestion_id})
+        for suggestion_id, values in running.items():
+            if suggestion_id not in optimizer.outstanding_suggestions:
+                optimizer.add_outstanding_suggestion(values)
+        return optimizer
+
+    def _values(self, trial: FrozenTrial, sync: _Sync) -> dict[str, Any] | None:
+        """The trial's values of the tuned params as carbs takes them; ``None`` if it
+        lacks one, has it from another distribution, or holds a value carbs refuses."""
+        values: dict[str, Any] = {SUGGESTION_ID_DICT_KEY: trial_id(trial.number)}
+        for param in sync.optimizer.params:
+            if trial.distributions.get(param.name) != sync.search_space[param.name]:
+                return None
+            values[param.name] = _carbs_value(param, trial.params[param.name])
+        try:
+            sync.optimizer.search_space.validate_param_dict(values)
+        except InvalidObservationError as error:
+            self._warn_once(f"trial {trial.number} is left out: {error}")
+            return None
+        return values
+
+    def _observation(
+        self, trial: FrozenTrial, values: dict[str, Any] | None
+    ) -> ObservationInParam | None:
+        if values is None:
+            return None
+        cost = self._cost_func(trial)
+        if isinstance(cost, bool) or not isinstance(cost, int | float) or not 0 < cost < math.inf:
+            self._warn_once(
+                f"trial {trial.number} is left out: its cost {cost!r} is not a finite number "
+                "> 0 (report it with trial.set_user_attr('cost', c) or pass cost_func)"
+            )
+            return None
+        if trial.state == TrialState.FAIL:
+            return ObservationInParam(values, math.nan, float(cost), is_failure=True)
+        assert trial.value is not None
+        return ObservationInParam(values, float(trial.value), float(cost))
+
+    def _warn_once(self, message: str) -> None:
+        if message not in self._warned:
+            self._warned.add(message)
+            logger.warning("%s", message)
+
+
+def _carbs_value(param: Param, value: Any) -> Any:
+    """Optuna's value as carbs' space holds it (a stepped float snaps to its listed value)."""
+    space = param.space
+    if isinstance(space, OrdinalSpace) and isinstance(value, int | float):
+        return min(space.values, key=lambda listed: abs(listed - value))
+    return value
+
+
+def _trial_seed(seed: int, number: int) -> int:
+    """A seed for one trial's draws, from the sampler's seed and the trial's number."""
+    digest = hashlib.sha256(f"{seed}:{number}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1

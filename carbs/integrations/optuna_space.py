@@ -1,0 +1,127 @@
+"""Optuna distributions as carbs :class:`~carbs.Param` objects (used by the Optuna sampler).
+
+Each distribution maps onto the space that keeps Optuna's legal values legal:
+
+============================================  =============================================
+Optuna                                         carbs
+============================================  =============================================
+``FloatDistribution(log=True)``                ``LogSpace(min=low, max=high)``
+``FloatDistribution()``                        ``LinearSpace(min=low, max=high)``
+``FloatDistribution(step=s)``                  ``OrdinalSpace(values=low, low + s, ..., high)``
+``IntDistribution(log=True)``                  ``LogSpace(is_integer=True)``
+``IntDistribution(step=s)``, ``low % s == 0``  ``LinearSpace(is_integer=True, rounding_factor=s)``
+``IntDistribution(step=s)``, otherwise         ``OrdinalSpace(values=range(low, high + 1, s))``
+``CategoricalDistribution(choices)``           ``CategoricalSpace(choices)``
+============================================  =============================================
+
+A bounded linear range spans :data:`LINEAR_RANGE_IN_BASIC_UNITS` basic units, so
+the default search radius (0.3) is a tenth of it; a log range keeps ``scale=1``
+(one basic unit per decade), as for a hand-written ``LogSpace``. The default
+search centre is the middle of the range (the geometric middle on a log scale)
+and a categorical's first choice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from carbs.errors import InvalidParamError
+from carbs.spaces import CategoricalSpace, LinearSpace, LogSpace, OrdinalSpace, Param, Space
+
+if TYPE_CHECKING:
+    from optuna.distributions import BaseDistribution
+
+LINEAR_RANGE_IN_BASIC_UNITS = 3.0
+
+
+def param_from_distribution(
+    name: str, distribution: BaseDistribution, search_center: Any = None
+) -> Param:
+    """The carbs param for one Optuna distribution.
+
+    Args:
+        name: The param's name.
+        distribution: A ``FloatDistribution``, ``IntDistribution`` or
+            ``CategoricalDistribution`` with more than one value.
+        search_center: Where the search starts; ``None`` for the range's middle
+            (a categorical's first choice).
+
+    Raises:
+        InvalidParamError: a distribution of another type, or a centre outside it.
+    """
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    space: Space
+    if isinstance(distribution, CategoricalDistribution):
+        space = CategoricalSpace(choices=list(distribution.choices))
+        middle: Any = distribution.choices[0]
+    elif isinstance(distribution, FloatDistribution | IntDistribution):
+        is_int = isinstance(distribution, IntDistribution)
+        low, high, step = distribution.low, distribution.high, distribution.step
+        linear_scale = (high - low) / LINEAR_RANGE_IN_BASIC_UNITS
+        if distribution.log:
+            space = LogSpace(min=low, max=high, is_integer=is_int)
+            middle = math.sqrt(low * high)
+        elif step is None or (is_int and step == 1):
+            space = LinearSpace(min=low, max=high, scale=linear_scale, is_integer=is_int)
+            middle = (low + high) / 2
+        elif is_int and low % step == 0:
+            space = LinearSpace(
+                min=low, max=high, scale=linear_scale, is_integer=True, rounding_factor=int(step)
+            )
+            middle = (low + high) / 2
+        else:
+            count = round((high - low) / step) + 1
+            values = [low + k * step for k in range(count)]
+            space = OrdinalSpace(values=values, scale=linear_scale, is_log=False)
+            middle = values[(count - 1) // 2]
+        if is_int:
+            middle = _nearest_int_value(middle, int(low), int(high), int(step or 1))
+    else:
+        raise InvalidParamError(f"param {name!r}: carbs cannot model {type(distribution).__name__}")
+    return Param(name, space, middle if search_center is None else search_center)
+
+
+def params_from_search_space(
+    search_space: Mapping[str, BaseDistribution], search_center: Mapping[str, Any] | None = None
+) -> list[Param]:
+    """carbs params for an Optuna search space, in its order.
+
+    Raises:
+        InvalidParamError: a distribution carbs cannot model, or ``search_center``
+            naming a param the space does not have.
+    """
+    centers = dict(search_center or {})
+    unknown = sorted(set(centers) - set(search_space))
+    if unknown:
+        raise InvalidParamError(
+            f"search_center names {unknown}, which are not in the search space "
+            f"{sorted(search_space)}"
+        )
+    return [
+        param_from_distribution(name, distribution, centers.get(name))
+        for name, distribution in search_space.items()
+    ]
+
+
+def is_modelled(distribution: BaseDistribution) -> bool:
+    """Whether :func:`param_from_distribution` takes it (and it has more than one value)."""
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    supported = (CategoricalDistribution, FloatDistribution, IntDistribution)
+    return isinstance(distribution, supported) and not distribution.single()
+
+
+def _nearest_int_value(value: float, low: int, high: int, step: int) -> int:
+    steps = round((value - low) / step)
+    return int(min(max(low + steps * step, low), high))

@@ -1,0 +1,294 @@
+"""CARBSSampler: Optuna's distributions, costs, failures, running trials, directions,
+determinism, and several OS processes sharing one SQLite study."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+from optuna.distributions import (  # noqa: E402
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.trial import TrialState  # noqa: E402
+
+from carbs import (  # noqa: E402
+    CARBSParams,
+    CategoricalSpace,
+    InvalidConfigError,
+    InvalidParamError,
+    LinearSpace,
+    LogSpace,
+    OrdinalSpace,
+)
+from carbs.integrations.optuna import CARBSSampler, default_cost, trial_id  # noqa: E402
+from carbs.integrations.optuna_space import param_from_distribution  # noqa: E402
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)
+FAST = CARBSParams(num_random_samples=3, resample_frequency=0)
+
+
+def objective(trial: optuna.Trial) -> float:
+    lr = trial.suggest_float("lr", 1e-5, 1e-1, log=True)
+    width = trial.suggest_int("width", 8, 512, log=True)
+    act = trial.suggest_categorical("act", ["relu", "tanh"])
+    trial.set_user_attr("cost", float(width))
+    return (math.log10(lr) + 3) ** 2 + 10 / width + (0.2 if act == "tanh" else 0.0)
+
+
+# -- distributions -------------------------------------------------------------------------------
+def test_each_distribution_maps_onto_the_space_that_keeps_its_values_legal() -> None:
+    log_float = param_from_distribution("lr", FloatDistribution(1e-4, 1.0, log=True))
+    assert isinstance(log_float.space, LogSpace) and not log_float.space.is_integer
+    assert log_float.search_center == pytest.approx(1e-2)
+    linear = param_from_distribution("x", FloatDistribution(-1.0, 2.0))
+    assert isinstance(linear.space, LinearSpace) and linear.space.scale == pytest.approx(1.0)
+    assert linear.search_center == pytest.approx(0.5)
+    stepped = param_from_distribution("drop", FloatDistribution(0.0, 0.5, step=0.1))
+    assert isinstance(stepped.space, OrdinalSpace) and len(stepped.space.values) == 6
+    log_int = param_from_distribution("w", IntDistribution(8, 512, log=True))
+    assert isinstance(log_int.space, LogSpace) and log_int.space.is_integer
+    assert log_int.search_center == 64
+    lattice = param_from_distribution("b", IntDistribution(16, 256, step=16))
+    assert isinstance(lattice.space, LinearSpace) and lattice.space.rounding_factor == 16
+    assert lattice.search_center % 16 == 0
+    odd = param_from_distribution("layers", IntDistribution(1, 7, step=2))
+    assert isinstance(odd.space, OrdinalSpace) and odd.space.values == (1, 3, 5, 7)
+    choice = param_from_distribution("act", CategoricalDistribution(["relu", None, 3]))
+    assert isinstance(choice.space, CategoricalSpace) and choice.search_center == "relu"
+    centred = param_from_distribution("lr", FloatDistribution(1e-4, 1.0, log=True), 3e-3)
+    assert centred.search_center == 3e-3
+    with pytest.raises(InvalidParamError, match="lr"):
+        param_from_distribution("lr", FloatDistribution(1e-4, 1.0, log=True), 5.0)
+
+
+def test_suggested_values_are_legal_for_every_distribution() -> None:
+    def stepped_objective(trial: optuna.Trial) -> float:
+        drop = trial.suggest_float("drop", 0.0, 0.5, step=0.1)
+        layers = trial.suggest_int("layers", 1, 7, step=2)
+        batch = trial.suggest_int("batch", 16, 256, step=16)
+        x = trial.suggest_float("x", -1.0, 1.0)
+        flag = trial.suggest_categorical("flag", [True, False, None])
+        trial.set_user_attr("cost", float(batch * layers))
+        return x**2 + drop + (0.0 if flag else 0.1) + 1 / layers
+
+    study = optuna.create_study(sampler=CARBSSampler(FAST, seed=1))
+    study.optimize(stepped_objective, n_trials=14)
+    for trial in study.trials:
+        for name, value in trial.params.items():
+            assert trial.distributions[name]._contains(
+                trial.distributions[name].to_internal_repr(value)
+            )
+    carbs_made = [t for t in study.trials if t.number > 0]
+    assert study.sampler.optimizer.observation_count == 13
+    assert {t.params["layers"] for t in carbs_made} <= {1, 3, 5, 7}
+
+
+def test_params_outside_the_shared_space_go_to_the_independent_sampler() -> None:
+    def conditional(trial: optuna.Trial) -> float:
+        kind = trial.suggest_categorical("kind", ["a", "b"])
+        x = trial.suggest_float("x", -1.0, 1.0)
+        extra = trial.suggest_float(f"only_{kind}", 0.0, 1.0)
+        trial.set_user_attr("cost", 1.0 + extra)
+        return x**2 + extra
+
+    study = optuna.create_study(sampler=CARBSSampler(FAST, seed=2))
+    study.optimize(conditional, n_trials=10)
+    assert set(study.sampler.optimizer.search_space.names) == {"kind", "x"}
+    assert all(len(t.params) == 3 for t in study.trials)
+
+
+def test_a_given_search_space_and_centre_drive_the_first_trial() -> None:
+    space = {"lr": FloatDistribution(1e-5, 1e-1, log=True)}
+    sampler = CARBSSampler(
+        CARBSParams(num_random_samples=5, initial_search_radius=0.01),
+        seed=0,
+        search_space=space,
+        search_center={"lr": 1e-4},
+    )
+    study = optuna.create_study(sampler=sampler)
+    trial = study.ask()
+    assert trial.suggest_float("lr", 1e-5, 1e-1, log=True) == pytest.approx(1e-4, rel=0.2)
+    with pytest.raises(InvalidParamError, match="search_center"):
+        CARBSSampler(search_space=space, search_center={"typo": 1.0})
+
+
+# -- costs, failures, running trials, directions -------------------------------------------------
+def test_costs_come_from_the_cost_attr_or_the_duration_or_cost_func() -> None:
+    study = optuna.create_study(sampler=CARBSSampler(FAST, seed=0))
+    study.optimize(objective, n_trials=6)
+    observed = study.sampler.optimizer.observations
+    assert [o.cost for o in observed] == [t.user_attrs["cost"] for t in study.trials[:5]]
+    timed = study.trials[0]
+    del timed.user_attrs["cost"]
+    assert default_cost(timed) == pytest.approx(timed.duration.total_seconds())
+
+    doubled = optuna.create_study(
+        sampler=CARBSSampler(FAST, seed=0, cost_func=lambda t: 2 * t.user_attrs["cost"])
+    )
+    doubled.optimize(objective, n_trials=4)
+    costs = [o.cost for o in doubled.sampler.optimizer.observations]
+    assert costs == [2 * t.user_attrs["cost"] for t in doubled.trials[:3]]
+
+
+def test_a_trial_without_a_usable_cost_is_left_out_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sampler = CARBSSampler(FAST, seed=0, cost_func=lambda t: -1.0 if t.number == 1 else 5.0)
+    study = optuna.create_study(sampler=sampler)
+    with caplog.at_level("WARNING", logger="carbs.integrations.optuna"):
+        study.optimize(objective, n_trials=5)
+    assert sampler.optimizer.observation_count == 3
+    assert "trial 1 is left out" in caplog.text
+
+
+def test_failed_trials_are_failures_and_running_trials_are_outstanding() -> None:
+    sampler = CARBSSampler(FAST, seed=0)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=4)
+    failed = study.ask()
+    objective(failed)
+    study.tell(failed, state=TrialState.FAIL)
+    running = study.ask()
+    objective(running)  # params set, still running
+    objective(study.ask())  # samples (and syncs) on its first suggest
+    optimizer = sampler.optimizer
+    assert sum(o.is_failure for o in optimizer.observations) == 1
+    assert set(optimizer.outstanding_suggestions) == {trial_id(running.number)}
+    study.tell(running, 1.0)
+    objective(study.ask())
+    assert set(optimizer.outstanding_suggestions) == {trial_id(running.number + 1)}
+    assert optimizer.observation_count == 6
+
+
+def test_the_study_direction_sets_the_better_direction() -> None:
+    for direction, sign in (("minimize", -1), ("maximize", 1)):
+        study = optuna.create_study(direction=direction, sampler=CARBSSampler(FAST, seed=0))
+        study.optimize(objective, n_trials=3)
+        assert study.sampler.optimizer.config.better_direction_sign == sign
+    with pytest.raises(InvalidConfigError, match="one objective"):
+        two = optuna.create_study(directions=["minimize", "minimize"], sampler=CARBSSampler())
+        two.optimize(lambda t: (objective(t), 1.0), n_trials=3)
+
+
+def test_a_config_with_side_effects_is_refused() -> None:
+    with pytest.raises(InvalidConfigError, match="storage"):
+        CARBSSampler(CARBSParams(is_saved_on_every_observation=True, checkpoint_dir="x"))
+    with pytest.raises(InvalidConfigError, match="cost_func"):
+        CARBSSampler(cost_func="cost")  # type: ignore[arg-type]
+
+
+def test_carbs_learns_the_objective_through_optuna() -> None:
+    study = optuna.create_study(sampler=CARBSSampler(seed=0))
+    study.optimize(objective, n_trials=30)
+    random = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    random.optimize(objective, n_trials=30)
+    assert study.best_value < random.best_value
+
+
+# -- determinism ----------------------------------------------------------------------------------
+def test_the_same_seed_and_history_give_the_same_suggestions() -> None:
+    def run(seed: int) -> list[dict[str, Any]]:
+        study = optuna.create_study(sampler=CARBSSampler(FAST, seed=seed))
+        study.optimize(objective, n_trials=8)
+        return [t.params for t in study.trials]
+
+    assert run(5) == run(5)
+    assert run(5) != run(6)
+
+
+# -- many processes, one storage ------------------------------------------------------------------
+WORKER = textwrap.dedent(
+    """
+    import json, math, pathlib, sys, time, optuna
+    from carbs import CARBSParams
+    from carbs.integrations.optuna import CARBSSampler
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    url, folder = sys.argv[1], pathlib.Path(sys.argv[2])
+    worker, workers, trials = map(int, sys.argv[3:])
+    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 120}})
+    sampler = CARBSSampler(CARBSParams(num_random_samples=4, resample_frequency=0), seed=0)
+    study = optuna.load_study(study_name="shared", storage=storage, sampler=sampler)
+
+    def objective(trial):
+        lr = trial.suggest_float("lr", 1e-5, 1e-1, log=True)
+        width = trial.suggest_int("width", 8, 512, log=True)
+        optimizer = sampler.optimizer
+        if optimizer is not None:
+            trial.set_user_attr("seen_running", sorted(optimizer.outstanding_suggestions))
+        trial.set_user_attr("worker", worker)
+        trial.set_user_attr("cost", float(width))
+        time.sleep(0.2)
+        if trial.number % 4 == 1:
+            raise RuntimeError("diverged")
+        return (math.log10(lr) + 3) ** 2 + 10 / width
+
+    (folder / f"ready-{worker}").touch()  # start together, so that trials overlap
+    deadline = time.time() + 120
+    while len(list(folder.glob("ready-*"))) < workers and time.time() < deadline:
+        time.sleep(0.05)
+    study.optimize(objective, n_trials=trials, catch=(RuntimeError,))
+    running = (optuna.trial.TrialState.RUNNING,)
+    while study.get_trials(states=running) and time.time() < deadline:
+        time.sleep(0.05)
+    # One more sync once every trial has finished: what this worker's optimizer knows.
+    probe = optuna.trial.create_trial(state=optuna.trial.TrialState.RUNNING)
+    space = sampler.infer_relative_search_space(study, probe)
+    sampler.sample_relative(study, probe, space)
+    observations = sampler.optimizer.observations
+    print(json.dumps([len(observations), sum(o.is_failure for o in observations)]))
+    """
+)
+
+
+def test_four_processes_share_one_sqlite_study(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    optuna.create_study(study_name="shared", storage=url)
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    workers, trials = 4, 6
+    processes = [
+        subprocess.Popen(
+            [sys.executable, str(script), url, str(tmp_path), str(w), str(workers), str(trials)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(workers)
+    ]
+    known = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr
+        known.append(json.loads(stdout.splitlines()[-1]))
+    study = optuna.load_study(study_name="shared", storage=url)
+    all_trials = study.get_trials()
+    assert len(all_trials) == workers * trials
+    assert sorted(t.number for t in all_trials) == list(range(workers * trials))
+    assert Counter(t.user_attrs["worker"] for t in all_trials) == dict.fromkeys(range(4), trials)
+    failures = sum(t.state == TrialState.FAIL for t in all_trials)
+    assert failures == sum(t.number % 4 == 1 for t in all_trials)
+    # Every worker has every trial of every worker, failures included.
+    assert known == [[workers * trials, failures]] * workers
+    points = [(t.params["lr"], t.params["width"]) for t in all_trials]
+    assert len(set(points)) == len(points)
+    assert any(t.user_attrs.get("seen_running") for t in all_trials), (
+        "no worker ever saw another worker's running trial"
+    )
+    frame = study.trials_dataframe()
+    assert len(frame) == workers * trials and "params_lr" in frame.columns
+    if importlib.util.find_spec("plotly") is not None:
+        optuna.visualization.plot_optimization_history(study)
