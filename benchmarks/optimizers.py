@@ -122,6 +122,23 @@ class CarbsOptimizer:
         )
 
 
+def optuna_distribution(spec: ParamSpec) -> Any:
+    """The Optuna distribution of a param, as the ``optuna_*`` rows search it (see
+    :class:`OptunaOptimizer`)."""
+    from optuna import distributions as dist
+
+    if spec.kind == "categorical":
+        return dist.CategoricalDistribution(spec.values)
+    if spec.kind == "ordinal":
+        return dist.IntDistribution(0, len(spec.values) - 1)
+    if spec.kind == "logit":
+        return dist.FloatDistribution(spec.search_low, spec.search_high)
+    log = spec.kind == "log"
+    if spec.is_integer:
+        return dist.IntDistribution(math.ceil(spec.low), int(spec.high), log=log)
+    return dist.FloatDistribution(spec.low, spec.high, log=log)
+
+
 class OptunaOptimizer:
     """An Optuna study driven through ``study.ask`` / ``study.tell``.
 
@@ -152,17 +169,7 @@ class OptunaOptimizer:
         return f"logit10({spec.name})" if spec.kind == "logit" else spec.name
 
     def _distribution(self, spec: ParamSpec) -> Any:
-        dist = self._optuna.distributions
-        if spec.kind == "categorical":
-            return dist.CategoricalDistribution(spec.values)
-        if spec.kind == "ordinal":
-            return dist.IntDistribution(0, len(spec.values) - 1)
-        if spec.kind == "logit":
-            return dist.FloatDistribution(spec.search_low, spec.search_high)
-        log = spec.kind == "log"
-        if spec.is_integer:
-            return dist.IntDistribution(math.ceil(spec.low), int(spec.high), log=log)
-        return dist.FloatDistribution(spec.low, spec.high, log=log)
+        return optuna_distribution(spec)
 
     def ask(self) -> ParamValues:
         """``study.ask`` with the fixed search space, mapped back to param values."""

@@ -292,3 +292,35 @@ def test_four_processes_share_one_sqlite_study(tmp_path: Path) -> None:
     assert len(frame) == workers * trials and "params_lr" in frame.columns
     if importlib.util.find_spec("plotly") is not None:
         optuna.visualization.plot_optimization_history(study)
+
+
+def test_carbs_own_spaces_drive_the_study_through_their_distributions() -> None:
+    from carbs import FixedSpace, LogitSpace, Param
+    from carbs.integrations.optuna_space import distributions_from_params
+
+    params = [
+        Param("momentum", LogitSpace(min=0.5, max=0.999), search_center=0.9),
+        Param("batch", OrdinalSpace(values=[16, 32, 64, 128]), search_center=32),
+        Param("width", LogSpace(min=8, max=512, is_integer=True, rounding_factor=8), 64),
+        Param("seed", FixedSpace(), search_center=7),
+    ]
+    distributions = distributions_from_params(params)
+    assert distributions == {
+        "momentum": FloatDistribution(0.5, 0.999),
+        "batch": CategoricalDistribution([16, 32, 64, 128]),
+        "width": IntDistribution(8, 512, step=8),
+    }
+    sampler = CARBSSampler(CARBSParams(num_random_samples=4), seed=0, params=params)
+    study = optuna.create_study(sampler=sampler)
+    for _ in range(10):
+        trial = study.ask(distributions)
+        momentum, batch, width = (trial.params[k] for k in ("momentum", "batch", "width"))
+        trial.set_user_attr("cost", float(width * batch))
+        study.tell(trial, (math.log10(1 - momentum) + 1.5) ** 2 + 1 / width)
+    assert sampler.optimizer is not None and sampler.optimizer.observation_count == 9
+    centre = study.trials[0].params  # carbs chose it: near the centre, on the lattice
+    assert centre["width"] % 8 == 0 and centre["batch"] in (16, 32, 64, 128)
+    with pytest.raises(InvalidConfigError, match="not both"):
+        CARBSSampler(params=params, search_center={"batch": 32})
+    with pytest.raises(InvalidParamError, match="finite bounds"):
+        distributions_from_params([Param("x", LinearSpace(), 0.0)])

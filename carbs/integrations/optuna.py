@@ -25,10 +25,14 @@ import attrs
 
 from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError, InvalidObservationError
-from carbs.integrations.optuna_space import is_modelled, params_from_search_space
+from carbs.integrations.optuna_space import (
+    distributions_from_params,
+    is_modelled,
+    params_from_search_space,
+)
 from carbs.observations import ObservationInParam
 from carbs.optimizer import CARBS
-from carbs.spaces import SUGGESTION_ID_DICT_KEY, OrdinalSpace, Param
+from carbs.spaces import SUGGESTION_ID_DICT_KEY, OrdinalSpace, Param, SearchSpace
 
 try:
     from optuna.samplers import BaseSampler, RandomSampler
@@ -94,6 +98,11 @@ class CARBSSampler(BaseSampler):
             search space), so the first trial is drawn by ``independent_sampler``.
         search_center: Where the search starts, by param name; by default the
             middle of each range (see :mod:`carbs.integrations.optuna_space`).
+        params: carbs params to tune instead of ``search_space`` and
+            ``search_center``, for carbs' own spaces (``LogitSpace``, ordinal
+            menus, scales); the search space is then the Optuna distributions of
+            :func:`~carbs.integrations.optuna_space.distributions_from_params`,
+            and the objective must ask for exactly those.
         independent_sampler: Draws the params carbs does not tune (conditional
             params, single values, unknown distributions); by default a
             ``RandomSampler`` seeded from ``seed`` and the trial's number.
@@ -110,6 +119,7 @@ class CARBSSampler(BaseSampler):
         cost_func: Callable[[FrozenTrial], float | None] | None = None,
         search_space: Mapping[str, BaseDistribution] | None = None,
         search_center: Mapping[str, Any] | None = None,
+        params: Sequence[Param] | None = None,
         independent_sampler: BaseSampler | None = None,
     ) -> None:
         config = CARBSParams() if config is None else config
@@ -127,8 +137,14 @@ class CARBSSampler(BaseSampler):
         self._config = config
         self._seed = seed
         self._cost_func = cost_func or default_cost
+        if params is not None and (search_space is not None or search_center is not None):
+            raise InvalidConfigError("pass params, or search_space and search_center, not both")
+        self._params = None if params is None else list(params)
+        if self._params is not None:
+            SearchSpace(self._params)  # checked up front
+            search_space = distributions_from_params(self._params)
         self._fixed_space = None if search_space is None else dict(search_space)
-        if self._fixed_space is not None:
+        if self._fixed_space is not None and self._params is None:
             params_from_search_space(self._fixed_space, search_center)  # checked up front
         self._search_center = dict(search_center or {})
         self._independent = independent_sampler
@@ -215,8 +231,11 @@ class CARBSSampler(BaseSampler):
                 self._config,
                 better_direction_sign=-1 if study.direction.name == "MINIMIZE" else 1,
             )
-            centers = {k: v for k, v in self._search_center.items() if k in search_space}
-            params = params_from_search_space(search_space, centers)
+            if self._params is not None:
+                params = self._params
+            else:
+                centers = {k: v for k, v in self._search_center.items() if k in search_space}
+                params = params_from_search_space(search_space, centers)
             self._sync = _Sync(dict(search_space), CARBS(config, params))
         sync = self._sync
         trials = study.get_trials(
@@ -250,6 +269,8 @@ class CARBSSampler(BaseSampler):
         lacks one, has it from another distribution, or holds a value carbs refuses."""
         values: dict[str, Any] = {SUGGESTION_ID_DICT_KEY: trial_id(trial.number)}
         for param in sync.optimizer.params:
+            if param.space.is_fixed:
+                continue
             if trial.distributions.get(param.name) != sync.search_space[param.name]:
                 return None
             values[param.name] = _carbs_value(param, trial.params[param.name])

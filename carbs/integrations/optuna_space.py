@@ -24,11 +24,19 @@ and a categorical's first choice.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from carbs.errors import InvalidParamError
-from carbs.spaces import CategoricalSpace, LinearSpace, LogSpace, OrdinalSpace, Param, Space
+from carbs.spaces import (
+    CategoricalSpace,
+    LinearSpace,
+    LogSpace,
+    OrdinalSpace,
+    Param,
+    RealNumberSpace,
+    Space,
+)
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -108,6 +116,55 @@ def params_from_search_space(
         param_from_distribution(name, distribution, centers.get(name))
         for name, distribution in search_space.items()
     ]
+
+
+def distributions_from_params(params: Sequence[Param]) -> dict[str, BaseDistribution]:
+    """Optuna distributions that hold every value carbs can suggest for these params.
+
+    The reverse of :func:`params_from_search_space`, for users who give carbs' own
+    spaces (a ``LogitSpace``, an ordinal menu, a scale of their choosing): a real
+    space becomes a float or int distribution over its bounds (an integer lattice
+    with ``rounding_factor`` its step), an ordinal or categorical space a
+    ``CategoricalDistribution`` of its values. Fixed params are left out.
+
+    Raises:
+        InvalidParamError: a real space without finite bounds (Optuna needs them).
+    """
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    distributions: dict[str, BaseDistribution] = {}
+    for param in params:
+        space = param.space
+        if space.is_fixed:
+            continue
+        if isinstance(space, OrdinalSpace):
+            distributions[param.name] = CategoricalDistribution(list(space.values))
+        elif isinstance(space, CategoricalSpace):
+            distributions[param.name] = CategoricalDistribution(list(space.choices))
+        elif isinstance(space, RealNumberSpace):
+            if not (math.isfinite(space.min) and math.isfinite(space.max)):
+                raise InvalidParamError(
+                    f"param {param.name!r}: Optuna needs finite bounds; give the space a "
+                    f"min and a max (got min={space.min}, max={space.max})"
+                )
+            if space.is_integer:
+                step = space.rounding_factor
+                low = math.ceil(space.min / step) * step
+                high = max(low, math.floor(space.max / step) * step)
+                log = isinstance(space, LogSpace) and step == 1
+                distributions[param.name] = IntDistribution(low, high, log=log, step=step)
+            else:
+                log = isinstance(space, LogSpace) and space.min > 0
+                distributions[param.name] = FloatDistribution(space.min, space.max, log=log)
+        else:
+            raise InvalidParamError(
+                f"param {param.name!r}: no Optuna distribution for {type(space).__name__}"
+            )
+    return distributions
 
 
 def is_modelled(distribution: BaseDistribution) -> bool:
