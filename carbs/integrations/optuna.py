@@ -37,7 +37,7 @@ from carbs.spaces import SUGGESTION_ID_DICT_KEY, OrdinalSpace, Param, SearchSpac
 try:
     from optuna.samplers import BaseSampler, RandomSampler
     from optuna.search_space import IntersectionSearchSpace
-    from optuna.trial import TrialState
+    from optuna.trial import TrialState, create_trial
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
         "carbs.integrations.optuna needs optuna: pip install 'carbs-hpo[optuna]'"
@@ -222,6 +222,19 @@ class CARBSSampler(BaseSampler):
     def optimizer(self) -> CARBS | None:
         """The optimizer behind the latest ask (``None`` before the first); read it only."""
         return None if self._sync is None else self._sync.optimizer
+
+    def sync(self, study: Study) -> CARBS | None:
+        """Bring the optimizer up to date with every trial of ``study`` and return it.
+
+        For analyses outside an ask (the front, the best run, scaling laws, plots);
+        read it only. ``None`` while the search space is still empty.
+        """
+        probe = create_trial(state=TrialState.RUNNING)  # number -1: no trial is left out
+        space = self.infer_relative_search_space(study, probe)
+        if not space:
+            return None
+        with self._lock:
+            return self._synced(study, space, probe.number)
 
     def _synced(
         self, study: Study, search_space: dict[str, BaseDistribution], asking: int

@@ -1,0 +1,346 @@
+"""The ``carbs`` command: sweeps from shell scripts and SLURM arrays (the ``optuna`` extra).
+
+A study lives in an Optuna storage and is driven by
+:class:`~carbs.integrations.optuna.CARBSSampler`, so any number of shells on any
+number of machines can ask and tell at once::
+
+    carbs create mysweep --space space.json          # params and settings, once
+    carbs ask mysweep                                # {"id": 0, "params": {...}}
+    carbs tell mysweep 0 --output 0.31 --cost 5400   # or --failure
+    carbs status mysweep; carbs front mysweep; carbs best mysweep
+    carbs export mysweep --format csv; carbs plot mysweep --out front.png
+
+The storage is ``--storage URL``, else ``$CARBS_STORAGE``, else the SQLite file
+``carbs-studies.db`` in the current folder. Any Optuna RDB URL works
+(``postgresql://...``, ``mysql://...``: studies then span machines), and
+``journal:PATH`` is an Optuna journal file. The space file (JSON, or YAML with
+PyYAML installed) holds ``params`` (a list in the form of
+:meth:`carbs.Param.to_dict`, missing space fields taking their defaults),
+optionally ``direction`` (``"minimize"``, the default, or ``"maximize"``) and
+``config`` (:class:`carbs.CARBSParams` fields).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from carbs.config import config_from_dict, config_to_dict
+from carbs.errors import CARBSValueError
+from carbs.spaces import Param, SearchSpace
+
+DEFAULT_STORAGE = "sqlite:///carbs-studies.db"
+STORAGE_ENV = "CARBS_STORAGE"
+SPACE_ATTR = "carbs_space"
+
+
+class CLIError(CARBSValueError):
+    """A command that cannot be carried out; the message says why."""
+
+
+# -- the space file and the study's settings ---------------------------------------------------
+def read_space_file(path: Path) -> dict[str, Any]:
+    """The checked contents of a space file: ``params``, ``direction`` and ``config``.
+
+    Raises:
+        CLIError: the file is missing, not JSON/YAML, or holds invalid params or settings.
+    """
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise CLIError(f"cannot read the space file {path}: {error}") from error
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError as error:
+            raise CLIError("YAML space files need PyYAML: pip install pyyaml") from error
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise CLIError(f"the space file {path} is not valid YAML: {error}") from error
+    else:
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise CLIError(f"the space file {path} is not valid JSON: {error}") from error
+    return check_space(data, str(path))
+
+
+def check_space(data: Any, source: str) -> dict[str, Any]:
+    """Check a space description (see the module docstring); return it normalised."""
+    if not isinstance(data, dict) or "params" not in data:
+        raise CLIError(f"{source}: expected an object with a 'params' list")
+    unknown = sorted(set(data) - {"params", "direction", "config"})
+    if unknown:
+        raise CLIError(f"{source}: unknown key(s) {unknown}; use params, direction, config")
+    direction = data.get("direction", "minimize")
+    if direction not in ("minimize", "maximize"):
+        raise CLIError(f"{source}: direction must be 'minimize' or 'maximize', got {direction!r}")
+    if not isinstance(data["params"], list):
+        raise CLIError(f"{source}: params must be a list of params")
+    try:
+        params = [Param.from_dict(p) for p in data["params"]]
+        SearchSpace(params)
+        config = config_from_dict(data.get("config", {}))
+    except CARBSValueError as error:
+        raise CLIError(f"{source}: {error}") from error
+    return {
+        "params": [p.to_dict() for p in params],
+        "direction": direction,
+        "config": config_to_dict(config),
+    }
+
+
+def _storage(url: str | None) -> Any:
+    import optuna
+
+    url = url or os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
+    if url.startswith("journal:"):
+        from optuna.storages.journal import JournalFileBackend
+
+        return optuna.storages.JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
+    kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {}
+    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+
+
+def _load(name: str, storage_url: str | None) -> tuple[Any, Any, dict[str, Any]]:
+    """The study, its sampler and its space; a clear error for an unknown study.
+
+    The study's storage is ``study.sampler``'s business; :func:`tell` reaches it
+    through :func:`_storage` again (Optuna caches one engine per URL).
+    """
+    import optuna
+
+    from carbs.integrations.optuna import CARBSSampler
+
+    storage = _storage(storage_url)
+    try:
+        study = optuna.load_study(study_name=name, storage=storage)
+    except KeyError as error:
+        names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+        raise CLIError(f"no study {name!r} in this storage; its studies: {names}") from error
+    space = study.user_attrs.get(SPACE_ATTR)
+    if space is None:
+        raise CLIError(f"study {name!r} was not created by `carbs create`")
+    config = config_from_dict(space["config"])
+    params = [Param.from_dict(p) for p in space["params"]]
+    sampler = CARBSSampler(config, seed=config.seed, params=params)
+    study.sampler = sampler
+    return study, sampler, space
+
+
+# -- the commands ----------------------------------------------------------------------------------
+def create(args: argparse.Namespace) -> Any:
+    import optuna
+
+    space = read_space_file(Path(args.space))
+    config = config_from_dict(space["config"])
+    if config.is_saved_on_every_observation or config.is_wandb_logging_enabled:
+        raise CLIError("the storage holds the study: leave autosave and W&B logging off")
+    try:
+        study = optuna.create_study(
+            study_name=args.study, storage=_storage(args.storage), direction=space["direction"]
+        )
+    except optuna.exceptions.DuplicatedStudyError as error:
+        raise CLIError(f"a study named {args.study!r} already exists in this storage") from error
+    study.set_user_attr(SPACE_ATTR, space)
+    return {"study": args.study, "params": [p["name"] for p in space["params"]]}
+
+
+def ask(args: argparse.Namespace) -> Any:
+    from carbs.integrations.optuna_space import distributions_from_params
+
+    study, _, space = _load(args.study, args.storage)
+    params = [Param.from_dict(p) for p in space["params"]]
+    trial = study.ask(distributions_from_params(params))
+    values = dict(trial.params)
+    values.update({p.name: p.search_center for p in params if p.space.is_fixed})
+    return {"id": trial.number, "params": values}
+
+
+def tell(args: argparse.Namespace) -> Any:
+    from optuna.trial import TrialState
+
+    study, _, _ = _load(args.study, args.storage)
+    trials = study.get_trials(deepcopy=False)
+    trial = next((t for t in trials if t.number == args.id), None)
+    if trial is None:
+        raise CLIError(f"study {args.study!r} has no trial {args.id}")
+    if trial.state != TrialState.RUNNING:
+        raise CLIError(f"trial {args.id} was already told ({trial.state.name})")
+    if args.failure == (args.output is not None):
+        raise CLIError("give --output X for a finished run, or --failure for a failed one")
+    if args.cost is not None:
+        if not (isinstance(args.cost, float) and 0 < args.cost < math.inf):
+            raise CLIError(f"--cost must be a finite number > 0, got {args.cost}")
+        storage = _storage(args.storage)
+        study_id = storage.get_study_id_from_name(args.study)
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, args.id)
+        storage.set_trial_user_attr(trial_id, "cost", args.cost)
+    elif not args.failure:
+        raise CLIError("give --cost C: what the run cost (seconds, GPU-hours, FLOPs)")
+    if args.failure:
+        study.tell(args.id, state=TrialState.FAIL)
+    else:
+        study.tell(args.id, args.output)
+    return {"id": args.id, "state": "FAIL" if args.failure else "COMPLETE"}
+
+
+def status(args: argparse.Namespace) -> Any:
+    study, sampler, _ = _load(args.study, args.storage)
+    states: dict[str, int] = {}
+    for trial in study.get_trials(deepcopy=False):
+        states[trial.state.name] = states.get(trial.state.name, 0) + 1
+    optimizer = sampler.sync(study)
+    best = None if optimizer is None else optimizer.best()
+    return {
+        "study": args.study,
+        "direction": study.direction.name.lower(),
+        "trials": states,
+        "front_size": 0 if optimizer is None else len(optimizer.pareto_front()),
+        "best": None if best is None else _observation(best),
+    }
+
+
+def front(args: argparse.Namespace) -> Any:
+    study, sampler, _ = _load(args.study, args.storage)
+    optimizer = sampler.sync(study)
+    members = [] if optimizer is None else optimizer.pareto_front()
+    return [
+        {"cost": m.cost, "output": m.output, "count": m.count, "params": m.params} for m in members
+    ]
+
+
+def best(args: argparse.Namespace) -> Any:
+    study, sampler, _ = _load(args.study, args.storage)
+    optimizer = sampler.sync(study)
+    found = None if optimizer is None else optimizer.best(args.max_cost)
+    return None if found is None else _observation(found)
+
+
+def plot(args: argparse.Namespace) -> Any:
+    from carbs.plotting import plot_pareto_front
+
+    study, sampler, _ = _load(args.study, args.storage)
+    optimizer = sampler.sync(study)
+    if optimizer is None:
+        raise CLIError(f"study {args.study!r} has no finished trial to plot")
+    plot_pareto_front(optimizer, args.out, output_name=args.metric, cost_name=args.cost_name)
+    return {"plot": str(args.out)}
+
+
+def export(args: argparse.Namespace) -> Any:
+    from carbs.integrations.optuna import default_cost
+
+    study, _, space = _load(args.study, args.storage)
+    names = [p["name"] for p in space["params"]]
+    fixed = {
+        p["name"]: p["search_center"] for p in space["params"] if p["space"]["type"] == "FixedSpace"
+    }
+    rows = []
+    for trial in study.get_trials(deepcopy=False):
+        finished = trial.state.name in ("COMPLETE", "FAIL")
+        rows.append(
+            {
+                "id": trial.number,
+                "state": trial.state.name,
+                "output": trial.value,
+                "cost": default_cost(trial) if finished else None,
+                **{name: trial.params.get(name, fixed.get(name)) for name in names},
+            }
+        )
+    if args.format == "json":
+        text = json.dumps(rows, indent=1) + "\n"
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=["id", "state", "output", "cost", *names])
+        writer.writeheader()
+        writer.writerows(rows)
+        text = buffer.getvalue()
+    if args.out is None:
+        sys.stdout.write(text)
+        return None
+    Path(args.out).write_text(text)
+    return {"export": str(args.out), "trials": len(rows)}
+
+
+def _observation(observation: Any) -> dict[str, Any]:
+    params = {k: v for k, v in observation.input.items() if k != "suggestion_uuid"}
+    return {"output": observation.output, "cost": observation.cost, "params": params}
+
+
+# -- the command line ----------------------------------------------------------------------------
+def parser() -> argparse.ArgumentParser:
+    """The ``carbs`` argument parser."""
+    top = argparse.ArgumentParser(
+        prog="carbs", description="Cost-aware hyperparameter sweeps from the shell."
+    )
+    commands = top.add_subparsers(dest="command", required=True)
+
+    def command(name: str, function: Any, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("study", help="the study's name")
+        sub.add_argument(
+            "--storage", help=f"storage URL (default ${STORAGE_ENV}, else a local file)"
+        )
+        sub.set_defaults(function=function)
+        return sub
+
+    command("create", create, "create a study from a space file").add_argument(
+        "--space", required=True, help="JSON or YAML: params, direction, config"
+    )
+    command("ask", ask, "print one suggestion as JSON: its id and params")
+    told = command("tell", tell, "report a run's output and cost (or its failure)")
+    told.add_argument("id", type=int, help="the id that `carbs ask` printed")
+    told.add_argument("--output", type=float, help="the metric")
+    told.add_argument("--cost", type=float, help="what the run cost (> 0)")
+    told.add_argument("--failure", action="store_true", help="the run failed")
+    command("status", status, "trial counts, the front's size and the best run")
+    command("front", front, "the Pareto front, cheapest first")
+    command("best", best, "the best run, overall or within --max-cost").add_argument(
+        "--max-cost", type=float, default=None
+    )
+    plotted = command("plot", plot, "draw the Pareto front to an image file (needs matplotlib)")
+    plotted.add_argument("--out", required=True, help="image path, e.g. front.png")
+    plotted.add_argument("--metric", default="output", help="the metric's name")
+    plotted.add_argument("--cost-name", default="cost", help="the cost's name")
+    exported = command("export", export, "every trial as CSV or JSON")
+    exported.add_argument("--format", choices=("csv", "json"), default="csv")
+    exported.add_argument("--out", default=None, help="file to write (default: stdout)")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; print its result as JSON. Exit status 2 on a usage error."""
+    args = parser().parse_args(argv)
+    try:
+        import optuna
+    except ImportError:
+        print(
+            "carbs: the command line needs optuna: pip install 'carbs-hpo[optuna]'", file=sys.stderr
+        )
+        return 2
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    import carbs
+
+    carbs.set_verbosity(30)  # the command's JSON on stdout is its output
+    try:
+        result = args.function(args)
+    except CLIError as error:
+        print(f"carbs {args.command}: {error}", file=sys.stderr)
+        return 2
+    if result is not None:
+        print(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""The ``carbs`` command: create, ask, tell, status, front, best, plot, export; clear errors;
+three shell workers asking and telling at once on one study."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("optuna")
+
+from carbs.cli import main
+
+SPACE = {
+    "params": [
+        {
+            "name": "lr",
+            "space": {"type": "LogSpace", "min": 1e-5, "max": 0.1},
+            "search_center": 1e-3,
+        },
+        {
+            "name": "width",
+            "space": {"type": "LogSpace", "min": 8, "max": 1024, "is_integer": True},
+            "search_center": 64,
+        },
+        {
+            "name": "optimizer",
+            "space": {"type": "CategoricalSpace", "choices": ["adam", "sgd"]},
+            "search_center": "adam",
+        },
+        {"name": "seed", "space": {"type": "FixedSpace"}, "search_center": 7},
+    ],
+    "config": {"num_random_samples": 3, "resample_frequency": 0},
+}
+
+
+def loss(params: dict[str, Any]) -> float:
+    return (math.log10(params["lr"]) + 3) ** 2 + 10 / params["width"]
+
+
+@pytest.fixture
+def study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A created study; the common args of later commands."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "space.json").write_text(json.dumps(SPACE))
+    storage = ["--storage", f"sqlite:///{tmp_path / 'studies.db'}"]
+    assert main(["create", "sweep", "--space", "space.json", *storage]) == 0
+    return ["sweep", *storage]
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, Any, str]:
+    code = main(args)
+    captured = capsys.readouterr()
+    out = captured.out.strip()
+    return code, json.loads(out) if out and out[0] in "[{" else out, captured.err
+
+
+def test_a_sweep_from_the_shell(study: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    name, storage = study[0], study[1:]
+    for _ in range(6):
+        code, asked, _ = run(["ask", *study], capsys)
+        assert code == 0 and asked["params"]["seed"] == 7
+        if asked["id"] == 2:
+            assert run(["tell", name, "2", "--failure", *storage], capsys)[0] == 0
+            continue
+        cost = str(float(asked["params"]["width"]))
+        output = str(loss(asked["params"]))
+        told = ["tell", name, str(asked["id"]), "--output", output, "--cost", cost, *storage]
+        assert run(told, capsys)[:2] == (0, {"id": asked["id"], "state": "COMPLETE"})
+    code, status, _ = run(["status", *study], capsys)
+    assert status["trials"] == {"COMPLETE": 5, "FAIL": 1} and status["front_size"] >= 1
+    code, front, _ = run(["front", *study], capsys)
+    costs = [member["cost"] for member in front]
+    assert costs == sorted(costs) and len(front) == status["front_size"]
+    code, best, _ = run(["best", *study], capsys)
+    assert best["output"] == status["best"]["output"] == min(m["output"] for m in front)
+    cheapest = front[0]["cost"]
+    _, cheap_best, _ = run(["best", *study, "--max-cost", str(cheapest)], capsys)
+    assert cheap_best["cost"] <= cheapest
+    _, rows, _ = run(["export", *study, "--format", "json"], capsys)
+    assert [r["state"] for r in rows].count("FAIL") == 1 and all(r["seed"] == 7 for r in rows)
+    _, csv_text, _ = run(["export", *study], capsys)
+    assert csv_text.splitlines()[0] == "id,state,output,cost,lr,width,optimizer,seed"
+    assert run(["plot", *study, "--out", "front.png"], capsys)[0] == 0
+    assert Path("front.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", "nope"], "no study 'nope'"),
+        (["tell", "sweep", "99", "--output", "1", "--cost", "1"], "no trial 99"),
+        (["tell", "sweep", "0", "--output", "1"], "--cost"),
+        (["tell", "sweep", "0", "--output", "1", "--failure"], "--failure"),
+        (["tell", "sweep", "0", "--output", "1", "--cost", "-2"], "--cost"),
+        (["create", "sweep", "--space", "space.json"], "already exists"),
+        (["create", "other", "--space", "missing.json"], "cannot read"),
+    ],
+)
+def test_clear_errors(
+    study: list[str], capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    storage = study[1:]
+    assert main(["ask", *study]) == 0
+    capsys.readouterr()
+    code, _, err = run([*args, *storage], capsys)
+    assert code == 2 and message in err
+
+
+def test_an_already_told_run_is_an_error(
+    study: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    storage = study[1:]
+    main(["ask", *study])
+    assert main(["tell", "sweep", "0", "--output", "1", "--cost", "1", *storage]) == 0
+    capsys.readouterr()
+    code, _, err = run(["tell", "sweep", "0", "--output", "1", "--cost", "1", *storage], capsys)
+    assert code == 2 and "already told (COMPLETE)" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        (json.dumps({"params": SPACE["params"], "typo": 1}), "unknown key(s) ['typo']"),
+        (json.dumps({"params": SPACE["params"], "direction": "up"}), "direction"),
+        (json.dumps({"params": [{"name": "x", "space": {"type": "Nope"}}]}), "name, space"),
+        (
+            json.dumps(
+                {"params": [{"name": "x", "space": {"type": "NopeSpace"}, "search_center": 1}]}
+            ),
+            "unknown space type",
+        ),
+        (json.dumps({"params": SPACE["params"], "config": {"seeed": 1}}), "seeed"),
+        (json.dumps([1, 2]), "'params' list"),
+    ],
+)
+def test_a_malformed_space_file_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    code, _, err = run(["create", "s", "--space", str(path), "--storage", storage], capsys)
+    assert code == 2 and message in err
+
+
+def test_a_yaml_space_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    yaml = pytest.importorskip("yaml")
+    path = tmp_path / "space.yaml"
+    path.write_text(yaml.safe_dump({**SPACE, "direction": "maximize"}))
+    storage = ["--storage", f"journal:{tmp_path / 'journal.log'}"]
+    assert run(["create", "s", "--space", str(path), *storage], capsys)[0] == 0
+    _, status, _ = run(["status", "s", *storage], capsys)
+    assert status["direction"] == "maximize"
+
+
+WORKER = textwrap.dedent(
+    """
+    set -euo pipefail
+    read_json() { "$PYTHON" -c "import json,sys; print(json.loads(sys.argv[1])$2)" "$1"; }
+    for round in 1 2 3; do
+      asked=$("$CARBS" ask sweep --storage "$STORAGE")
+      id=$(read_json "$asked" '["id"]')
+      width=$(read_json "$asked" '["params"]["width"]')
+      "$CARBS" tell sweep "$id" --output "0.$id" --cost "$width" --storage "$STORAGE" > /dev/null
+    done
+    """
+)
+
+
+def test_three_shell_workers_share_one_study(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "carbs"
+    command = str(script) if script.exists() else shutil.which("carbs")
+    if command is None:
+        pytest.skip("the carbs console script is not installed (pip install -e .)")
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    (tmp_path / "space.json").write_text(json.dumps(SPACE))
+    create = [command, "create", "sweep", "--space", str(tmp_path / "space.json")]
+    subprocess.run([*create, "--storage", storage], check=True, capture_output=True)
+    (tmp_path / "worker.sh").write_text(WORKER)
+    env = {"CARBS": command, "PYTHON": sys.executable, "STORAGE": storage, "PATH": "/usr/bin:/bin"}
+    workers = [
+        subprocess.Popen(["bash", str(tmp_path / "worker.sh")], env=env, stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    for worker in workers:
+        _, err = worker.communicate(timeout=600)
+        assert worker.returncode == 0, err
+    exported = subprocess.run(
+        [command, "export", "sweep", "--format", "json", "--storage", storage],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    rows = json.loads(exported.stdout)
+    assert sorted(r["id"] for r in rows) == list(range(9))
+    assert all(r["state"] == "COMPLETE" for r in rows)
+    points = {(r["lr"], r["width"], r["optimizer"]) for r in rows}
+    assert len(points) == 9
