@@ -14,11 +14,7 @@ Optuna                                         carbs
 ``CategoricalDistribution(choices)``           ``CategoricalSpace(choices)``
 ============================================  =============================================
 
-A bounded linear range spans :data:`LINEAR_RANGE_IN_BASIC_UNITS` basic units, so
-the default search radius (0.3) is a tenth of it; a log range keeps ``scale=1``
-(one basic unit per decade), as for a hand-written ``LogSpace``. The default
-search centre is the middle of the range (the geometric middle on a log scale)
-and a categorical's first choice.
+Scales and default centres are those of :mod:`carbs.integrations.bounded`.
 """
 
 from __future__ import annotations
@@ -28,20 +24,17 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from carbs.errors import InvalidParamError
+from carbs.integrations.bounded import bounded_param, choice_param
 from carbs.spaces import (
     CategoricalSpace,
-    LinearSpace,
     LogSpace,
     OrdinalSpace,
     Param,
     RealNumberSpace,
-    Space,
 )
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
-
-LINEAR_RANGE_IN_BASIC_UNITS = 3.0
 
 
 def param_from_distribution(
@@ -65,35 +58,19 @@ def param_from_distribution(
         IntDistribution,
     )
 
-    space: Space
     if isinstance(distribution, CategoricalDistribution):
-        space = CategoricalSpace(choices=list(distribution.choices))
-        middle: Any = distribution.choices[0]
-    elif isinstance(distribution, FloatDistribution | IntDistribution):
-        is_int = isinstance(distribution, IntDistribution)
-        low, high, step = distribution.low, distribution.high, distribution.step
-        linear_scale = (high - low) / LINEAR_RANGE_IN_BASIC_UNITS
-        if distribution.log:
-            space = LogSpace(min=low, max=high, is_integer=is_int)
-            middle = math.sqrt(low * high)
-        elif step is None or (is_int and step == 1):
-            space = LinearSpace(min=low, max=high, scale=linear_scale, is_integer=is_int)
-            middle = (low + high) / 2
-        elif is_int and low % step == 0:
-            space = LinearSpace(
-                min=low, max=high, scale=linear_scale, is_integer=True, rounding_factor=int(step)
-            )
-            middle = (low + high) / 2
-        else:
-            count = round((high - low) / step) + 1
-            values = [low + k * step for k in range(count)]
-            space = OrdinalSpace(values=values, scale=linear_scale, is_log=False)
-            middle = values[(count - 1) // 2]
-        if is_int:
-            middle = _nearest_int_value(middle, int(low), int(high), int(step or 1))
-    else:
-        raise InvalidParamError(f"param {name!r}: carbs cannot model {type(distribution).__name__}")
-    return Param(name, space, middle if search_center is None else search_center)
+        return choice_param(name, distribution.choices, search_center)
+    if isinstance(distribution, FloatDistribution | IntDistribution):
+        return bounded_param(
+            name,
+            distribution.low,
+            distribution.high,
+            log=distribution.log,
+            is_integer=isinstance(distribution, IntDistribution),
+            step=distribution.step,
+            search_center=search_center,
+        )
+    raise InvalidParamError(f"param {name!r}: carbs cannot model {type(distribution).__name__}")
 
 
 def params_from_search_space(
@@ -177,8 +154,3 @@ def is_modelled(distribution: BaseDistribution) -> bool:
 
     supported = (CategoricalDistribution, FloatDistribution, IntDistribution)
     return isinstance(distribution, supported) and not distribution.single()
-
-
-def _nearest_int_value(value: float, low: int, high: int, step: int) -> int:
-    steps = round((value - low) / step)
-    return int(min(max(low + steps * step, low), high))

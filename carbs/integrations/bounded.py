@@ -1,0 +1,77 @@
+"""carbs params for the bounded ranges and choice lists that other tuners' search spaces hold.
+
+Shared by the Optuna and Ray Tune integrations, so that one range means one
+search in both:
+
+- a log range becomes ``LogSpace(min=low, max=high)`` with ``scale=1`` (one basic
+  unit per decade, as for a hand-written ``LogSpace``);
+- a linear range becomes ``LinearSpace`` whose range spans
+  :data:`LINEAR_RANGE_IN_BASIC_UNITS` basic units, so the default search radius
+  (0.3) is a tenth of it;
+- an integer range with a step that divides its low end becomes an integer
+  lattice (``rounding_factor=step``); any other stepped range becomes an
+  ``OrdinalSpace`` of its values;
+- a list of choices becomes ``CategoricalSpace``.
+
+The default search centre is the middle of the range (the geometric middle on a
+log scale, rounded onto the lattice) and a choice list's first choice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from carbs.spaces import CategoricalSpace, LinearSpace, LogSpace, OrdinalSpace, Param, Space
+
+LINEAR_RANGE_IN_BASIC_UNITS = 3.0
+
+
+def bounded_param(
+    name: str,
+    low: float,
+    high: float,
+    *,
+    log: bool = False,
+    is_integer: bool = False,
+    step: float | None = None,
+    search_center: Any = None,
+) -> Param:
+    """The carbs param for the range ``[low, high]`` (both legal values).
+
+    Raises:
+        InvalidParamError, InvalidSpaceError: a bad range or a centre outside it.
+    """
+    linear_scale = (high - low) / LINEAR_RANGE_IN_BASIC_UNITS
+    space: Space
+    if log:
+        space = LogSpace(min=low, max=high, is_integer=is_integer)
+        middle: Any = math.sqrt(low * high)
+    elif step is None or (is_integer and step == 1):
+        space = LinearSpace(min=low, max=high, scale=linear_scale, is_integer=is_integer)
+        middle = (low + high) / 2
+    elif is_integer and low % step == 0:
+        space = LinearSpace(
+            min=low, max=high, scale=linear_scale, is_integer=True, rounding_factor=int(step)
+        )
+        middle = (low + high) / 2
+    else:
+        count = round((high - low) / step) + 1
+        values = [low + k * step for k in range(count)]
+        space = OrdinalSpace(values=values, scale=linear_scale, is_log=False)
+        middle = values[(count - 1) // 2]
+    if is_integer:
+        lattice = int(step or 1)
+        middle = int(min(max(low + round((middle - low) / lattice) * lattice, low), high))
+    return Param(name, space, middle if search_center is None else search_center)
+
+
+def choice_param(name: str, choices: Sequence[Any], search_center: Any = None) -> Param:
+    """The carbs param for a list of choices without an order."""
+    choices = list(choices)
+    return Param(
+        name,
+        CategoricalSpace(choices=choices),
+        search_center if search_center is not None else choices[0],
+    )

@@ -1,0 +1,328 @@
+"""CARBS as a Ray Tune searcher (the ``ray`` extra): ``CARBSSearcher``.
+
+Pass it as ``tune.TuneConfig(search_alg=CARBSSearcher(...))``. It takes the
+Tuner's ``param_space`` (``tune.loguniform``, ``tune.uniform``, ``tune.randint``,
+``tune.lograndint``, ``tune.quniform``, ``tune.choice``, constants, nested
+dicts) or carbs params of your own, reads each trial's cost from a reported
+metric (``cost_metric``, by default Tune's ``time_total_s``), and records
+errored trials as failures. Running trials are outstanding suggestions, so
+concurrent trials are sent to different points. ``save``/``restore`` write and
+read carbs' versioned JSON state (never a pickle).
+
+Ray itself is imported only by this module; ``import carbs`` never needs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from carbs.config import CARBSParams
+from carbs.errors import InvalidConfigError, InvalidParamError
+from carbs.integrations.bounded import bounded_param, choice_param
+from carbs.jsonio import dumps, loads, read_text, write_atomic
+from carbs.observations import ObservationInParam
+from carbs.optimizer import CARBS
+from carbs.spaces import SUGGESTION_ID_DICT_KEY, FixedSpace, Param
+
+try:
+    from ray.tune.search import Searcher
+    from ray.tune.search.sample import (
+        Categorical,
+        Domain,
+        Float,
+        Integer,
+        LogUniform,
+        Quantized,
+        Uniform,
+    )
+    from ray.tune.search.variant_generator import parse_spec_vars
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "carbs.integrations.ray needs Ray Tune: pip install 'carbs-hpo[ray]'"
+    ) from error
+
+logger = logging.getLogger(__name__)
+
+SEARCHER_FORMAT = 1
+"""Version of the searcher's saved form (carbs' state plus the running trials)."""
+
+
+def params_from_tune_space(
+    space: Mapping[str, Any], search_center: Mapping[str, Any] | None = None
+) -> list[Param]:
+    """carbs params for a Tune param space; nested keys are joined with ``/``.
+
+    Constants become fixed params (passed through), ``tune.choice`` a categorical,
+    ranges the spaces of :mod:`carbs.integrations.bounded`. Tune's integer upper
+    bounds are exclusive (``tune.randint(1, 8)`` draws 1 to 7), as here.
+
+    Raises:
+        InvalidParamError: a grid search, a sampler carbs cannot model (``tune.randn``,
+            ``tune.sample_from``), or a centre for an unknown name.
+    """
+    resolved, domains, grids = parse_spec_vars(dict(space))
+    if grids:
+        raise InvalidParamError(
+            "CARBSSearcher cannot take tune.grid_search; list the values in tune.choice"
+        )
+    centers = dict(search_center or {})
+    names = ["/".join(path) for path, _ in domains] + ["/".join(path) for path, _ in resolved]
+    unknown = sorted(set(centers) - set(names))
+    if unknown:
+        raise InvalidParamError(f"search_center names {unknown}, not in the param space {names}")
+    params = [
+        _param("/".join(path), domain, centers.get("/".join(path))) for path, domain in domains
+    ]
+    params += [Param("/".join(path), FixedSpace(), value) for path, value in resolved]
+    return params
+
+
+def _param(name: str, domain: Domain, center: Any) -> Param:
+    sampler = domain.get_sampler()
+    step = None
+    if isinstance(sampler, Quantized):
+        step, sampler = sampler.q, sampler.sampler
+    log = isinstance(sampler, LogUniform)
+    if isinstance(domain, Categorical):
+        return choice_param(name, domain.categories, center)
+    if isinstance(domain, Float) and isinstance(sampler, Uniform | LogUniform):
+        if log and step is not None:
+            step = None  # carbs keeps log ranges continuous; Tune rounds them
+        return bounded_param(
+            name, domain.lower, domain.upper, log=log, step=step, search_center=center
+        )
+    if isinstance(domain, Integer) and isinstance(sampler, Uniform | LogUniform):
+        high = domain.upper if step else domain.upper - 1  # Tune's integer upper is exclusive
+        return bounded_param(
+            name,
+            domain.lower,
+            high,
+            log=log and not step,
+            is_integer=True,
+            step=step,
+            search_center=center,
+        )
+    raise InvalidParamError(
+        f"param {name!r}: CARBSSearcher cannot model {type(domain).__name__} with "
+        f"{type(sampler).__name__} sampling"
+    )
+
+
+class CARBSSearcher(Searcher):
+    """A Ray Tune searcher that chooses trials with CARBS.
+
+    Args:
+        space: A Tune param space; or leave it out and pass ``param_space`` to the
+            Tuner (or ``params``).
+        params: carbs params instead of a Tune space (carbs' own spaces); the
+            trial's config is then ``{name: value}``.
+        metric: The metric to optimise (or the TuneConfig's).
+        mode: ``"min"`` or ``"max"`` (or the TuneConfig's).
+        cost_metric: The reported metric that holds a trial's cost; if a trial does
+            not report it, the seconds since its suggestion are its cost.
+        config: CARBS settings (``better_direction_sign`` comes from ``mode``;
+            autosave and W&B logging must be off: Tune checkpoints the searcher).
+        seed: Overrides ``config.seed``.
+        search_center: Where the search starts, by (``/``-joined) name.
+        max_concurrent: Suggest nothing while this many trials run (0: no limit).
+    """
+
+    def __init__(
+        self,
+        space: Mapping[str, Any] | None = None,
+        *,
+        params: Sequence[Param] | None = None,
+        metric: str | None = None,
+        mode: str | None = None,
+        cost_metric: str = "time_total_s",
+        config: CARBSParams | None = None,
+        seed: int | None = None,
+        search_center: Mapping[str, Any] | None = None,
+        max_concurrent: int = 0,
+    ) -> None:
+        if mode not in (None, "min", "max"):
+            raise InvalidConfigError(f"mode must be 'min' or 'max', got {mode!r}")
+        super().__init__(metric=metric, mode=mode)
+        config = CARBSParams() if config is None else config
+        if not isinstance(config, CARBSParams):
+            raise InvalidConfigError(f"config must be CARBSParams, got {type(config).__name__}")
+        if config.is_saved_on_every_observation or config.is_wandb_logging_enabled:
+            raise InvalidConfigError(
+                "CARBSSearcher is checkpointed by Tune: set is_saved_on_every_observation=False "
+                "and is_wandb_logging_enabled=False"
+            )
+        if mode not in (None, "min", "max"):
+            raise InvalidConfigError(f"mode must be 'min' or 'max', got {mode!r}")
+        if (
+            isinstance(max_concurrent, bool)
+            or not isinstance(max_concurrent, int)
+            or max_concurrent < 0
+        ):
+            raise InvalidConfigError(f"max_concurrent must be an int >= 0, got {max_concurrent!r}")
+        if space is not None and params is not None:
+            raise InvalidConfigError("pass a Tune space or carbs params, not both")
+        self._config = config if seed is None else attrs.evolve(config, seed=seed)
+        self._cost_metric = cost_metric
+        self._search_center = search_center
+        self._params = list(params) if params is not None else None
+        if space is not None:
+            self._params = params_from_tune_space(space, search_center)
+        self._max_concurrent = max_concurrent
+        self._optimizer: CARBS | None = None
+        self._running: dict[str, tuple[dict[str, Any], float]] = {}
+        self._maybe_start()
+
+    # -- Tune's searcher interface --------------------------------------------------------------
+    def set_search_properties(
+        self, metric: str | None, mode: str | None, config: dict[str, Any], **spec: Any
+    ) -> bool:
+        if self._optimizer is not None:
+            return False
+        if config and self._params is None:
+            self._params = params_from_tune_space(config, self._search_center)
+        self._metric = metric or self._metric
+        self._mode = mode or self._mode
+        self._maybe_start()
+        return True
+
+    def set_max_concurrency(self, max_concurrent: int) -> bool:
+        self._max_concurrent = max_concurrent
+        return True
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        optimizer = self._require_optimizer()
+        if self._max_concurrent and len(self._running) >= self._max_concurrent:
+            return None
+        suggestion = optimizer.suggest(suggestion_id=trial_id).suggestion
+        self._running[trial_id] = (suggestion, time.time())
+        values = {k: v for k, v in suggestion.items() if k != SUGGESTION_ID_DICT_KEY}
+        return _nested(values)
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
+    ) -> None:
+        if trial_id not in self._running:
+            return
+        suggestion, started = self._running.pop(trial_id)
+        optimizer = self._require_optimizer()
+        flat = _flatten(result) if result else {}
+        output: Any = flat.get(self._metric or "") if not error else None
+        failed = error or not _is_number(output)
+        cost: Any = flat.get(self._cost_metric)
+        if not _is_number(cost) or cost <= 0:
+            if not error:
+                logger.warning(
+                    "trial %s reported no %r > 0; its cost is the %.3g s since it was suggested",
+                    trial_id,
+                    self._cost_metric,
+                    time.time() - started,
+                )
+            cost = max(time.time() - started, 1e-9)
+        optimizer.observe(
+            ObservationInParam(
+                suggestion, math.nan if failed else float(output), float(cost), is_failure=failed
+            )
+        )
+
+    # -- checkpoints: carbs' JSON state, never a pickle -----------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        optimizer = self._require_optimizer()
+        return {
+            "format": SEARCHER_FORMAT,
+            "carbs": optimizer.get_state_dict(),
+            "metric": self._metric,
+            "mode": self._mode,
+            "running": {
+                trial_id: suggestion for trial_id, (suggestion, _) in self._running.items()
+            },
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        if not isinstance(state, dict) or state.get("format") != SEARCHER_FORMAT:
+            raise InvalidConfigError("not a CARBSSearcher state of a format this carbs reads")
+        optimizer = CARBS.load_from_string(_dumps(state["carbs"]))
+        self._metric, self._mode = state["metric"], state["mode"]
+        self._params = list(optimizer.params)
+        self._optimizer = optimizer
+        now = time.time()
+        self._running = {trial_id: (dict(s), now) for trial_id, s in state["running"].items()}
+
+    def save(self, checkpoint_path: str) -> None:
+        write_atomic(checkpoint_path, _dumps(self.get_state()))
+
+    def restore(self, checkpoint_path: str) -> None:
+        self.set_state(loads(read_text(checkpoint_path), source=checkpoint_path))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Tune copies searchers by pickling them; the optimizer travels as its JSON state."""
+        state = {k: v for k, v in self.__dict__.items() if k != "_optimizer"}
+        state["_optimizer_json"] = None if self._optimizer is None else self._optimizer.serialize()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        text = state.pop("_optimizer_json")
+        self.__dict__.update(state)
+        self._optimizer = None if text is None else CARBS.load_from_string(text)
+
+    # -- helpers --------------------------------------------------------------------------------
+    @property
+    def optimizer(self) -> CARBS | None:
+        """The optimizer (``None`` until the space, metric and mode are known); read it only."""
+        return self._optimizer
+
+    def _maybe_start(self) -> None:
+        if self._optimizer is not None or self._params is None:
+            return
+        if self._mode is None or self._metric is None:
+            return
+        if self._mode not in ("min", "max"):
+            raise InvalidConfigError(f"mode must be 'min' or 'max', got {self._mode!r}")
+        config = attrs.evolve(self._config, better_direction_sign=-1 if self._mode == "min" else 1)
+        self._optimizer = CARBS(config, self._params)
+
+    def _require_optimizer(self) -> CARBS:
+        if self._optimizer is None:
+            raise InvalidConfigError(
+                "CARBSSearcher needs a param space (space=, params= or the Tuner's param_space), "
+                "a metric and a mode ('min' or 'max', here or in tune.TuneConfig) to suggest"
+            )
+        return self._optimizer
+
+
+def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` as ``{"a/b": 1}`` (how Tune names nested metrics)."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{name}/"))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _nested(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"a/b": 1}`` as ``{"a": {"b": 1}}``: a config in the param space's shape."""
+    nested: dict[str, Any] = {}
+    for name, value in values.items():
+        *parents, leaf = name.split("/")
+        level = nested
+        for parent in parents:
+            level = level.setdefault(parent, {})
+        level[leaf] = value
+    return nested
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _dumps(data: Mapping[str, Any]) -> str:
+    return dumps(data)

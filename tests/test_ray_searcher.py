@@ -1,0 +1,182 @@
+"""CARBSSearcher: Tune param spaces, costs, failures, concurrency, JSON checkpoints, and a
+real local Tuner running trials concurrently."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("ray.tune")
+
+from ray import tune
+
+from carbs import (
+    CARBSParams,
+    CategoricalSpace,
+    FixedSpace,
+    InvalidConfigError,
+    InvalidParamError,
+    LinearSpace,
+    LogSpace,
+    OrdinalSpace,
+)
+from carbs.integrations.ray import CARBSSearcher, params_from_tune_space
+
+SPACE = {
+    "lr": tune.loguniform(1e-5, 1e-1),
+    "model": {"width": tune.lograndint(8, 512), "layers": tune.randint(1, 8)},
+    "act": tune.choice(["relu", "tanh"]),
+    "drop": tune.quniform(0.0, 0.5, 0.25),
+    "batch": tune.qrandint(16, 256, 16),
+    "x": tune.uniform(-1.0, 2.0),
+    "epochs": 3,
+}
+FAST = CARBSParams(num_random_samples=2, resample_frequency=0)
+
+
+def loss(config: dict[str, Any]) -> float:
+    return (math.log10(config["lr"]) + 3) ** 2 + 10 / config["model"]["width"]
+
+
+def test_tune_domains_map_onto_carbs_spaces() -> None:
+    params = {p.name: p for p in params_from_tune_space(SPACE, {"lr": 3e-4})}
+    assert isinstance(params["lr"].space, LogSpace) and params["lr"].search_center == 3e-4
+    width = params["model/width"].space
+    assert isinstance(width, LogSpace) and width.is_integer and (width.min, width.max) == (8, 511)
+    layers = params["model/layers"].space
+    assert isinstance(layers, LinearSpace) and (layers.min, layers.max) == (1, 7)
+    assert isinstance(params["act"].space, CategoricalSpace)
+    drop = params["drop"].space
+    assert isinstance(drop, OrdinalSpace) and drop.values == (0.0, 0.25, 0.5)
+    batch = params["batch"].space
+    assert isinstance(batch, LinearSpace) and batch.rounding_factor == 16 and batch.max == 256
+    assert isinstance(params["x"].space, LinearSpace) and params["x"].search_center == 0.5
+    assert isinstance(params["epochs"].space, FixedSpace) and params["epochs"].search_center == 3
+    with pytest.raises(InvalidParamError, match="grid_search"):
+        params_from_tune_space({"a": tune.grid_search([1, 2])})
+    with pytest.raises(InvalidParamError, match="cannot model"):
+        params_from_tune_space({"a": tune.randn(0, 1)})
+    with pytest.raises(InvalidParamError, match="typo"):
+        params_from_tune_space(SPACE, {"typo": 1})
+
+
+def searcher(**kwargs: Any) -> CARBSSearcher:
+    settings: dict[str, Any] = dict(
+        metric="loss", mode="min", cost_metric="flops", config=FAST, seed=0
+    )
+    settings.update(kwargs)
+    return CARBSSearcher(SPACE, **settings)
+
+
+def test_suggest_and_complete_record_outputs_costs_and_failures(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    search = searcher()
+    configs = {f"t{i}": search.suggest(f"t{i}") for i in range(4)}
+    assert all(
+        c is not None and c["epochs"] == 3 and "width" in c["model"] for c in configs.values()
+    )
+    assert len({json.dumps(c, sort_keys=True) for c in configs.values()}) == 4
+    optimizer = search.optimizer
+    assert optimizer is not None and set(optimizer.outstanding_suggestions) == set(configs)
+    config = configs["t0"]
+    assert config is not None
+    search.on_trial_complete("t0", {"loss": loss(config), "flops": 123.0})
+    search.on_trial_complete("t1", None, error=True)
+    with caplog.at_level("WARNING", logger="carbs.integrations.ray"):
+        search.on_trial_complete("t2", {"loss": 1.0})  # no cost reported
+    assert "no 'flops'" in caplog.text
+    search.on_trial_complete("t3", {"loss": float("nan"), "flops": 5.0})
+    observed = optimizer.observations
+    assert [o.is_failure for o in observed] == [False, True, False, True]
+    assert observed[0].cost == 123.0 and observed[0].output == pytest.approx(loss(config))
+    assert 0 < observed[2].cost < 60  # the seconds since it was suggested
+    assert not optimizer.outstanding_suggestions
+    search.on_trial_complete("unknown", {"loss": 1.0, "flops": 1.0})  # ignored
+    assert optimizer.observation_count == 4
+
+
+def test_mode_sets_the_direction_and_a_missing_setting_is_a_clear_error() -> None:
+    assert searcher(mode="max").optimizer.config.better_direction_sign == 1  # type: ignore[union-attr]
+    assert searcher().optimizer.config.better_direction_sign == -1  # type: ignore[union-attr]
+    with pytest.raises(InvalidConfigError, match="metric and a mode"):
+        CARBSSearcher(SPACE).suggest("t0")
+    with pytest.raises(InvalidConfigError, match="mode"):
+        CARBSSearcher(SPACE, metric="loss", mode="lowest")
+    with pytest.raises(InvalidConfigError, match="checkpointed"):
+        CARBSSearcher(
+            SPACE, config=CARBSParams(is_saved_on_every_observation=True, checkpoint_dir="x")
+        )
+    with pytest.raises(InvalidConfigError, match="max_concurrent"):
+        CARBSSearcher(SPACE, max_concurrent=True)  # type: ignore[arg-type]
+
+
+def test_max_concurrent_holds_back_suggestions() -> None:
+    search = searcher(max_concurrent=2)
+    assert search.suggest("a") is not None and search.suggest("b") is not None
+    assert search.suggest("c") is None
+    search.on_trial_complete("a", {"loss": 1.0, "flops": 1.0})
+    assert search.suggest("c") is not None
+
+
+def test_a_checkpoint_is_json_and_resumes_exactly(tmp_path: Path) -> None:
+    original = searcher()
+    for i in range(4):
+        config = original.suggest(f"t{i}")
+        assert config is not None
+        original.on_trial_complete(f"t{i}", {"loss": loss(config), "flops": 10.0 * (i + 1)})
+    running = original.suggest("t4")
+    path = tmp_path / "searcher.json"
+    original.save(str(path))
+    saved = json.loads(path.read_text())
+    assert saved["format"] == 1 and list(saved["running"]) == ["t4"]
+    restored = CARBSSearcher(SPACE, metric="loss", mode="min", cost_metric="flops")
+    restored.restore(str(path))
+    assert restored.suggest("t5") == original.suggest("t5")
+    assert running is not None
+    restored.on_trial_complete("t4", {"loss": loss(running), "flops": 50.0})
+    assert restored.optimizer is not None and restored.optimizer.observation_count == 5
+    path.write_text(json.dumps({"format": 99}))
+    with pytest.raises(InvalidConfigError, match="format"):
+        restored.restore(str(path))
+
+
+def test_a_real_tuner_runs_concurrent_trials(tmp_path: Path) -> None:
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    try:
+
+        def trainable(config: dict[str, Any]) -> None:  # self-contained: runs in Ray workers
+            import math
+
+            from ray import tune
+
+            width = config["model"]["width"]
+            if config["act"] == "tanh" and config["lr"] > 3e-3:
+                raise RuntimeError("diverged")
+            value = (math.log10(config["lr"]) + 3) ** 2 + 10 / width
+            tune.report({"loss": value, "flops": float(width)})
+
+        search = searcher(max_concurrent=2)
+        tuner = tune.Tuner(
+            trainable,
+            tune_config=tune.TuneConfig(num_samples=6, search_alg=search),
+            run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0),
+        )
+        results = tuner.fit()
+    finally:
+        ray.shutdown()
+    assert len(results) == 6
+    optimizer = search.optimizer
+    assert optimizer is not None and optimizer.observation_count == 6
+    assert sum(o.is_failure for o in optimizer.observations) == results.num_errors
+    finished = [r for r in results if r.error is None]
+    widths = sorted(float(r.config["model"]["width"]) for r in finished)
+    costs = sorted(o.cost for o in optimizer.observations if not o.is_failure)
+    assert widths == costs
+    assert len({json.dumps(r.config, sort_keys=True) for r in results}) == 6
