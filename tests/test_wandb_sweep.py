@@ -1,0 +1,138 @@
+"""The W&B sweep steering, with W&B's API faked at its boundary (``wandb.Api().sweep(path)``
+with ``.config`` and ``.runs``, and a run's ``config.update``): sweeps need a W&B server,
+which these tests cannot reach."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from carbs import (
+    CARBSParams,
+    CategoricalSpace,
+    FixedSpace,
+    InvalidConfigError,
+    InvalidParamError,
+    LinearSpace,
+    LogSpace,
+    OrdinalSpace,
+)
+from carbs.integrations.wandb_sweep import SweepSteering, params_from_sweep_config, steer
+
+NOW = 1_800_000_000.0
+SWEEP_CONFIG = {
+    "method": "random",
+    "metric": {"name": "val_loss", "goal": "minimize"},
+    "parameters": {
+        "lr": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1e-1},
+        "width": {"distribution": "int_uniform", "min": 8, "max": 512},
+        "drop": {"distribution": "q_uniform", "min": 0.0, "max": 0.5, "q": 0.25},
+        "act": {"values": ["relu", "tanh"]},
+        "epochs": {"value": 3},
+    },
+}
+
+
+def run(run_id: str, state: str, lr: float, width: int, **summary: Any) -> SimpleNamespace:
+    heartbeat = summary.pop("heartbeat", "2027-01-15T08:00:00")
+    config = {"lr": lr, "width": width, "drop": 0.25, "act": "relu", "epochs": 3}
+    return SimpleNamespace(
+        id=run_id, state=state, config=config, summary=summary, heartbeatAt=heartbeat
+    )
+
+
+class FakeApi:
+    def __init__(self, runs: list[SimpleNamespace], config: dict[str, Any] = SWEEP_CONFIG):
+        self.sweep_config, self.runs, self.paths = config, runs, []
+
+    def sweep(self, path: str) -> SimpleNamespace:
+        self.paths.append(path)
+        return SimpleNamespace(config=self.sweep_config, runs=self.runs)
+
+
+def loss(lr: float, width: int) -> float:
+    return (math.log10(lr) + 3) ** 2 + 10 / width
+
+
+RUNS = [
+    run("a1", "finished", 1e-3, 64, val_loss=loss(1e-3, 64), flops=64.0, _runtime=5.0),
+    run("a2", "finished", 3e-4, 128, val_loss=loss(3e-4, 128), flops=128.0, _runtime=9.0),
+    run("a3", "crashed", 5e-2, 32, _runtime=2.0),
+    run("a4", "running", 2e-3, 256, heartbeat=NOW - 30),  # alive
+    run("a5", "running", 1e-4, 16, heartbeat=NOW - 3600, _runtime=40.0),  # silent crash
+    run("a6", "finished", 1e-3, 100, val_loss=float("nan"), flops=100.0, _runtime=3.0),
+    SimpleNamespace(id="old", state="finished", config={"lr": 1e-3}, summary={}, heartbeatAt=None),
+]
+
+
+def test_sweep_parameters_map_onto_carbs_spaces() -> None:
+    params = {p.name: p for p in params_from_sweep_config(SWEEP_CONFIG, {"lr": 3e-4})}
+    assert isinstance(params["lr"].space, LogSpace) and params["lr"].search_center == 3e-4
+    width = params["width"].space
+    assert isinstance(width, LinearSpace) and width.is_integer and width.max == 512
+    assert isinstance(params["drop"].space, OrdinalSpace)
+    assert params["drop"].space.values == (0.0, 0.25, 0.5)
+    assert isinstance(params["act"].space, CategoricalSpace)
+    assert isinstance(params["epochs"].space, FixedSpace)
+    for bad in (
+        {"distribution": "normal", "mu": 0, "sigma": 1},
+        {"min": 1},
+        {"parameters": {"a": {"value": 1}}},
+    ):
+        with pytest.raises(InvalidParamError, match="x"):
+            params_from_sweep_config({"parameters": {"x": bad}})
+    with pytest.raises(InvalidParamError, match="typo"):
+        params_from_sweep_config(SWEEP_CONFIG, {"typo": 1})
+
+
+def test_runs_become_observations_failures_and_outstanding_suggestions() -> None:
+    api = FakeApi(RUNS)
+    steering = SweepSteering("me/proj/abc", cost_metric="flops", api=api, config=CARBSParams())
+    optimizer = steering.optimizer(exclude="a6", now=NOW)
+    assert api.paths == ["me/proj/abc"]
+    observed = {o.suggestion_id: o for o in optimizer.observations}
+    assert set(observed) == {"a1", "a2", "a3", "a5"}
+    assert not observed["a1"].is_failure and observed["a1"].cost == 64.0
+    assert observed["a1"].output == pytest.approx(loss(1e-3, 64))
+    assert observed["a3"].is_failure and observed["a3"].cost == 2.0  # crashed: its runtime
+    assert observed["a5"].is_failure  # running, but its heartbeat stopped an hour ago
+    assert list(optimizer.outstanding_suggestions) == ["a4"]
+    assert optimizer.config.better_direction_sign == -1
+    with_nan = steering.optimizer(now=NOW)
+    assert [o.is_failure for o in with_nan.observations if o.suggestion_id == "a6"] == [True]
+
+
+def test_a_maximised_metric_and_a_missing_metric() -> None:
+    config = {**SWEEP_CONFIG, "metric": {"name": "acc", "goal": "maximize"}}
+    steering = SweepSteering("p", api=FakeApi(RUNS, config))
+    assert steering.optimizer(now=NOW).config.better_direction_sign == 1
+    no_metric = {k: v for k, v in SWEEP_CONFIG.items() if k != "metric"}
+    with pytest.raises(InvalidConfigError, match="metric"):
+        SweepSteering("p", api=FakeApi(RUNS, no_metric)).optimizer(now=NOW)
+
+
+def test_each_run_gets_its_own_deterministic_suggestion() -> None:
+    config = CARBSParams(num_random_samples=2, resample_frequency=0)
+    steering = SweepSteering("p", api=FakeApi(RUNS), config=config, seed=4)
+    first = steering.suggest("new-1")
+    assert first == steering.suggest("new-1")
+    assert first != steering.suggest("new-2")
+    assert set(first) == {"lr", "width", "drop", "act", "epochs"} and first["epochs"] == 3
+
+
+def test_steer_replaces_the_run_config() -> None:
+    updates: list[tuple[dict[str, Any], bool]] = []
+    config = SimpleNamespace(
+        update=lambda values, allow_val_change: updates.append((values, allow_val_change))
+    )
+    this_run = SimpleNamespace(id="new", entity="me", project="proj", sweep_id="abc", config=config)
+    api = FakeApi(RUNS)
+    params = steer(this_run, api=api, config=CARBSParams(num_random_samples=2))
+    assert api.paths == ["me/proj/abc"]
+    assert updates == [(params, True)]
+    alone = SimpleNamespace(id="x", entity="me", project="proj", sweep_id=None, config=config)
+    with pytest.raises(InvalidConfigError, match="sweep_path"):
+        steer(alone, api=api)
