@@ -15,7 +15,6 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,9 +22,8 @@ from torch import Tensor
 
 from carbs import analysis, progress
 from carbs.checks import check_bool, check_integer
-from carbs.config import CARBSParams, with_side_effects, with_side_effects_of
+from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError, InvalidObservationError, InvalidParamError
-from carbs.jsonio import PathLike, dumps, loads, write_atomic
 from carbs.observations import (
     ObservationInParam,
     ObserveOutput,
@@ -35,16 +33,16 @@ from carbs.observations import (
     suggestion_id_of,
 )
 from carbs.pareto import ObservationGroup
+from carbs.persistence import PersistenceMixin
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, Param, SearchSpace
-from carbs.state import STATE_FILE_NAME, CARBSState, check_params_match, read_state
+from carbs.state import CARBSState
 from carbs.suggestions import Choice
 from carbs.sweep import Sweep
-from carbs.warm_start import plan_warm_start
 
 logger = logging.getLogger(__name__)
 
 
-class CARBS(analysis.AnalysisMixin):
+class CARBS(PersistenceMixin, analysis.AnalysisMixin):
     """Cost-aware Pareto-region Bayesian search: an ask/tell hyperparameter optimizer.
 
     Call :meth:`suggest` for params to train with, then :meth:`observe` with
@@ -361,152 +359,6 @@ class CARBS(analysis.AnalysisMixin):
             self._sweep.move_center(
                 {name: input_in_param[name] for name in self.search_space.names}
             )
-
-    # -- saving, resuming, warm starting -----------------------------------------------------------
-    @property
-    def checkpoint_path(self) -> Path:
-        """The file autosaved after every observation: ``checkpoint_dir/carbs_state.json``."""
-        return Path(self.config.checkpoint_dir or ".") / STATE_FILE_NAME
-
-    def get_state_dict(self) -> dict[str, Any]:
-        """Everything that shapes future suggestions, as strict JSON data (:mod:`carbs.state`)."""
-        with self._lock:
-            return self._sweep.state.to_dict()
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Replace this optimizer's state by one from :meth:`get_state_dict`.
-
-        The saved config replaces this optimizer's, except the settings with side
-        effects (autosave, ``checkpoint_dir``, W&B), which stay this optimizer's:
-        a state is data and never starts writing or logging by itself. The saved
-        params must equal this optimizer's. Nothing changes if it is rejected.
-
-        Raises:
-            StateError: an unknown or newer ``format_version``, missing, malformed or
-                out-of-range fields, or saved params that differ from this optimizer's.
-        """
-        restored = CARBSState.from_dict(state)
-        with self._lock:
-            check_params_match(restored.params, self.search_space.params)
-            restored.config = with_side_effects_of(restored.config, self.config)
-            restored.params = self.search_space.params
-            self._sweep.replace_state(restored)
-
-    def serialize(self) -> str:
-        """The state (see :meth:`get_state_dict`) as a JSON string."""
-        return dumps(self.get_state_dict())
-
-    def save(self, path: PathLike) -> Path:
-        """Write the state to a JSON file atomically: a crash leaves the old file or the new.
-
-        Missing folders are created; a new file gets the process's umask. Returns the path.
-        """
-        with self._lock:  # concurrent saves land in order: the newest state wins
-            return write_atomic(path, self.serialize())
-
-    @classmethod
-    def load(
-        cls,
-        path: PathLike,
-        params: Sequence[Param] | None = None,
-        *,
-        checkpoint_dir: PathLike | None = None,
-        is_wandb_logging_enabled: bool = False,
-    ) -> CARBS:
-        """Build an optimizer from a file written by :meth:`save` or by autosave.
-
-        Its next :meth:`suggest` is the one the saving optimizer would have made.
-        The file is parsed as JSON (never unpickled) and treated as data: the
-        optimizer autosaves only if ``checkpoint_dir`` is given and logs to W&B
-        only if ``is_wandb_logging_enabled`` is set, whatever the file says.
-
-        Args:
-            path: The state file.
-            params: If given, they must equal the saved params.
-            checkpoint_dir: Resume autosaving into this folder.
-            is_wandb_logging_enabled: Resume W&B logging with the saved ``wandb_params``.
-
-        Raises:
-            FileNotFoundError: no file at ``path``.
-            StateError: the file is not a valid state of a format this carbs reads,
-                or ``params`` differ from the saved ones.
-        """
-        return cls._from_state(read_state(path), params, checkpoint_dir, is_wandb_logging_enabled)
-
-    @classmethod
-    def load_from_string(
-        cls,
-        state: str,
-        params: Sequence[Param] | None = None,
-        *,
-        checkpoint_dir: PathLike | None = None,
-        is_wandb_logging_enabled: bool = False,
-    ) -> CARBS:
-        """Build an optimizer from a :meth:`serialize` string (see :meth:`load`)."""
-        restored = CARBSState.from_dict(loads(state))
-        return cls._from_state(restored, params, checkpoint_dir, is_wandb_logging_enabled)
-
-    def save_to_file(self, path: PathLike) -> Path:
-        """Same as :meth:`save` (the name used by the original CARBS release)."""
-        return self.save(path)
-
-    @classmethod
-    def load_from_file(cls, path: PathLike, params: Sequence[Param] | None = None) -> CARBS:
-        """Same as :meth:`load` (the name used by the original CARBS release)."""
-        return cls.load(path, params)
-
-    def warm_start(
-        self,
-        path: PathLike,
-        is_prior_observation_valid: bool = False,
-        added_parameters: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Start from an earlier sweep's saved state, whose params may differ from these.
-
-        Prior observations are mapped through param space onto these params;
-        params the prior sweep did not tune take their value from
-        ``added_parameters``. Prior observations outside the current bounds, or
-        lacking a param, are skipped with a warning that says why.
-
-        Args:
-            path: A state file written by :meth:`save` or by autosave.
-            is_prior_observation_valid: Add the prior observations as data (which
-                also centres the search on the best of them); if ``False`` only the
-                search centre moves to the best prior success inside the bounds.
-            added_parameters: Values of params new in this sweep; they also become
-                those params' search centre.
-
-        Raises:
-            StateError: the file cannot be loaded, or the prior sweep tuned params
-                that this optimizer does not.
-            InvalidParamError: ``added_parameters`` names an unknown param or one
-                the prior sweep tuned, or holds an illegal value.
-        """
-        check_bool(is_prior_observation_valid, "is_prior_observation_valid", InvalidParamError)
-        prior = read_state(path)
-        plan = plan_warm_start(
-            prior, self.search_space, is_prior_observation_valid, added_parameters, os.fspath(path)
-        )
-        with self._lock:
-            if plan.observations:
-                self.initialize_from_observations(plan.observations)
-            self._sweep.move_center(plan.center)
-
-    @classmethod
-    def _from_state(
-        cls,
-        state: CARBSState,
-        params: Sequence[Param] | None,
-        checkpoint_dir: PathLike | None,
-        is_wandb_logging_enabled: bool,
-    ) -> CARBS:
-        if params is not None:
-            check_params_match(state.params, params)
-        state.config = with_side_effects(state.config, checkpoint_dir, is_wandb_logging_enabled)
-        carbs = cls(state.config, state.params if params is None else params)
-        state.params = carbs.search_space.params
-        carbs._sweep.replace_state(state)
-        return carbs
 
     # -- side effects after a call has taken effect ------------------------------------------------
     def _autosave(self) -> None:

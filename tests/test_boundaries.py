@@ -23,7 +23,7 @@ import attrs
 import numpy as np
 import pytest
 
-import carbs.optimizer
+import carbs.persistence
 from carbs import (
     CARBS,
     CARBSParams,
@@ -81,7 +81,7 @@ def test_a_failed_autosave_warns_and_a_retry_records_nothing_twice(
     def broken(*args: Any) -> Path:
         raise error
 
-    monkeypatch.setattr(carbs.optimizer, "write_atomic", broken)
+    monkeypatch.setattr(carbs.persistence, "write_atomic", broken)
     suggestion = optimizer.suggest().suggestion
     observation = ObservationInParam(suggestion, 1.0, cost=2.0)
     with pytest.warns(RuntimeWarning, match="autosave"):
