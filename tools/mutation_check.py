@@ -3,8 +3,9 @@
 Run from the repository root: ``python tools/mutation_check.py``. Each line of
 :data:`MUTATIONS` breaks one term of the acquisition (a flipped clamp, a dropped
 exploration bias, prior density, success probability or cost cap, a wrong target
-mode); the script applies it, runs the decision tests, restores the file and
-prints ``caught`` or ``MISSED``. Every line must say ``caught``.
+mode, a batch that ignores its own earlier points); the script applies it, runs
+the decision tests, restores the file and prints ``caught`` or ``MISSED``. Every
+line must say ``caught``.
 """
 
 from __future__ import annotations
@@ -123,6 +124,16 @@ MUTATIONS = [
         "            query = scaled_log_cost.clamp(low, high).unsqueeze(-1)",
         "            query = scaled_log_cost.unsqueeze(-1)",
     ),
+    (
+        "carbs/sweep.py",
+        "            model.add_pending(new_pending, config.outstanding_suggestion_estimator)",
+        "            pass",
+    ),
+    (
+        "carbs/sweep.py",
+        "        pending += batch.points",
+        "        pending += []",
+    ),
 ]
 
 
@@ -132,6 +143,7 @@ def main() -> None:
         "tests/test_acquisition.py",
         "tests/test_coverage.py",
         "tests/test_choice_spaces.py",
+        "tests/test_batch.py",
     ]
     missed = 0
     for path, old, new in MUTATIONS:
