@@ -111,8 +111,8 @@ MUTATIONS = [
     ),
     (
         "carbs/surrogate/kernels.py",
-        "differs = (x1.unsqueeze(-2) != x2.unsqueeze(-3)).to(x1.dtype)",
-        "differs = (x1.unsqueeze(-2) - x2.unsqueeze(-3)).abs()",
+        "differs = x1[..., :, column, None] != x2[..., None, :, column]",
+        "differs = (x1[..., :, column, None] - x2[..., None, :, column]).abs()",
     ),
     (
         "carbs/coverage.py",
