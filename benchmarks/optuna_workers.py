@@ -107,7 +107,7 @@ def _worker(args: tuple[str, str, int, int, int, str]) -> None:
 
 
 def run_sweep(
-    kind: str, problem_name: str, seed: int, workers: int, evals: int
+    kind: str, problem_name: str, seed: int, workers: int, evals: int, label: str | None = None
 ) -> list[dict[str, Any]]:
     """One sweep of ``evals`` evaluations by ``workers`` processes; its records."""
     import optuna
@@ -123,7 +123,7 @@ def run_sweep(
         trials = optuna.load_study(study_name="sweep", storage=url).get_trials()
     trials.sort(key=lambda t: (t.datetime_complete, t.number))
     records, cumulative = [], 0.0
-    label = f"{'carbs' if kind == 'carbs' else 'optuna_tpe'}[{workers} workers]"
+    label = label or f"{'carbs' if kind == 'carbs' else 'optuna_tpe'}[{workers} workers]"
     for step, trial in enumerate(trials):
         params = _params(kind, problem, trial.params)
         failed = trial.state.name == "FAIL"
@@ -217,6 +217,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--evals", type=int, default=60)
     parser.add_argument("--out", type=Path, default=Path("optuna_workers.jsonl"))
+    parser.add_argument("--label", default=None, help="name the records (for variants)")
     args = parser.parse_args()
     if args.latency:
         ask_latency()
@@ -226,7 +227,9 @@ def main() -> None:
             for kind in args.samplers:
                 for seed in range(args.first_seed, args.first_seed + args.seeds):
                     start = time.time()
-                    records = run_sweep(kind, problem_name, seed, args.workers, args.evals)
+                    records = run_sweep(
+                        kind, problem_name, seed, args.workers, args.evals, args.label
+                    )
                     for record in records:
                         out.write(json.dumps(record) + "\n")
                     out.flush()
