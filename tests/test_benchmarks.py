@@ -141,3 +141,21 @@ def test_every_adapter_asks_legal_choices_and_listed_values() -> None:
         ParamSpec.categorical("optimizer", ("sgd", "adam"), search_center="lion")
     with pytest.raises(ValueError, match="strictly increasing"):
         ParamSpec.ordinal("batch_size", (64, 32), search_center=64)
+
+
+def test_parallel_optuna_sweeps_write_complete_records() -> None:
+    pytest.importorskip("optuna")
+    from benchmarks.optuna_workers import run_sweep
+
+    for kind in ("carbs", "tpe"):
+        records = run_sweep(kind, "hartmann3_mf", seed=0, workers=2, evals=6)
+        assert len(records) == 6 and [r["step"] for r in records] == list(range(6))
+        assert all(r["problem"] == "hartmann3_mf" and r["seed"] == 0 for r in records)
+        assert records[0]["optimizer"] == ("carbs" if kind == "carbs" else "optuna_tpe") + (
+            "[2 workers]"
+        )
+        costs = [r["cost"] for r in records]
+        assert records[-1]["cumulative_cost"] == pytest.approx(sum(costs))
+        names = {spec.name for spec in PROBLEMS["hartmann3_mf"].params}
+        assert all(set(r["params"]) == names for r in records)
+        assert len({json.dumps(r["params"], sort_keys=True) for r in records}) == 6
