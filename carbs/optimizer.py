@@ -25,6 +25,7 @@ from carbs.checks import check_bool, check_integer
 from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError, InvalidObservationError, InvalidParamError
 from carbs.observations import (
+    ObservationInBasic,
     ObservationInParam,
     ObserveOutput,
     SuggestionInBasic,
@@ -263,12 +264,8 @@ class CARBS(PersistenceMixin, analysis.AnalysisMixin):
         Raises:
             InvalidObservationError: as :meth:`observe`, for any of them.
         """
-        if isinstance(observations, ObservationInParam) or not isinstance(observations, Sequence):
-            raise InvalidObservationError("observations must be a list of ObservationInParam")
         with self._lock:
-            now = time.time()
-            converted = [observation_to_basic(o, self.search_space, now) for o in observations]
-            new = self._sweep.without_repeats(converted)
+            new = self._new_observations(observations)
             self._sweep.record(new)
             state = self._sweep.state
             progress.report_batch(state.observations, len(new), self._sweep.front(), self.config)
@@ -340,12 +337,8 @@ class CARBS(PersistenceMixin, analysis.AnalysisMixin):
         All are checked before any is added, so a bad one leaves the optimizer
         unchanged; exact repeats of recorded suggestion ids are skipped with a warning.
         """
-        if isinstance(observations, ObservationInParam) or not isinstance(observations, Sequence):
-            raise InvalidObservationError("observations must be a list of ObservationInParam")
         with self._lock:
-            now = time.time()
-            converted = [observation_to_basic(o, self.search_space, now) for o in observations]
-            new = self._sweep.without_repeats(converted)
+            new = self._new_observations(observations)
             self._sweep.initialize(new)
             self._autosave()
             return ObserveOutput(
@@ -359,6 +352,16 @@ class CARBS(PersistenceMixin, analysis.AnalysisMixin):
             self._sweep.move_center(
                 {name: input_in_param[name] for name in self.search_space.names}
             )
+
+    def _new_observations(
+        self, observations: Sequence[ObservationInParam]
+    ) -> list[ObservationInBasic]:
+        """Every observation checked (all before any is recorded), exact repeats dropped."""
+        if isinstance(observations, ObservationInParam) or not isinstance(observations, Sequence):
+            raise InvalidObservationError("observations must be a list of ObservationInParam")
+        now = time.time()
+        converted = [observation_to_basic(o, self.search_space, now) for o in observations]
+        return self._sweep.without_repeats(converted)
 
     # -- side effects after a call has taken effect ------------------------------------------------
     def _autosave(self) -> None:

@@ -107,7 +107,7 @@ def test_mode_sets_the_direction_and_a_missing_setting_is_a_clear_error() -> Non
         CARBSSearcher(SPACE).suggest("t0")
     with pytest.raises(InvalidConfigError, match="mode"):
         CARBSSearcher(SPACE, metric="loss", mode="lowest")
-    with pytest.raises(InvalidConfigError, match="checkpointed"):
+    with pytest.raises(InvalidConfigError, match="checkpoints CARBSSearcher"):
         CARBSSearcher(
             SPACE, config=CARBSParams(is_saved_on_every_observation=True, checkpoint_dir="x")
         )

@@ -14,7 +14,6 @@ Optuna itself is imported only by this module; ``import carbs`` never needs it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import threading
@@ -25,6 +24,7 @@ import attrs
 
 from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError, InvalidObservationError
+from carbs.integrations.engine import engine_config, is_number, run_seed
 from carbs.integrations.optuna_space import (
     distributions_from_params,
     is_modelled,
@@ -122,16 +122,7 @@ class CARBSSampler(BaseSampler):
         params: Sequence[Param] | None = None,
         independent_sampler: BaseSampler | None = None,
     ) -> None:
-        config = CARBSParams() if config is None else config
-        if not isinstance(config, CARBSParams):
-            raise InvalidConfigError(f"config must be CARBSParams, got {type(config).__name__}")
-        if config.is_saved_on_every_observation or config.is_wandb_logging_enabled:
-            raise InvalidConfigError(
-                "CARBSSampler keeps its state in the study's storage: set "
-                "is_saved_on_every_observation=False and is_wandb_logging_enabled=False"
-            )
-        if seed is not None:
-            config = attrs.evolve(config, seed=seed)
+        config = engine_config(config, seed, "CARBSSampler's study storage")
         if cost_func is not None and not callable(cost_func):
             raise InvalidConfigError("cost_func must be callable: cost_func(frozen_trial) -> float")
         self._config = config
@@ -176,7 +167,7 @@ class CARBSSampler(BaseSampler):
             raise InvalidConfigError("CARBSSampler optimises one objective; the study has several")
         with self._lock:
             optimizer = self._synced(study, search_space, trial.number)
-            optimizer.reseed(_trial_seed(self._config.seed, trial.number))
+            optimizer.reseed(run_seed(self._config.seed, trial.number))
             suggestion = optimizer.suggest(is_suggestion_remembered=False).params
         return {name: suggestion[name] for name in search_space}
 
@@ -199,7 +190,7 @@ class CARBSSampler(BaseSampler):
         if sampler is None:
             # Seeded per trial, like carbs' own draws: workers started with one seed at
             # the same moment still draw different first trials.
-            seed = None if self._seed is None else _trial_seed(self._seed, trial.number) % 2**32
+            seed = None if self._seed is None else run_seed(self._seed, trial.number) % 2**32
             sampler = RandomSampler(seed=seed)
         return sampler.sample_independent(study, trial, param_name, param_distribution)
 
@@ -299,8 +290,8 @@ class CARBSSampler(BaseSampler):
     ) -> ObservationInParam | None:
         if values is None:
             return None
-        cost = self._cost_func(trial)
-        if isinstance(cost, bool) or not isinstance(cost, int | float) or not 0 < cost < math.inf:
+        cost: Any = self._cost_func(trial)
+        if not is_number(cost) or cost <= 0:
             self._warn_once(
                 f"trial {trial.number} is left out: its cost {cost!r} is not a finite number "
                 "> 0 (report it with trial.set_user_attr('cost', c) or pass cost_func)"
@@ -323,9 +314,3 @@ def _carbs_value(param: Param, value: Any) -> Any:
     if isinstance(space, OrdinalSpace) and isinstance(value, int | float):
         return min(space.values, key=lambda listed: abs(listed - value))
     return value
-
-
-def _trial_seed(seed: int, number: int) -> int:
-    """A seed for one trial's draws, from the sampler's seed and the trial's number."""
-    digest = hashlib.sha256(f"{seed}:{number}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1

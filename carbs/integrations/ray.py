@@ -25,6 +25,7 @@ import attrs
 from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError, InvalidParamError
 from carbs.integrations.bounded import bounded_param, choice_param
+from carbs.integrations.engine import engine_config, is_number
 from carbs.jsonio import dumps, loads, read_text, write_atomic
 from carbs.observations import ObservationInParam
 from carbs.optimizer import CARBS
@@ -149,16 +150,7 @@ class CARBSSearcher(Searcher):
         if mode not in (None, "min", "max"):
             raise InvalidConfigError(f"mode must be 'min' or 'max', got {mode!r}")
         super().__init__(metric=metric, mode=mode)
-        config = CARBSParams() if config is None else config
-        if not isinstance(config, CARBSParams):
-            raise InvalidConfigError(f"config must be CARBSParams, got {type(config).__name__}")
-        if config.is_saved_on_every_observation or config.is_wandb_logging_enabled:
-            raise InvalidConfigError(
-                "CARBSSearcher is checkpointed by Tune: set is_saved_on_every_observation=False "
-                "and is_wandb_logging_enabled=False"
-            )
-        if mode not in (None, "min", "max"):
-            raise InvalidConfigError(f"mode must be 'min' or 'max', got {mode!r}")
+        config = engine_config(config, seed, "Tune, which checkpoints CARBSSearcher,")
         if (
             isinstance(max_concurrent, bool)
             or not isinstance(max_concurrent, int)
@@ -167,7 +159,7 @@ class CARBSSearcher(Searcher):
             raise InvalidConfigError(f"max_concurrent must be an int >= 0, got {max_concurrent!r}")
         if space is not None and params is not None:
             raise InvalidConfigError("pass a Tune space or carbs params, not both")
-        self._config = config if seed is None else attrs.evolve(config, seed=seed)
+        self._config = config
         self._cost_metric = cost_metric
         self._search_center = search_center
         self._params = list(params) if params is not None else None
@@ -213,9 +205,9 @@ class CARBSSearcher(Searcher):
         optimizer = self._require_optimizer()
         flat = _flatten(result) if result else {}
         output: Any = flat.get(self._metric or "") if not error else None
-        failed = error or not _is_number(output)
+        failed = error or not is_number(output)
         cost: Any = flat.get(self._cost_metric)
-        if not _is_number(cost) or cost <= 0:
+        if not is_number(cost) or cost <= 0:
             if not error:
                 logger.warning(
                     "trial %s reported no %r > 0; its cost is the %.3g s since it was suggested",
@@ -318,10 +310,6 @@ def _nested(values: Mapping[str, Any]) -> dict[str, Any]:
             level = level.setdefault(parent, {})
         level[leaf] = value
     return nested
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _dumps(data: Mapping[str, Any]) -> str:

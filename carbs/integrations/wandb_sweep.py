@@ -24,7 +24,6 @@ are replaced) and run agents as usual (``wandb agent SWEEP_ID``).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import time
@@ -37,6 +36,7 @@ import attrs
 from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError, InvalidParamError
 from carbs.integrations.bounded import bounded_param, choice_param
+from carbs.integrations.engine import engine_config, is_number, run_seed
 from carbs.observations import ObservationInParam
 from carbs.optimizer import CARBS
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, FixedSpace, Param
@@ -149,11 +149,7 @@ class SweepSteering:
         stale_after_s: float = 600.0,
         api: Any = None,
     ) -> None:
-        config = CARBSParams() if config is None else config
-        if config.is_saved_on_every_observation or config.is_wandb_logging_enabled:
-            raise InvalidConfigError(
-                "the sweep's runs hold the state: leave autosave and W&B logging off"
-            )
+        config = engine_config(config, seed, "the sweep's W&B runs")
         if not (isinstance(stale_after_s, int | float) and stale_after_s > 0):
             raise InvalidConfigError(f"stale_after_s must be a number > 0, got {stale_after_s!r}")
         if api is None:
@@ -161,7 +157,7 @@ class SweepSteering:
 
             api = wandb.Api()
         self._sweep = api.sweep(sweep_path)
-        self._config = config if seed is None else attrs.evolve(config, seed=seed)
+        self._config = config
         self._cost_metric = cost_metric
         self._search_center = search_center
         self._stale_after_s = stale_after_s
@@ -200,21 +196,20 @@ class SweepSteering:
     def suggest(self, run_id: str) -> dict[str, Any]:
         """The params CARBS chooses for the run ``run_id`` (it sees every other run)."""
         optimizer = self.optimizer(exclude=run_id)
-        digest = hashlib.sha256(f"{self._config.seed}:{run_id}".encode()).digest()
-        optimizer.reseed(int.from_bytes(digest[:8], "little") >> 1)
+        optimizer.reseed(run_seed(self._config.seed, run_id))
         return optimizer.suggest(is_suggestion_remembered=False).params
 
     def _observation(
         self, run: SweepRun, values: dict[str, Any], metric: str
     ) -> ObservationInParam | None:
         cost: Any = run.summary.get(self._cost_metric, run.summary.get("_runtime"))
-        if not _is_number(cost) or cost <= 0:
+        if not is_number(cost) or cost <= 0:
             logger.warning(
                 "run %s has no %r > 0 in its summary; left out", run.id, self._cost_metric
             )
             return None
         output: Any = run.summary.get(metric)
-        failed = run.state != "finished" or not _is_number(output)
+        failed = run.state != "finished" or not is_number(output)
         return ObservationInParam(
             values, math.nan if failed else float(output), float(cost), is_failure=failed
         )
@@ -256,10 +251,6 @@ def _timestamp(value: Any) -> float | None:
             moment = moment.replace(tzinfo=UTC)
         return moment.timestamp()
     return None
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 __all__: Sequence[str] = ["SweepRun", "SweepSteering", "params_from_sweep_config", "steer"]

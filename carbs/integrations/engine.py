@@ -1,0 +1,51 @@
+"""What the engine integrations (Optuna, Ray Tune, W&B sweeps) share.
+
+An engine keeps the sweep's state itself (a study's storage, Tune's checkpoints,
+a sweep's runs), so the optimizer it drives must not autosave or log to W&B on
+its own; and each run's random draws come from the seed and the run's own key,
+so that workers sharing a seed still differ and a given history is reproducible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+import attrs
+
+from carbs.config import CARBSParams
+from carbs.errors import InvalidConfigError
+
+
+def engine_config(config: CARBSParams | None, seed: int | None, keeper: str) -> CARBSParams:
+    """The checked config of an engine-driven optimizer, with ``seed`` if given.
+
+    Args:
+        config: The user's settings (``CARBSParams()`` if ``None``).
+        seed: Overrides ``config.seed``.
+        keeper: Where the engine keeps the state, for the error message.
+
+    Raises:
+        InvalidConfigError: not a ``CARBSParams``, or autosave or W&B logging on.
+    """
+    config = CARBSParams() if config is None else config
+    if not isinstance(config, CARBSParams):
+        raise InvalidConfigError(f"config must be CARBSParams, got {type(config).__name__}")
+    if config.is_saved_on_every_observation or config.is_wandb_logging_enabled:
+        raise InvalidConfigError(
+            f"{keeper} keeps the sweep's state: set is_saved_on_every_observation=False "
+            "and is_wandb_logging_enabled=False"
+        )
+    return config if seed is None else attrs.evolve(config, seed=seed)
+
+
+def run_seed(seed: int, key: object) -> int:
+    """A seed for one run's draws, from the sweep's seed and the run's key (a number, an id)."""
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def is_number(value: Any) -> bool:
+    """A finite int or float (a bool is not a number here)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
