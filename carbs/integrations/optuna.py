@@ -88,8 +88,8 @@ class CARBSSampler(BaseSampler):
         config: CARBS settings; ``better_direction_sign`` is taken from the
             study's direction and ``seed`` from ``seed`` when given. Autosave and
             W&B logging must be off (the storage holds the state).
-        seed: Seeds carbs (each trial's draws come from this seed and the trial's
-            number) and the independent sampler.
+        seed: Overrides ``config.seed``, which seeds carbs and the default
+            independent sampler (each trial's draws come from it and the trial's number).
         cost_func: ``cost_func(frozen_trial) -> float``, the cost of a finished
             trial; :func:`default_cost` by default. A trial whose cost is not a
             finite number > 0 is left out, with a warning.
@@ -126,7 +126,6 @@ class CARBSSampler(BaseSampler):
         if cost_func is not None and not callable(cost_func):
             raise InvalidConfigError("cost_func must be callable: cost_func(frozen_trial) -> float")
         self._config = config
-        self._seed = seed
         self._cost_func = cost_func or default_cost
         if params is not None and (search_space is not None or search_center is not None):
             raise InvalidConfigError("pass params, or search_space and search_center, not both")
@@ -190,8 +189,7 @@ class CARBSSampler(BaseSampler):
         if sampler is None:
             # Seeded per trial, like carbs' own draws: workers started with one seed at
             # the same moment still draw different first trials.
-            seed = None if self._seed is None else run_seed(self._seed, trial.number) % 2**32
-            sampler = RandomSampler(seed=seed)
+            sampler = RandomSampler(seed=run_seed(self._config.seed, trial.number) % 2**32)
         return sampler.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
