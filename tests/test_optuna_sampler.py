@@ -324,3 +324,12 @@ def test_carbs_own_spaces_drive_the_study_through_their_distributions() -> None:
         CARBSSampler(params=params, search_center={"batch": 32})
     with pytest.raises(InvalidParamError, match="finite bounds"):
         distributions_from_params([Param("x", LinearSpace(), 0.0)])
+
+
+def test_one_sampler_keeps_two_studies_apart() -> None:
+    sampler = CARBSSampler(FAST, seed=0)
+    first = optuna.create_study(study_name="first", sampler=sampler)
+    first.optimize(objective, n_trials=5)
+    second = optuna.create_study(study_name="second", sampler=sampler)
+    second.optimize(objective, n_trials=3)
+    assert sampler.optimizer is not None and sampler.optimizer.observation_count == 2

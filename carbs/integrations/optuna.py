@@ -69,8 +69,9 @@ def trial_id(number: int) -> str:
 
 @attrs.define
 class _Sync:
-    """The optimizer for one search space and the trial numbers it has taken in."""
+    """The optimizer for one study and search space, and the trial numbers it has taken in."""
 
+    study_name: str
     search_space: dict[str, BaseDistribution]
     optimizer: CARBS
     seen: set[int] = attrs.Factory(set)
@@ -228,7 +229,8 @@ class CARBSSampler(BaseSampler):
     def _synced(
         self, study: Study, search_space: dict[str, BaseDistribution], asking: int
     ) -> CARBS:
-        if self._sync is None or self._sync.search_space != search_space:
+        sync = self._sync
+        if sync is None or (sync.study_name, sync.search_space) != (study.study_name, search_space):
             config = attrs.evolve(
                 self._config,
                 better_direction_sign=-1 if study.direction.name == "MINIMIZE" else 1,
@@ -238,8 +240,7 @@ class CARBSSampler(BaseSampler):
             else:
                 centers = {k: v for k, v in self._search_center.items() if k in search_space}
                 params = params_from_search_space(search_space, centers)
-            self._sync = _Sync(dict(search_space), CARBS(config, params))
-        sync = self._sync
+            sync = self._sync = _Sync(study.study_name, dict(search_space), CARBS(config, params))
         trials = study.get_trials(
             deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL, TrialState.RUNNING)
         )
