@@ -112,16 +112,16 @@ def _storage(url: str | None) -> Any:
 
 
 def _load(name: str, storage_url: str | None) -> tuple[Any, Any, dict[str, Any]]:
-    """The study, its sampler and its space; a clear error for an unknown study.
+    """The study, its sampler and its space; a clear error for an unknown study."""
+    return _open(name, _storage(storage_url))
 
-    The study's storage is ``study.sampler``'s business; :func:`tell` reaches it
-    through :func:`_storage` again (Optuna caches one engine per URL).
-    """
+
+def _open(name: str, storage: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """:func:`_load` on a storage object the caller keeps (to write trial attributes)."""
     import optuna
 
     from carbs.integrations.optuna import CARBSSampler
 
-    storage = _storage(storage_url)
     try:
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError as error:
@@ -169,7 +169,8 @@ def ask(args: argparse.Namespace) -> Any:
 def tell(args: argparse.Namespace) -> Any:
     from optuna.trial import TrialState
 
-    study, _, _ = _load(args.study, args.storage)
+    storage = _storage(args.storage)
+    study, _, _ = _open(args.study, storage)
     trials = study.get_trials(deepcopy=False)
     trial = next((t for t in trials if t.number == args.id), None)
     if trial is None:
@@ -181,7 +182,6 @@ def tell(args: argparse.Namespace) -> Any:
     if args.cost is not None:
         if not (isinstance(args.cost, float) and 0 < args.cost < math.inf):
             raise CLIError(f"--cost must be a finite number > 0, got {args.cost}")
-        storage = _storage(args.storage)
         study_id = storage.get_study_id_from_name(args.study)
         trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, args.id)
         storage.set_trial_user_attr(trial_id, "cost", args.cost)
