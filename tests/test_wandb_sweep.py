@@ -65,6 +65,7 @@ RUNS = [
     run("a5", "running", 1e-4, 16, heartbeat=NOW - 3600, _runtime=40.0),  # silent crash
     run("a6", "finished", 1e-3, 100, val_loss=float("nan"), flops=100.0, _runtime=3.0),
     SimpleNamespace(id="old", state="finished", config={"lr": 1e-3}, summary={}, heartbeatAt=None),
+    run("bad", "finished", 5.0, 64, val_loss=1.0, flops=1.0, _runtime=1.0),  # lr out of range
 ]
 
 

@@ -34,7 +34,7 @@ from typing import Any
 import attrs
 
 from carbs.config import CARBSParams
-from carbs.errors import InvalidConfigError, InvalidParamError
+from carbs.errors import InvalidConfigError, InvalidObservationError, InvalidParamError
 from carbs.integrations.bounded import bounded_param, choice_param
 from carbs.integrations.engine import engine_config, is_number, run_seed
 from carbs.observations import ObservationInParam
@@ -181,6 +181,11 @@ class SweepSteering:
             if len(values) < len(params):
                 continue  # a run from before the steering, or with other params
             values[SUGGESTION_ID_DICT_KEY] = run.id
+            try:
+                optimizer.search_space.validate_param_dict(values)
+            except InvalidObservationError as error:
+                logger.warning("run %s is left out: %s", run.id, error)
+                continue
             fresh = run.heartbeat is not None and now - run.heartbeat < self._stale_after_s
             if run.state == "running" and fresh:
                 optimizer.add_outstanding_suggestion(values)
