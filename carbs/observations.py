@@ -50,8 +50,9 @@ class ObservationInBasic:
         is_failure: Whether the run failed.
         observed_at: ``time.time()`` when it was recorded; NaN if unknown.
         suggestion_type: How the observed suggestion was chosen (``"random"``,
-            ``"resample"``, ``"bayesian"`` or ``"fallback"``); ``None`` when the
-            input was not an outstanding suggestion.
+            ``"resample"``, ``"bayesian"``, ``"fallback"``, or ``"external"`` for a
+            run another worker started, see :meth:`CARBS.add_outstanding_suggestion`);
+            ``None`` when the input was not an outstanding suggestion.
     """
 
     real_number_input: Tensor

@@ -78,11 +78,8 @@ def test_a_batch_fits_once_and_is_distinct_and_outstanding(
     assert outputs[-1].log["outstanding_suggestion_count"] == 5
 
 
-def test_each_later_point_is_conditioned_on_the_earlier_ones(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    optimizer = observed_optimizer()
-    running = optimizer.suggest().suggestion  # outstanding before the batch
+def record_pending(monkeypatch: pytest.MonkeyPatch) -> list[torch.Tensor]:
+    """The points the performance GP is conditioned on as pending, in order (it still is)."""
     conditioned: list[torch.Tensor] = []
     real_add = SurrogateModel.add_pending
 
@@ -91,6 +88,15 @@ def test_each_later_point_is_conditioned_on_the_earlier_ones(
         real_add(self, pending, estimator)
 
     monkeypatch.setattr(SurrogateModel, "add_pending", recording_add)
+    return conditioned
+
+
+def test_each_later_point_is_conditioned_on_the_earlier_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    optimizer = observed_optimizer()
+    running = optimizer.suggest().suggestion  # outstanding before the batch
+    conditioned = record_pending(monkeypatch)
     outputs = optimizer.suggest_batch(3)
     space = optimizer.search_space
     expected = [running] + [out.suggestion for out in outputs[:-1]]
@@ -99,7 +105,7 @@ def test_each_later_point_is_conditioned_on_the_earlier_ones(
         assert torch.allclose(point, space.basic_from_param_dict(without_id(suggestion)))
 
 
-def test_pending_fantasies_push_the_batch_apart() -> None:
+def test_pending_fantasies_push_the_batch_apart(monkeypatch: pytest.MonkeyPatch) -> None:
     """With the fantasies the batch spreads out; with the pending step skipped, the
     points crowd together (the same model, the same candidates' best region)."""
 
@@ -113,12 +119,8 @@ def test_pending_fantasies_push_the_batch_apart() -> None:
         return float(torch.pdist(points).min())
 
     with_fantasies = spread(observed_optimizer(runs=12))
-    original = SurrogateModel.add_pending
-    try:
-        SurrogateModel.add_pending = lambda self, pending, estimator: None  # type: ignore[method-assign]
-        without = spread(observed_optimizer(runs=12))
-    finally:
-        SurrogateModel.add_pending = original  # type: ignore[method-assign]
+    monkeypatch.setattr(SurrogateModel, "add_pending", lambda self, pending, estimator: None)
+    without = spread(observed_optimizer(runs=12))
     assert with_fantasies > without
 
 
@@ -236,14 +238,7 @@ def test_an_outstanding_run_from_elsewhere_steers_the_next_suggestion(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     optimizer = observed_optimizer()
-    conditioned: list[torch.Tensor] = []
-    real_add = SurrogateModel.add_pending
-
-    def recording_add(self: SurrogateModel, pending: torch.Tensor, estimator: Any) -> None:
-        conditioned.extend(pending)
-        real_add(self, pending, estimator)
-
-    monkeypatch.setattr(SurrogateModel, "add_pending", recording_add)
+    conditioned = record_pending(monkeypatch)
     elsewhere = {"lr": 2e-3, "width": 50.0, SUGGESTION_ID_DICT_KEY: "worker-7"}
     optimizer.add_outstanding_suggestion(elsewhere)
     optimizer.suggest(is_suggestion_remembered=False)

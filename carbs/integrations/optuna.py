@@ -141,7 +141,8 @@ class CARBSSampler(BaseSampler):
         self._independent = independent_sampler
         self._intersection = IntersectionSearchSpace(include_pruned=True)
         self._sync: _Sync | None = None
-        self._warned: set[str] = set()
+        self._warnings: set[str] = set()  # each said once
+        self._independent_params: set[str] = set()  # names told to the log once
         self._lock = threading.Lock()
 
     # -- the sampler interface -----------------------------------------------------------------
@@ -178,13 +179,13 @@ class CARBSSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        if param_name not in self._warned and not param_distribution.single():
-            self._warned.add(param_name)
+        if param_name not in self._independent_params and not param_distribution.single():
+            self._independent_params.add(param_name)
             logger.info(
                 "param %r is not in CARBSSampler's search space (conditional, or not yet in "
                 "a finished trial); %s draws it",
                 param_name,
-                type(self._independent or RandomSampler()).__name__,
+                "RandomSampler" if self._independent is None else type(self._independent).__name__,
             )
         sampler = self._independent
         if sampler is None:
@@ -302,8 +303,8 @@ class CARBSSampler(BaseSampler):
         return ObservationInParam(values, float(trial.value), float(cost))
 
     def _warn_once(self, message: str) -> None:
-        if message not in self._warned:
-            self._warned.add(message)
+        if message not in self._warnings:
+            self._warnings.add(message)
             logger.warning("%s", message)
 
 

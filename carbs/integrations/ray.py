@@ -238,7 +238,7 @@ class CARBSSearcher(Searcher):
     def set_state(self, state: dict[str, Any]) -> None:
         if not isinstance(state, dict) or state.get("format") != SEARCHER_FORMAT:
             raise InvalidConfigError("not a CARBSSearcher state of a format this carbs reads")
-        optimizer = CARBS.load_from_string(_dumps(state["carbs"]))
+        optimizer = CARBS.load_from_string(dumps(state["carbs"]))
         self._metric, self._mode = state["metric"], state["mode"]
         self._params = list(optimizer.params)
         self._optimizer = optimizer
@@ -246,7 +246,7 @@ class CARBSSearcher(Searcher):
         self._running = {trial_id: (dict(s), now) for trial_id, s in state["running"].items()}
 
     def save(self, checkpoint_path: str) -> None:
-        write_atomic(checkpoint_path, _dumps(self.get_state()))
+        write_atomic(checkpoint_path, dumps(self.get_state()))
 
     def restore(self, checkpoint_path: str) -> None:
         self.set_state(loads(read_text(checkpoint_path), source=checkpoint_path))
@@ -310,7 +310,3 @@ def _nested(values: Mapping[str, Any]) -> dict[str, Any]:
             level = level.setdefault(parent, {})
         level[leaf] = value
     return nested
-
-
-def _dumps(data: Mapping[str, Any]) -> str:
-    return dumps(data)
