@@ -46,6 +46,7 @@ from carbs.spaces import (
     Param,
     RealNumberSpace,
 )
+from carbs.stopping import StopDecision
 
 __version__ = "0.1.0"
 
@@ -89,6 +90,7 @@ __all__ = [
     "RealNumberSpace",
     "ScalingLaw",
     "StateError",
+    "StopDecision",
     "SuggestOutput",
     "SuggestionInBasic",
     "WandbLoggingParams",

@@ -34,6 +34,7 @@ from carbs.scaling import (
 )
 from carbs.scaling import suggest_at_cost as laws_at_cost
 from carbs.spaces import SearchSpace
+from carbs.stopping import ReportedCurve
 from carbs.tables import ObservationRecord, observation_records, observations_dataframe
 
 if TYPE_CHECKING:
@@ -48,11 +49,13 @@ class Snapshot:
         config: The optimizer's settings.
         search_space: Its params.
         observations: Every observation in recording order.
+        curves: Intermediate reports by suggestion id (see :meth:`CARBS.report`).
     """
 
     config: CARBSParams
     search_space: SearchSpace
     observations: tuple[ObservationInBasic, ...]
+    curves: Mapping[str, ReportedCurve] = attrs.field(factory=dict)
 
     @functools.cached_property
     def front(self) -> list[ObservationGroup]:
@@ -200,7 +203,7 @@ def predict(
 
     cleaned, basic = points_to_basic(points, snapshot.search_space)
     config = snapshot.config
-    successes = [o for o in snapshot.observations if not o.is_failure]
+    successes = [o for o in snapshot.observations if o.is_complete]
     if not successes:
         raise InsufficientDataError(
             "predict() needs at least one successful observation to fit the models"
@@ -216,6 +219,7 @@ def predict(
         None,
         None,
         snapshot.search_space.categorical_columns,
+        [o for o in snapshot.observations if o.is_stopped],
     )
     predictions = model.predict(basic)
     return Predictions(
@@ -241,8 +245,14 @@ class AnalysisMixin:
 
     @property
     def success_observations(self) -> list[ObservationInBasic]:
-        """The successful observations in recording order (the original release's name)."""
-        return [o for o in self.snapshot().observations if not o.is_failure]
+        """The runs that completed successfully, in recording order (the original release's
+        name); runs stopped early are in :attr:`stopped_observations`."""
+        return [o for o in self.snapshot().observations if o.is_complete]
+
+    @property
+    def stopped_observations(self) -> list[ObservationInBasic]:
+        """The runs stopped early (see :meth:`stop`), in recording order."""
+        return [o for o in self.snapshot().observations if o.is_stopped]
 
     @property
     def failure_observations(self) -> list[ObservationInBasic]:
@@ -251,7 +261,7 @@ class AnalysisMixin:
 
     @property
     def observation_count(self) -> int:
-        """Successful plus failed observations."""
+        """Every recorded run: successful, stopped early or failed."""
         return len(self.snapshot().observations)
 
     @property
@@ -346,20 +356,24 @@ class AnalysisMixin:
     def observation_records(self) -> list[ObservationRecord]:
         """Every observation with its params in param space, in recording order."""
         snapshot = self.snapshot()
-        return observation_records(snapshot.observations, snapshot.search_space)
+        return observation_records(snapshot.observations, snapshot.search_space, snapshot.curves)
 
     def to_dataframe(self) -> pd.DataFrame:
         """All observations as a pandas DataFrame, one row each, in recording order.
 
         Columns: every param (param space; fixed params too), then ``output``, ``cost``,
         ``is_failure``, ``is_pareto`` (a member of the current front),
-        ``suggestion_id``, ``observed_at`` (UTC timestamp) and ``suggestion_type``
+        ``suggestion_id``, ``observed_at`` (UTC timestamp), ``suggestion_type``
         (how the run's suggestion was chosen: ``"random"``, ``"resample"``,
         ``"bayesian"`` or ``"fallback"``; ``None`` for runs that were not
-        suggestions, such as :meth:`initialize_from_observations` data). Needs the
+        suggestions, such as :meth:`initialize_from_observations` data),
+        ``is_stopped`` (stopped early: ``output`` and ``cost`` are then what it
+        reached and spent), ``projected_output`` (a stopped run's projected final
+        output, else NaN) and ``curve`` (the run's :meth:`report` calls as a list
+        of ``(cost, output)`` pairs; empty if it reported none). Needs the
         ``pandas`` extra: ``pip install "carbs-hpo[pandas]"``.
         """
         snapshot = self.snapshot()
-        records = observation_records(snapshot.observations, snapshot.search_space)
+        records = observation_records(snapshot.observations, snapshot.search_space, snapshot.curves)
         names = [param.name for param in snapshot.search_space.params]
         return observations_dataframe(records, snapshot.front, names)

@@ -6,6 +6,8 @@ number of machines can ask and tell at once::
 
     carbs create mysweep --space space.json          # params and settings, once
     carbs ask mysweep                                # {"id": 0, "params": {...}}
+    carbs report mysweep 0 --output 0.52 --cost 600  # optional, while it trains:
+                                                     # {"should_stop": false, ...}
     carbs tell mysweep 0 --output 0.31 --cost 5400   # or --failure
     carbs status mysweep; carbs front mysweep; carbs best mysweep
     carbs export mysweep --format csv; carbs plot mysweep --out front.png
@@ -166,24 +168,35 @@ def ask(args: argparse.Namespace) -> Any:
     return {"id": trial.number, "params": values}
 
 
-def tell(args: argparse.Namespace) -> Any:
+def _running_trial(args: argparse.Namespace, storage: Any, study: Any) -> tuple[Any, int]:
+    """The trial ``args.id`` (still running) and its storage id; clear errors otherwise."""
     from optuna.trial import TrialState
 
-    storage = _storage(args.storage)
-    study, _, _ = _open(args.study, storage)
     trials = study.get_trials(deepcopy=False)
     trial = next((t for t in trials if t.number == args.id), None)
     if trial is None:
         raise CLIError(f"study {args.study!r} has no trial {args.id}")
     if trial.state != TrialState.RUNNING:
         raise CLIError(f"trial {args.id} was already told ({trial.state.name})")
+    study_id = storage.get_study_id_from_name(args.study)
+    return trial, storage.get_trial_id_from_study_id_trial_number(study_id, args.id)
+
+
+def _positive(value: float | None, flag: str) -> float | None:
+    if value is not None and not (isinstance(value, float) and 0 < value < math.inf):
+        raise CLIError(f"{flag} must be a finite number > 0, got {value}")
+    return value
+
+
+def tell(args: argparse.Namespace) -> Any:
+    from optuna.trial import TrialState
+
+    storage = _storage(args.storage)
+    study, _, _ = _open(args.study, storage)
+    _, trial_id = _running_trial(args, storage, study)
     if args.failure == (args.output is not None):
         raise CLIError("give --output X for a finished run, or --failure for a failed one")
-    if args.cost is not None:
-        if not (isinstance(args.cost, float) and 0 < args.cost < math.inf):
-            raise CLIError(f"--cost must be a finite number > 0, got {args.cost}")
-        study_id = storage.get_study_id_from_name(args.study)
-        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, args.id)
+    if _positive(args.cost, "--cost") is not None:
         storage.set_trial_user_attr(trial_id, "cost", args.cost)
     elif not args.failure:
         raise CLIError("give --cost C: what the run cost (seconds, GPU-hours, FLOPs)")
@@ -192,6 +205,54 @@ def tell(args: argparse.Namespace) -> Any:
     else:
         study.tell(args.id, args.output)
     return {"id": args.id, "state": "FAIL" if args.failure else "COMPLETE"}
+
+
+def report(args: argparse.Namespace) -> Any:
+    """Record an intermediate result; print whether to stop (and record the stop if so)."""
+    from optuna.trial import TrialState
+
+    from carbs.integrations.optuna_pruner import PLANNED_COST_ATTR, REPORT_COSTS_ATTR, CARBSPruner
+
+    storage = _storage(args.storage)
+    study, _, space = _open(args.study, storage)
+    trial, trial_id = _running_trial(args, storage, study)
+    if not (isinstance(args.output, float) and math.isfinite(args.output)):
+        raise CLIError(f"--output must be a finite number, got {args.output}")
+    cost = _positive(args.cost, "--cost")
+    if cost is None:
+        raise CLIError("give --cost C: what the run has spent so far")
+    costs = dict(trial.user_attrs.get(REPORT_COSTS_ATTR, {}))
+    if costs and cost < max(costs.values()):
+        raise CLIError(f"--cost {cost} is less than at the previous report: give the total so far")
+    step = len(costs) + 1
+    costs[str(step)] = cost
+    storage.set_trial_intermediate_value(trial_id, step, args.output)
+    storage.set_trial_user_attr(trial_id, REPORT_COSTS_ATTR, costs)
+    storage.set_trial_user_attr(trial_id, "cost", cost)  # what it spent if it stops here
+    if _positive(args.planned_cost, "--planned-cost") is not None:
+        storage.set_trial_user_attr(trial_id, PLANNED_COST_ATTR, args.planned_cost)
+    config = config_from_dict(space["config"])
+    pruner = CARBSPruner(
+        min_fraction=config.early_stopping_min_fraction,
+        min_runs=config.early_stopping_min_runs,
+        probability=config.early_stopping_probability,
+    )
+    decision = pruner.decision(study, study.get_trials(deepcopy=False)[args.id])
+    if decision.should_stop:
+        study.tell(args.id, state=TrialState.PRUNED)
+    return {
+        "id": args.id,
+        "step": step,
+        "should_stop": decision.should_stop,
+        "reason": decision.reason,
+        "projected_output": _finite_or_none(decision.projected_output),
+        "improvement_probability": _finite_or_none(decision.improvement_probability),
+        "state": "PRUNED" if decision.should_stop else "RUNNING",
+    }
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def status(args: argparse.Namespace) -> Any:
@@ -303,6 +364,11 @@ def parser() -> argparse.ArgumentParser:
     told.add_argument("--output", type=float, help="the metric")
     told.add_argument("--cost", type=float, help="what the run cost (> 0)")
     told.add_argument("--failure", action="store_true", help="the run failed")
+    reported = command("report", report, "record a running trial's progress; print whether to stop")
+    reported.add_argument("id", type=int, help="the id that `carbs ask` printed")
+    reported.add_argument("--output", type=float, required=True, help="the metric so far")
+    reported.add_argument("--cost", type=float, required=True, help="what it has spent so far")
+    reported.add_argument("--planned-cost", type=float, help="what the whole run will cost")
     command("status", status, "trial counts, the front's size and the best run")
     command("front", front, "the Pareto front, cheapest first")
     command("best", best, "the best run, overall or within --max-cost").add_argument(

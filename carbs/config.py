@@ -214,6 +214,13 @@ class CARBSParams:
             few observations, but each suggest takes seconds, not milliseconds.
         num_fully_bayesian_samples: NUTS samples kept (and warm-up steps run)
             when ``is_fully_bayesian`` is on.
+        early_stopping_min_fraction: :meth:`~carbs.CARBS.should_stop` never stops a
+            run before it has spent this fraction of its planned cost.
+        early_stopping_min_runs: ... nor before this many completed runs have
+            reported curves that reach the run's fraction of its cost (the
+            relation between intermediate and final outputs is learned from them).
+        early_stopping_probability: A run is stopped when the probability that it
+            improves the front at its planned cost falls below this.
     """
 
     better_direction_sign: int = attrs.field(default=1, validator=_in_set(1, -1))
@@ -258,6 +265,13 @@ class CARBSParams:
     max_outstanding_suggestions: int = attrs.field(default=256, validator=_integer(1, 10**6))
     is_fully_bayesian: bool = attrs.field(default=False, validator=_boolean)
     num_fully_bayesian_samples: int = attrs.field(default=16, validator=_integer(2, 10_000))
+    early_stopping_min_fraction: float = attrs.field(
+        default=0.2, validator=_number(min_value=0.0, max_value=1.0)
+    )
+    early_stopping_min_runs: int = attrs.field(default=5, validator=_integer(4, 10**6))
+    early_stopping_probability: float = attrs.field(
+        default=0.05, validator=_number(min_value=0.0, max_value=1.0)
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.is_saved_on_every_observation and not self.checkpoint_dir:

@@ -67,9 +67,23 @@ def format2_to_3(data: Mapping[str, Any]) -> dict[str, Any]:
     return {**data, "format_version": 3}
 
 
+def format3_to_4(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Format 4 added early stopping: intermediate reports (``curves``) and, on each
+    observation, whether the run was stopped early and the output it was projected
+    to. No format-3 run reported or stopped."""
+    observations = [
+        {**entry, "is_stopped": False, "projected_output": float("nan")}
+        if isinstance(entry, Mapping)
+        else entry
+        for entry in _list(data, "observations")
+    ]
+    return {**data, "format_version": 4, "observations": observations, "curves": {}}
+
+
 STEPS: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     1: format1_to_2,
     2: format2_to_3,
+    3: format3_to_4,
 }
 """``STEPS[v]`` turns a format-``v`` state into a format-``v + 1`` state."""
 

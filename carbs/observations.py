@@ -30,12 +30,21 @@ class ObservationInParam:
         output: The metric. NaN or infinite outputs are recorded as failures.
         cost: What the run cost (seconds, GPU-hours, FLOPs); must be finite and > 0.
         is_failure: ``True`` if the run did not complete (out of memory, divergence).
+        is_stopped: ``True`` if the run was stopped early on purpose (see
+            :meth:`CARBS.should_stop`); ``output`` and ``cost`` are then its last
+            intermediate output and what it had spent. Usually recorded with
+            :meth:`CARBS.stop`, which fills these in from the run's reports.
+        projected_output: For a stopped run, the final output it was projected to
+            (what the performance model sees). ``None``: carbs projects it from the
+            run's reports, or, without reports, uses ``output``.
     """
 
     input: dict[str, Any]
     output: float
     cost: float = 1.0
     is_failure: bool = False
+    is_stopped: bool = False
+    projected_output: float | None = None
 
 
 @attrs.frozen(eq=False)
@@ -53,6 +62,11 @@ class ObservationInBasic:
             ``"resample"``, ``"bayesian"``, ``"fallback"``, or ``"external"`` for a
             run another worker started, see :meth:`CARBS.add_outstanding_suggestion`);
             ``None`` when the input was not an outstanding suggestion.
+        is_stopped: Whether the run was stopped early; ``output`` and ``cost`` are
+            then what it had reached and spent when it stopped.
+        projected_output: For a stopped run, the final output its curve was
+            projected to when it stopped (what the performance model sees); NaN
+            otherwise.
     """
 
     real_number_input: Tensor
@@ -62,6 +76,13 @@ class ObservationInBasic:
     is_failure: bool = False
     observed_at: float = math.nan
     suggestion_type: str | None = None
+    is_stopped: bool = False
+    projected_output: float = math.nan
+
+    @property
+    def is_complete(self) -> bool:
+        """A successful run that ran to its end: it counts towards the front."""
+        return not self.is_failure and not self.is_stopped
 
     def has_same_result(self, other: ObservationInBasic) -> bool:
         """Whether ``other`` reports the same input, output, cost and failure flag."""
@@ -72,6 +93,7 @@ class ObservationInBasic:
             same_output
             and self.cost == other.cost
             and self.is_failure == other.is_failure
+            and self.is_stopped == other.is_stopped
             and torch.equal(self.real_number_input, other.real_number_input)
         )
 
@@ -135,6 +157,23 @@ def observation_to_basic(
     is_failure = check_bool(
         observation.is_failure, "observation.is_failure", InvalidObservationError
     )
+    is_stopped = check_bool(
+        observation.is_stopped, "observation.is_stopped", InvalidObservationError
+    )
+    if is_failure and is_stopped:
+        raise InvalidObservationError(
+            "observation.is_failure and observation.is_stopped are both set: a run that "
+            "failed is a failure, a run stopped on purpose is not"
+        )
+    projected = math.nan
+    if observation.projected_output is not None:
+        if not is_stopped:
+            raise InvalidObservationError(
+                "observation.projected_output is for runs stopped early (is_stopped=True)"
+            )
+        projected = check_number(
+            observation.projected_output, "observation.projected_output", InvalidObservationError
+        )
     cost = check_number(
         observation.cost,
         "observation.cost",
@@ -159,6 +198,8 @@ def observation_to_basic(
         suggestion_id=suggestion_id,
         is_failure=is_failure or not math.isfinite(output),
         observed_at=observed_at,
+        is_stopped=is_stopped and math.isfinite(output),
+        projected_output=projected,
     )
 
 

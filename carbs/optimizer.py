@@ -35,6 +35,7 @@ from carbs.observations import (
 )
 from carbs.pareto import ObservationGroup
 from carbs.persistence import PersistenceMixin
+from carbs.reporting import ReportingMixin
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, Param, SearchSpace
 from carbs.state import CARBSState
 from carbs.suggestions import Choice
@@ -43,15 +44,17 @@ from carbs.sweep import Sweep
 logger = logging.getLogger(__name__)
 
 
-class CARBS(PersistenceMixin, analysis.AnalysisMixin):
+class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
     """Cost-aware Pareto-region Bayesian search: an ask/tell hyperparameter optimizer.
 
     Call :meth:`suggest` for params to train with, then :meth:`observe` with
-    the metric and the run's cost. Until ``num_random_samples`` runs have
-    succeeded, suggestions are Gaussian draws around the search centre; after
-    that each suggestion maximises cost-aware expected improvement near the
-    performance-cost Pareto front. All public methods are thread-safe, and each
-    either happens completely or leaves the optimizer unchanged.
+    the metric and the run's cost (or, to stop a poor run early, :meth:`report`
+    its progress, ask :meth:`should_stop` and :meth:`stop` it). Until
+    ``num_random_samples`` runs have succeeded, suggestions are Gaussian draws
+    around the search centre; after that each suggestion maximises cost-aware
+    expected improvement near the performance-cost Pareto front. All public
+    methods are thread-safe, and each either happens completely or leaves the
+    optimizer unchanged.
 
     Args:
         config: Optimizer settings.
@@ -129,8 +132,9 @@ class CARBS(PersistenceMixin, analysis.AnalysisMixin):
     def snapshot(self) -> analysis.Snapshot:
         """An immutable copy of the config, params and observations (for analyses)."""
         with self._lock:
+            state = self._sweep.state
             return analysis.Snapshot(
-                self.config, self.search_space, tuple(self._sweep.state.observations)
+                self.config, self.search_space, tuple(state.observations), dict(state.curves)
             )
 
     # -- ask / tell --------------------------------------------------------------------------------

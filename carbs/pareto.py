@@ -64,7 +64,7 @@ def ranked_successes(
     observations: Sequence[ObservationInBasic], better_direction_sign: int
 ) -> list[ObservationInBasic]:
     """The successful observations, best first (ties keep recording order)."""
-    successes = [o for o in observations if not o.is_failure]
+    successes = [o for o in observations if o.is_complete]
     return sorted(successes, key=lambda o: -o.output * better_direction_sign)
 
 
@@ -175,7 +175,7 @@ def successes_front(
     is_conservative: bool,
 ) -> list[ObservationGroup]:
     """The Pareto front of the successful ``observations`` (see :func:`pareto_groups`)."""
-    successes = [o for o in observations if not o.is_failure]
+    successes = [o for o in observations if o.is_complete]
     if not successes:
         return []
     return pareto_groups(

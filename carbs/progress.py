@@ -97,7 +97,7 @@ _initialize()
 
 def _is_in_front(observation: ObservationInBasic, front: Sequence[ObservationGroup]) -> bool:
     key = input_key(observation.real_number_input)
-    return not observation.is_failure and any(input_key(g.input_in_basic) == key for g in front)
+    return observation.is_complete and any(input_key(g.input_in_basic) == key for g in front)
 
 
 def _failure_streak(observations: Sequence[ObservationInBasic]) -> int:
@@ -128,6 +128,15 @@ def report_observation(
             )
         return
     if not _LOGGER.isEnabledFor(logging.INFO):
+        return
+    if latest.is_stopped:
+        _LOGGER.info(
+            "#%d stopped early at cost=%.4g with output=%.6g (projected final output %.6g)",
+            number,
+            latest.cost,
+            latest.output,
+            latest.projected_output,
+        )
         return
     joined = (
         f"joined the Pareto front ({len(front)} members)"
@@ -187,20 +196,24 @@ def observation_logs(
 ) -> dict[str, Any]:
     """The logs :meth:`CARBS.observe` returns (keys of the original release, plus a few).
 
-    Counts, cumulative costs (``cumulative_cost`` of successes as in the
-    release, ``total_cost`` with failed runs), the new observation's params,
+    Counts (``success_count`` of completed runs, ``stopped_count`` of runs
+    stopped early), cumulative costs (``cumulative_cost`` of runs that did not
+    fail, as in the release, stopped runs' partial costs included;
+    ``total_cost`` with failed runs), the new observation's params,
     output and cost, whether it joined the front, the best observation's
     params, output and cost, and the front's size and area.
     """
     latest = observations[-1]
-    successes = [o for o in observations if not o.is_failure]
+    not_failed = [o for o in observations if not o.is_failure]
     logs: dict[str, Any] = {
         "observation_count": len(observations),
-        "success_count": len(successes),
-        "failed_observation_count": len(observations) - len(successes),
-        "cumulative_cost": float(sum(o.cost for o in successes)),
+        "success_count": sum(o.is_complete for o in observations),
+        "stopped_count": sum(o.is_stopped for o in observations),
+        "failed_observation_count": len(observations) - len(not_failed),
+        "cumulative_cost": float(sum(o.cost for o in not_failed)),
         "total_cost": float(sum(o.cost for o in observations)),
         "observation/is_failure": int(latest.is_failure),
+        "observation/is_stopped": int(latest.is_stopped),
         "observation/is_pareto": int(_is_in_front(latest, front)),
     }
     for name in search_space.names:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import itertools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
@@ -36,9 +37,10 @@ from carbs.jsonio import PathLike, check_nesting, from_json_value, loads, read_t
 from carbs.migrations import upgrade
 from carbs.observations import ObservationInBasic, SuggestionInBasic
 from carbs.spaces import Param, SearchSpace
+from carbs.stopping import ReportedCurve
 from carbs.surrogate.model import Hyperparameters
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 """Version of the JSON layout written by this carbs; bumped when its meaning changes."""
 STATE_KIND = "carbs.state"
 """Value of the ``kind`` field that marks a JSON object as a carbs state."""
@@ -63,6 +65,8 @@ class CARBSState:
             fit or solve failed.
         generator: The optimizer's random generator.
         hyperparameters: Last fitted GP hyperparameters by model name (JSON-ready).
+        curves: Intermediate reports by suggestion id (see :meth:`CARBS.report`),
+            of running runs and of observed ones (their curves teach the stopping rule).
     """
 
     config: CARBSParams
@@ -75,11 +79,17 @@ class CARBSState:
     fallback_count: int = 0
     generator: torch.Generator = attrs.Factory(torch.Generator)
     hyperparameters: Hyperparameters = attrs.Factory(dict)
+    curves: dict[str, ReportedCurve] = attrs.Factory(dict)
 
     @property
     def successes(self) -> list[ObservationInBasic]:
-        """The successful observations, in recording order (a new list)."""
-        return [o for o in self.observations if not o.is_failure]
+        """The runs that completed successfully (not stopped early), in recording order."""
+        return [o for o in self.observations if o.is_complete]
+
+    @property
+    def stopped(self) -> list[ObservationInBasic]:
+        """The runs stopped early, in recording order (a new list)."""
+        return [o for o in self.observations if o.is_stopped]
 
     @property
     def failures(self) -> list[ObservationInBasic]:
@@ -133,6 +143,7 @@ class CARBSState:
             fallback_count=_state_integer(data["fallback_count"], "fallback_count", 0, 2**62),
             generator=_generator_from_text(data["generator_state"]),
             hyperparameters=_hyperparameters_from_dict(data["hyperparameters"]),
+            curves=_curves_from_dict(data["curves"]),
         )
 
 
@@ -145,6 +156,8 @@ def _observation_to_dict(observation: ObservationInBasic) -> dict[str, Any]:
         "suggestion_id": observation.suggestion_id,
         "observed_at": float(observation.observed_at),
         "suggestion_type": observation.suggestion_type,
+        "is_stopped": observation.is_stopped,
+        "projected_output": float(observation.projected_output),
     }
 
 
@@ -168,6 +181,7 @@ _ENCODERS: dict[str, Callable[[CARBSState], Any]] = {
     "fallback_count": lambda state: state.fallback_count,
     "generator_state": lambda state: _generator_to_text(state.generator),
     "hyperparameters": lambda state: state.hyperparameters,
+    "curves": lambda state: {key: curve.to_dict() for key, curve in state.curves.items()},
 }
 """One encoder per top-level JSON field: the single list of the file format's fields."""
 
@@ -290,6 +304,8 @@ _OBSERVATION_KEYS = {
     "suggestion_id",
     "observed_at",
     "suggestion_type",
+    "is_stopped",
+    "projected_output",
 }
 
 
@@ -299,6 +315,9 @@ def _observations_from_dict(value: Any, space: SearchSpace) -> list[ObservationI
         where = f"state['observations'][{index}]"
         entry = _keys(entry, _OBSERVATION_KEYS, where)
         is_failure = check_bool(entry["is_failure"], f"{where}['is_failure']", StateError)
+        is_stopped = check_bool(entry["is_stopped"], f"{where}['is_stopped']", StateError)
+        if is_failure and is_stopped:
+            raise StateError(f"{where} is marked both failed and stopped")
         observations.append(
             ObservationInBasic(
                 real_number_input=_point(entry["input"], space, f"{where}['input']"),
@@ -308,6 +327,10 @@ def _observations_from_dict(value: Any, space: SearchSpace) -> list[ObservationI
                 is_failure=is_failure,
                 observed_at=_number(entry["observed_at"], f"{where}['observed_at']", finite=False),
                 suggestion_type=_text(entry["suggestion_type"], f"{where}['suggestion_type']"),
+                is_stopped=is_stopped,
+                projected_output=_number(
+                    entry["projected_output"], f"{where}['projected_output']", finite=False
+                ),
             )
         )
     return observations
@@ -323,6 +346,25 @@ def _outstanding_from_dict(value: Any, space: SearchSpace) -> dict[str, Suggesti
             _point(entry["input"], space, f"{where}['input']"), log
         )
     return outstanding
+
+
+def _curves_from_dict(value: Any) -> dict[str, ReportedCurve]:
+    curves = {}
+    for key, entry in _mapping(value, "state['curves']").items():
+        where = f"state['curves'][{key!r}]"
+        entry = _keys(entry, {"costs", "outputs", "planned_cost"}, where)
+        costs = [
+            _number(c, f"{where}['costs']", min_value=0, exclusive_min=True)
+            for c in _list(entry["costs"], f"{where}['costs']")
+        ]
+        outputs = [_number(o, f"{where}['outputs']") for o in _list(entry["outputs"], where)]
+        if len(costs) != len(outputs) or any(b < a for a, b in itertools.pairwise(costs)):
+            raise StateError(f"{where} needs as many outputs as costs, and costs that never fall")
+        planned = entry["planned_cost"]
+        if planned is not None:
+            planned = _number(planned, f"{where}['planned_cost']", min_value=0, exclusive_min=True)
+        curves[key] = ReportedCurve(tuple(costs), tuple(outputs), planned)
+    return curves
 
 
 def _hyperparameters_from_dict(value: Any) -> Hyperparameters:

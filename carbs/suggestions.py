@@ -129,9 +129,11 @@ def fit_surrogate(
     warm_start: Hyperparameters | None,
     model_cache: dict[str, ExactRegressionGP] | None,
     categorical: Sequence[int] = (),
+    stopped: Sequence[ObservationInBasic] = (),
 ) -> SurrogateModel:
     """Fit every surrogate on the data (needs at least one success); ``categorical`` lists
-    the basic-space columns that hold a categorical param's choice."""
+    the basic-space columns that hold a categorical param's choice, ``stopped`` the runs
+    stopped early (see :meth:`SurrogateModel.fit`)."""
     model = SurrogateModel(
         better_direction_sign=config.better_direction_sign,
         lengthscale=config.initial_search_radius,
@@ -143,7 +145,7 @@ def fit_surrogate(
         model_cache=model_cache,
         categorical=categorical,
     )
-    model.fit(successes, failures, front)
+    model.fit(successes, failures, front, stopped)
     return model
 
 

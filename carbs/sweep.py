@@ -9,6 +9,7 @@ the public face, checks every input and serialises calls before they get here.
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,8 +17,9 @@ from typing import Any
 import attrs
 import torch
 
-from carbs import suggestions
+from carbs import stopping, suggestions
 from carbs.candidates import CandidateSampler
+from carbs.coverage import CostPlane
 from carbs.errors import InvalidObservationError
 from carbs.observations import ObservationInBasic, SuggestionInBasic
 from carbs.pareto import ObservationGroup, best_observation, front_inputs, successes_front
@@ -163,6 +165,7 @@ class Sweep:
                 state.hyperparameters,
                 self._model_cache,
                 self.search_space.categorical_columns,
+                state.stopped,
             )
             state.hyperparameters = batch.model.hyperparameters
         model = batch.model
@@ -193,6 +196,7 @@ class Sweep:
         while len(outstanding) > limit:
             oldest = next(iter(outstanding))
             del outstanding[oldest]
+            self._state.curves.pop(oldest, None)
             logger.warning(
                 "more than max_outstanding_suggestions=%d suggestions are outstanding; dropped "
                 "the oldest (%s). Observe finished runs and forget_suggestion() cancelled ones.",
@@ -201,8 +205,68 @@ class Sweep:
             )
 
     def forget(self, suggestion_id: str) -> bool:
-        """Drop an outstanding suggestion; ``False`` if it was not outstanding."""
+        """Drop an outstanding suggestion and its reports; ``False`` if it was not outstanding."""
+        self._state.curves.pop(suggestion_id, None)
         return self._state.outstanding_suggestions.pop(suggestion_id, None) is not None
+
+    # -- early stopping ----------------------------------------------------------------------------
+    def add_report(
+        self, suggestion_id: str, cost: float, output: float, planned_cost: float | None
+    ) -> None:
+        """Append an intermediate report (already checked) to a running suggestion's curve."""
+        curve = self._state.curves.get(suggestion_id, stopping.ReportedCurve())
+        self._state.curves[suggestion_id] = curve.with_report(cost, output, planned_cost)
+
+    def stop_decision(self, suggestion_id: str) -> stopping.StopDecision:
+        """Whether the outstanding suggestion, at its latest report, should stop."""
+        state, config = self._state, self._state.config
+        curve = state.curves.get(suggestion_id)
+        if curve is None or not curve.costs:
+            return stopping.StopDecision(False, "the run has not reported yet")
+        sign = config.better_direction_sign
+        completed = [
+            stopping.CompletedCurve(
+                curve_done.costs,
+                tuple(sign * v for v in curve_done.outputs),
+                o.cost,
+                sign * o.output,
+            )
+            for o in state.successes
+            if o.suggestion_id is not None
+            and (curve_done := state.curves.get(o.suggestion_id)) is not None
+            and curve_done.costs
+        ]
+        successes = state.successes
+        return stopping.decide(
+            cost=curve.costs[-1],
+            value=sign * curve.outputs[-1],
+            planned_cost=self._planned_cost(suggestion_id, curve),
+            completed=completed,
+            front_costs=[o.cost for o in successes],
+            front_values=[sign * o.output for o in successes],
+            rule=stopping.StoppingRule(
+                config.early_stopping_min_fraction,
+                config.early_stopping_min_runs,
+                config.early_stopping_probability,
+            ),
+            better_direction_sign=sign,
+        )
+
+    def _planned_cost(self, suggestion_id: str, curve: stopping.ReportedCurve) -> float | None:
+        """The user's planned cost, else the cost predicted when it was suggested, else the
+        cost plane's prediction at its params (``None`` with too few runs for a plane)."""
+        if curve.planned_cost is not None:
+            return curve.planned_cost
+        suggestion = self._state.outstanding_suggestions.get(suggestion_id)
+        if suggestion is None:
+            return None
+        predicted = suggestion.log_info.get("predicted_cost")
+        if isinstance(predicted, float) and math.isfinite(predicted) and predicted > 0:
+            return predicted
+        plane = CostPlane.fit(self._state.successes, self.search_space.choice_counts())
+        if plane is None:
+            return None
+        return float(torch.exp(plane.log_cost(suggestion.real_number_input.unsqueeze(0)))[0])
 
     def without_repeats(
         self, observations: Sequence[ObservationInBasic]
@@ -242,6 +306,10 @@ class Sweep:
         (random, resample, bayesian or fallback) with it.
         """
         for observation in observations:
+            if observation.is_stopped and math.isnan(observation.projected_output):
+                observation = attrs.evolve(
+                    observation, projected_output=self._projected_output(observation)
+                )
             if observation.suggestion_id is not None:
                 suggestion = self._state.outstanding_suggestions.pop(
                     observation.suggestion_id, None
@@ -250,6 +318,15 @@ class Sweep:
                     kind = suggestion.log_info.get("suggestion_type")
                     observation = attrs.evolve(observation, suggestion_type=kind)
             self._state.observations.append(observation)
+
+    def _projected_output(self, observation: ObservationInBasic) -> float:
+        """What the performance model sees for a stopped run: its curve's projection when
+        the stopping rule could make one, else the output it stopped at."""
+        if observation.suggestion_id is not None:
+            projected = self.stop_decision(observation.suggestion_id).projected_output
+            if math.isfinite(projected):
+                return projected
+        return observation.output
 
     def initialize(self, observations: Sequence[ObservationInBasic]) -> None:
         """Record earlier runs, pace resampling from here on and centre on the best of them."""

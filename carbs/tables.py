@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -11,6 +12,7 @@ from torch import Tensor
 from carbs.observations import ObservationInBasic
 from carbs.pareto import ObservationGroup, input_key
 from carbs.spaces import SearchSpace
+from carbs.stopping import ReportedCurve
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,6 +34,9 @@ class ObservationRecord:
         suggestion_id: The suggestion's id, if the input carried one.
         observed_at: ``time.time()`` when it was recorded; NaN if unknown.
         suggestion_type: How its suggestion was chosen (``None`` if not a suggestion).
+        is_stopped: Whether the run was stopped early.
+        projected_output: A stopped run's projected final output; NaN otherwise.
+        curve: The run's intermediate reports as ``(cost, output)`` pairs.
     """
 
     index: int
@@ -43,12 +48,18 @@ class ObservationRecord:
     suggestion_id: str | None
     observed_at: float
     suggestion_type: str | None
+    is_stopped: bool = False
+    projected_output: float = math.nan
+    curve: tuple[tuple[float, float], ...] = ()
 
 
 def observation_records(
-    observations: Sequence[ObservationInBasic], search_space: SearchSpace
+    observations: Sequence[ObservationInBasic],
+    search_space: SearchSpace,
+    curves: Mapping[str, ReportedCurve] | None = None,
 ) -> list[ObservationRecord]:
-    """One record per observation, in recording order."""
+    """One record per observation, in recording order, with the reports in ``curves``."""
+    curves = curves or {}
     return [
         ObservationRecord(
             index=index,
@@ -60,9 +71,21 @@ def observation_records(
             suggestion_id=observation.suggestion_id,
             observed_at=float(observation.observed_at),
             suggestion_type=observation.suggestion_type,
+            is_stopped=observation.is_stopped,
+            projected_output=float(observation.projected_output),
+            curve=_curve_pairs(curves, observation.suggestion_id),
         )
         for index, observation in enumerate(observations)
     ]
+
+
+def _curve_pairs(
+    curves: Mapping[str, ReportedCurve], suggestion_id: str | None
+) -> tuple[tuple[float, float], ...]:
+    curve = curves.get(suggestion_id) if suggestion_id is not None else None
+    if curve is None:
+        return ()
+    return tuple(zip(curve.costs, curve.outputs, strict=True))
 
 
 DATAFRAME_COLUMNS = (
@@ -73,6 +96,9 @@ DATAFRAME_COLUMNS = (
     "suggestion_id",
     "observed_at",
     "suggestion_type",
+    "is_stopped",
+    "projected_output",
+    "curve",
 )
 
 
@@ -102,17 +128,23 @@ def observations_dataframe(
     columns["cost"] = [r.cost for r in records]
     columns["is_failure"] = [r.is_failure for r in records]
     columns["is_pareto"] = [
-        not r.is_failure and input_key(r.input_in_basic) in front_keys for r in records
+        not r.is_failure and not r.is_stopped and input_key(r.input_in_basic) in front_keys
+        for r in records
     ]
     # Object columns keep None as None (pandas 3 would infer a string dtype with NaN).
     columns["suggestion_id"] = pd.Series([r.suggestion_id for r in records], dtype=object)
     columns["observed_at"] = [r.observed_at for r in records]
     columns["suggestion_type"] = pd.Series([r.suggestion_type for r in records], dtype=object)
+    columns["is_stopped"] = [r.is_stopped for r in records]
+    columns["projected_output"] = [r.projected_output for r in records]
+    columns["curve"] = pd.Series([list(r.curve) for r in records], dtype=object)
     frame = pd.DataFrame(columns)
     frame["output"] = frame["output"].astype("float64")
     frame["cost"] = frame["cost"].astype("float64")
     frame["is_failure"] = frame["is_failure"].astype(bool)
     frame["is_pareto"] = frame["is_pareto"].astype(bool)
+    frame["is_stopped"] = frame["is_stopped"].astype(bool)
+    frame["projected_output"] = frame["projected_output"].astype("float64")
     frame["observed_at"] = pd.to_datetime(
         frame["observed_at"].astype("float64"), unit="s", utc=True
     )

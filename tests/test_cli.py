@@ -206,3 +206,47 @@ def test_three_shell_workers_share_one_study(tmp_path: Path) -> None:
     assert all(r["state"] == "COMPLETE" for r in rows)
     points = {(r["lr"], r["width"], r["optimizer"]) for r in rows}
     assert len(points) == 9
+
+
+def test_report_says_when_to_stop_and_records_the_stop(
+    study: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Six runs report a loss that falls by 1 over 10 steps of cost 1; a seventh, far from
+    the good lr, is told to stop once enough of it is spent, and is recorded as pruned."""
+    capsys.readouterr()
+    name, storage = study[0], study[1:]
+
+    def report(trial: int, output: float, cost: float) -> tuple[int, Any, str]:
+        args = ["report", name, str(trial), "--output", str(output), "--cost", str(cost)]
+        return run([*args, *storage], capsys)
+
+    for _ in range(6):
+        asked = run(["ask", *study], capsys)[1]
+        final = loss(asked["params"])
+        for step in range(1, 10):
+            code, said, _ = report(asked["id"], final + 1 - step / 10, float(step))
+            assert code == 0 and said["step"] == step and said["should_stop"] is False
+        told = ["tell", name, str(asked["id"]), "--output", str(final), "--cost", "10"]
+        assert run([*told, *storage], capsys)[0] == 0
+    hopeless = run(["ask", *study], capsys)[1]["id"]
+    said = {"should_stop": False}
+    step = 0
+    while not said["should_stop"] and step < 9:
+        step += 1
+        code, said, _ = report(hopeless, 50.0 + 1 - step / 10, float(step))
+        assert code == 0
+    assert said["should_stop"] is True and said["state"] == "PRUNED", said
+    assert step >= 2  # never before 20% of the planned cost (10, the runs' median)
+    assert said["projected_output"] > 40 and said["improvement_probability"] < 0.05
+    assert run(["status", *study], capsys)[1]["trials"] == {"COMPLETE": 6, "PRUNED": 1}
+    # Errors: the stopped trial is told, the cost may not fall, the output must be finite.
+    code, _, err = report(hopeless, 1.0, 20.0)
+    assert code == 2 and "already told (PRUNED)" in err
+    running = run(["ask", *study], capsys)[1]["id"]
+    assert report(running, -5.0, 5.0)[1]["should_stop"] is False  # better than every run
+    code, _, err = report(running, 1.0, 4.0)
+    assert code == 2 and "less than at the previous report" in err
+    code, _, err = report(running, math.inf, 6.0)
+    assert code == 2 and "--output must be a finite number" in err
+    code, _, err = report(running, 1.0, -1.0)
+    assert code == 2 and "--cost must be a finite number > 0" in err

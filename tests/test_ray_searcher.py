@@ -180,3 +180,87 @@ def test_a_real_tuner_runs_concurrent_trials(tmp_path: Path) -> None:
     costs = sorted(o.cost for o in optimizer.observations if not o.is_failure)
     assert widths == costs
     assert len({json.dumps(r.config, sort_keys=True) for r in results}) == 6
+
+
+def test_results_are_reported_and_a_trial_told_to_stop_is_recorded_as_stopped() -> None:
+    from carbs.integrations.ray import CARBSStopper
+
+    search = CARBSSearcher(
+        params=[lr_param()], metric="loss", mode="min", cost_metric="flops", seed=0
+    )
+    stopper = CARBSStopper(search)
+    for index in range(5):
+        config = search.suggest(f"done{index}")
+        assert config is not None
+        final = (math.log10(config["lr"]) + 3) ** 2
+        for step in range(1, 10):
+            result = {"loss": final + 1 - step / 10, "flops": float(step)}
+            assert stopper(f"done{index}", result) is False  # fewer than 5 completed curves
+            search.on_trial_result(f"done{index}", result)  # Tune's own call: not twice
+        search.on_trial_complete(f"done{index}", {"loss": final, "flops": 10.0})
+    optimizer = search.optimizer
+    assert optimizer is not None
+    assert [len(c) for c in optimizer.to_dataframe()["curve"]] == [9] * 5
+    search.suggest("bad")
+    step, stopped = 0, False
+    while not stopped and step < 9:
+        step += 1
+        stopped = stopper("bad", {"loss": 50.0 - step / 10, "flops": float(step)})
+    assert stopped and step >= 2
+    search.on_trial_complete("bad", {"loss": 50.0 - step / 10, "flops": float(step)})
+    (record,) = optimizer.stopped_observations
+    assert record.cost == float(step) and record.output == 50.0 - step / 10
+    assert optimizer.observation_count == 6 and not optimizer.outstanding_suggestions
+    with pytest.raises(InvalidConfigError, match="CARBSSearcher"):
+        CARBSStopper("searcher")  # type: ignore[arg-type]
+
+
+def lr_param() -> Any:
+    from carbs import Param
+
+    return Param("lr", LogSpace(min=1e-6, max=1.0), search_center=1e-3)
+
+
+def test_a_real_tuner_stops_trials_with_the_carbs_stopper(tmp_path: Path) -> None:
+    import ray
+
+    from carbs.integrations.ray import CARBSStopper
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    try:
+
+        def trainable(config: dict[str, Any]) -> None:  # self-contained: runs in Ray workers
+            import math
+
+            from ray import tune
+
+            final = (math.log10(config["lr"]) + 3) ** 2
+            for step in range(1, 11):
+                tune.report({"loss": final + 1 - step / 10, "flops": float(step)})
+
+        search = CARBSSearcher(
+            params=[lr_param()],
+            metric="loss",
+            mode="min",
+            cost_metric="flops",
+            config=CARBSParams(initial_search_radius=1.5, resample_frequency=0),
+            seed=0,
+            max_concurrent=2,
+        )
+        tuner = tune.Tuner(
+            trainable,
+            tune_config=tune.TuneConfig(num_samples=14, search_alg=search),
+            run_config=tune.RunConfig(
+                storage_path=str(tmp_path), verbose=0, stop=CARBSStopper(search)
+            ),
+        )
+        results = tuner.fit()
+    finally:
+        ray.shutdown()
+    optimizer = search.optimizer
+    assert optimizer is not None and optimizer.observation_count == 14
+    ended_early = sorted(
+        float(r.metrics["flops"]) for r in results if r.metrics["training_iteration"] < 10
+    )
+    stopped = sorted(o.cost for o in optimizer.stopped_observations)
+    assert stopped == ended_early and len(stopped) >= 1

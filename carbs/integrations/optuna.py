@@ -2,7 +2,8 @@
 
 The study's storage is the sweep's only state. On every ask the sampler brings
 its optimizer up to date with ``study.get_trials()``: finished trials it has not
-seen are observed (COMPLETE as runs, FAIL as failures), and RUNNING trials of
+seen are observed (COMPLETE as runs, FAIL as failures, PRUNED as runs stopped
+early, at their last reported value and partial cost), and RUNNING trials of
 other workers become outstanding suggestions, so workers in any number of
 processes and machines that share one storage (SQLite, PostgreSQL/MySQL through
 ``RDBStorage``, a ``JournalStorage`` file or Redis) are sent to different
@@ -25,6 +26,7 @@ import attrs
 from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError, InvalidObservationError
 from carbs.integrations.engine import engine_config, is_number, run_seed
+from carbs.integrations.optuna_pruner import CARBSPruner
 from carbs.integrations.optuna_space import (
     distributions_from_params,
     is_modelled,
@@ -49,6 +51,8 @@ if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["CARBSPruner", "CARBSSampler", "default_cost", "trial_id"]
 
 COST_ATTR = "cost"
 """The trial user attribute read as the run's cost by :func:`default_cost`."""
@@ -243,7 +247,8 @@ class CARBSSampler(BaseSampler):
                 params = params_from_search_space(search_space, centers)
             sync = self._sync = _Sync(study.study_name, dict(search_space), CARBS(config, params))
         trials = study.get_trials(
-            deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL, TrialState.RUNNING)
+            deepcopy=False,
+            states=(TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED, TrialState.RUNNING),
         )
         observations = []
         running: dict[str, dict[str, Any]] = {}
@@ -256,7 +261,7 @@ class CARBSSampler(BaseSampler):
                     running[trial_id(trial.number)] = values
                 continue
             sync.seen.add(trial.number)
-            observation = self._observation(trial, values)
+            observation = self._observation(study, trial, values)
             if observation is not None:
                 observations.append(observation)
         optimizer = sync.optimizer
@@ -286,7 +291,7 @@ class CARBSSampler(BaseSampler):
         return values
 
     def _observation(
-        self, trial: FrozenTrial, values: dict[str, Any] | None
+        self, study: Study, trial: FrozenTrial, values: dict[str, Any] | None
     ) -> ObservationInParam | None:
         if values is None:
             return None
@@ -299,8 +304,31 @@ class CARBSSampler(BaseSampler):
             return None
         if trial.state == TrialState.FAIL:
             return ObservationInParam(values, math.nan, float(cost), is_failure=True)
+        if trial.state == TrialState.PRUNED:
+            return self._stopped(study, trial, values, float(cost))
         assert trial.value is not None
         return ObservationInParam(values, float(trial.value), float(cost))
+
+    def _stopped(
+        self, study: Study, trial: FrozenTrial, values: dict[str, Any], cost: float
+    ) -> ObservationInParam | None:
+        """A pruned trial as a run stopped early: its last reported value at its partial
+        cost, projected by the study's ``CARBSPruner`` (default settings for another
+        pruner) when the curves allow, else taken as it stands."""
+        if trial.last_step is None:
+            return None
+        last = trial.intermediate_values[trial.last_step]
+        if not is_number(last):
+            return ObservationInParam(values, math.nan, cost, is_failure=True)
+        pruner = study.pruner if isinstance(study.pruner, CARBSPruner) else CARBSPruner()
+        projected = pruner.decision(study, trial).projected_output
+        return ObservationInParam(
+            values,
+            float(last),
+            cost,
+            is_stopped=True,
+            projected_output=projected if math.isfinite(projected) else None,
+        )
 
     def _warn_once(self, message: str) -> None:
         if message not in self._warnings:

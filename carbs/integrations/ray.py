@@ -9,6 +9,12 @@ errored trials as failures. Running trials are outstanding suggestions, so
 concurrent trials are sent to different points. ``save``/``restore`` write and
 read carbs' versioned JSON state (never a pickle).
 
+Early stopping: every intermediate result a trial reports (its metric and cost
+so far) is passed to :meth:`CARBS.report`; give the Tuner
+``RunConfig(stop=CARBSStopper(searcher))`` and a trial is stopped when carbs'
+front-based rule says so (:meth:`CARBS.should_stop`), then recorded as a run
+stopped early rather than as a finished one.
+
 Ray itself is imported only by this module; ``import carbs`` never needs it.
 """
 
@@ -23,13 +29,14 @@ from typing import Any
 import attrs
 
 from carbs.config import CARBSParams
-from carbs.errors import InvalidConfigError, InvalidParamError
+from carbs.errors import InvalidConfigError, InvalidObservationError, InvalidParamError
 from carbs.integrations.bounded import bounded_param, choice_param
 from carbs.integrations.engine import engine_config, is_number
 from carbs.jsonio import dumps, loads, read_text, write_atomic
 from carbs.observations import ObservationInParam
 from carbs.optimizer import CARBS
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, FixedSpace, Param
+from carbs.stopping import StopDecision
 
 try:
     from ray.tune.search import Searcher
@@ -43,6 +50,7 @@ try:
         Uniform,
     )
     from ray.tune.search.variant_generator import parse_spec_vars
+    from ray.tune.stopper import Stopper
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
         "carbs.integrations.ray needs Ray Tune: pip install 'carbs-hpo[ray]'"
@@ -168,6 +176,8 @@ class CARBSSearcher(Searcher):
         self._max_concurrent = max_concurrent
         self._optimizer: CARBS | None = None
         self._running: dict[str, tuple[dict[str, Any], float]] = {}
+        self._stopping: set[str] = set()  # trials told to stop: recorded as stopped runs
+        self._reported: dict[str, float] = {}  # the cost at each trial's latest report
         self._maybe_start()
 
     # -- Tune's searcher interface --------------------------------------------------------------
@@ -196,13 +206,48 @@ class CARBSSearcher(Searcher):
         values = {k: v for k, v in suggestion.items() if k != SUGGESTION_ID_DICT_KEY}
         return _nested(values)
 
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        """Pass an intermediate result (metric and cost so far) to :meth:`CARBS.report`."""
+        if trial_id not in self._running:
+            return
+        flat = _flatten(result)
+        output: Any = flat.get(self._metric or "")
+        cost: Any = flat.get(self._cost_metric)
+        if not (is_number(output) and is_number(cost) and cost > 0):
+            return
+        if cost <= self._reported.get(trial_id, 0.0):
+            return  # this result was reported already (the stopper and Tune both pass it)
+        try:
+            self._require_optimizer().report(self._running[trial_id][0], float(output), float(cost))
+            self._reported[trial_id] = float(cost)
+        except InvalidObservationError as error:
+            logger.warning("trial %s: result not recorded for early stopping: %s", trial_id, error)
+
+    def should_stop(self, trial_id: str) -> StopDecision:
+        """carbs' decision for a running trial at its latest result (see
+        :meth:`CARBS.should_stop`); once it says stop, the trial will be recorded as a
+        run stopped early when Tune ends it."""
+        if trial_id not in self._running:
+            return StopDecision(False, "not a running trial of this searcher")
+        decision = self._require_optimizer().should_stop(self._running[trial_id][0])
+        if decision.should_stop:
+            self._stopping.add(trial_id)
+        return decision
+
     def on_trial_complete(
         self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False
     ) -> None:
         if trial_id not in self._running:
             return
-        suggestion, started = self._running.pop(trial_id)
         optimizer = self._require_optimizer()
+        self._reported.pop(trial_id, None)
+        if trial_id in self._stopping and not error:
+            self._stopping.discard(trial_id)
+            suggestion, _ = self._running.pop(trial_id)
+            optimizer.stop(suggestion)
+            return
+        self._stopping.discard(trial_id)
+        suggestion, started = self._running.pop(trial_id)
         flat = _flatten(result) if result else {}
         output: Any = flat.get(self._metric or "") if not error else None
         failed = error or not is_number(output)
@@ -233,6 +278,7 @@ class CARBSSearcher(Searcher):
             "running": {
                 trial_id: suggestion for trial_id, (suggestion, _) in self._running.items()
             },
+            "stopping": sorted(self._stopping),
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -244,6 +290,9 @@ class CARBSSearcher(Searcher):
         self._optimizer = optimizer
         now = time.time()
         self._running = {trial_id: (dict(s), now) for trial_id, s in state["running"].items()}
+        self._stopping = set(state.get("stopping", [])) & set(self._running)
+        curves = state["carbs"].get("curves", {})
+        self._reported = {t: curves[t]["costs"][-1] for t in self._running if curves.get(t)}
 
     def save(self, checkpoint_path: str) -> None:
         write_atomic(checkpoint_path, dumps(self.get_state()))
@@ -286,6 +335,30 @@ class CARBSSearcher(Searcher):
                 "a metric and a mode ('min' or 'max', here or in tune.TuneConfig) to suggest"
             )
         return self._optimizer
+
+
+class CARBSStopper(Stopper):
+    """Stops a Tune trial when carbs' front-based rule says so.
+
+    Pass it with the searcher: ``tune.TuneConfig(search_alg=searcher)`` and
+    ``tune.RunConfig(stop=CARBSStopper(searcher))``. Each trial must report the
+    searcher's metric and ``cost_metric`` (cost so far) as it trains.
+
+    Args:
+        searcher: The :class:`CARBSSearcher` that suggested the trials.
+    """
+
+    def __init__(self, searcher: CARBSSearcher) -> None:
+        if not isinstance(searcher, CARBSSearcher):
+            raise InvalidConfigError("CARBSStopper needs the CARBSSearcher of the Tuner")
+        self.searcher = searcher
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        self.searcher.on_trial_result(trial_id, result)  # ahead of Tune's own call, if later
+        return self.searcher.should_stop(trial_id).should_stop
+
+    def stop_all(self) -> bool:
+        return False
 
 
 def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -132,14 +132,23 @@ class SurrogateModel:
         successes: Sequence[ObservationInBasic],
         failures: Sequence[ObservationInBasic],
         front: Sequence[ObservationGroup],
+        stopped: Sequence[ObservationInBasic] = (),
     ) -> None:
         """Fit all surrogates. Needs at least one success and a non-empty front.
+
+        Runs stopped early (``stopped``) enter the performance GP at their projected
+        final output and the success classifier as successes (they did not crash);
+        the cost GP never sees them, since their full cost was never measured.
 
         Raises:
             GPFitError: if a GP cannot be fitted even with extra jitter.
         """
-        x = torch.stack([o.real_number_input for o in successes]).to(torch.float64)
-        outputs = np.array([o.output for o in successes], dtype=np.float64)
+        performance_runs = [*successes, *stopped]
+        x = torch.stack([o.real_number_input for o in performance_runs]).to(torch.float64)
+        outputs = np.array(
+            [o.output for o in successes] + [o.projected_output for o in stopped],
+            dtype=np.float64,
+        )
         costs = np.array([o.cost for o in successes], dtype=np.float64)
         self.num_train = x.shape[0]
         self.input_offset = x.mean(dim=0)
@@ -164,7 +173,11 @@ class SurrogateModel:
             count = self.num_hyperparameter_samples
             sample_hyperparameters_nuts(self.performance_gp, count, count, seed)
         self.cost_gp = self._fit_regression(
-            "cost", x_centred, log_cost, self.lengthscale, categorical=self.categorical
+            "cost",
+            x_centred[: len(successes)],
+            log_cost,
+            self.lengthscale,
+            categorical=self.categorical,
         )
 
         self.success_gp = None

@@ -1,0 +1,201 @@
+"""CARBS's front-based stopping rule as an Optuna pruner: ``CARBSPruner``.
+
+Works with ``trial.report(value, step)`` / ``trial.should_prune()`` and any
+sampler. The curves of the study's COMPLETE trials teach the rule how an
+intermediate value relates to the final one (see :mod:`carbs.stopping`); a
+running trial is pruned when, projected to the end of its run, it is unlikely
+to beat every completed trial that cost no more.
+
+Optuna reports steps, not costs. The cost at a step is read from the trial's
+``carbs_report_costs`` user attribute (``{step: cost}``, written by ``carbs
+report``) when it is there; otherwise a trial's cost is spread evenly over its
+steps: a completed trial's cost (``cost_func``) over its planned steps, and a
+running trial's planned cost over its own.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from carbs.errors import InvalidConfigError
+from carbs.integrations.engine import is_number
+from carbs.stopping import CompletedCurve, StopDecision, StoppingRule, decide
+
+try:
+    from optuna.pruners import BasePruner
+    from optuna.trial import TrialState
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "carbs.integrations.optuna needs optuna: pip install 'carbs-hpo[optuna]'"
+    ) from error
+
+if TYPE_CHECKING:
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial
+
+REPORT_COSTS_ATTR = "carbs_report_costs"
+"""Trial user attribute ``{str(step): cost so far}`` that overrides the even spread."""
+PLANNED_COST_ATTR = "planned_cost"
+"""Trial user attribute read as a running trial's planned cost when it is set."""
+
+TotalSteps = int | str | Callable[["FrozenTrial"], float | None] | None
+
+
+def _default_cost(trial: FrozenTrial) -> float | None:
+    from carbs.integrations.optuna import default_cost  # the sampler module imports this one
+
+    return default_cost(trial)
+
+
+class CARBSPruner(BasePruner):
+    """Prunes a trial that, at the end of its run, could not improve the cost-aware front.
+
+    Report the metric with ``trial.report(value, step)`` and ask
+    ``trial.should_prune()`` as with any Optuna pruner; record each completed
+    trial's cost with ``trial.set_user_attr("cost", c)`` (else its duration
+    counts)::
+
+        study = optuna.create_study(pruner=CARBSPruner(total_steps="epochs"))
+
+    Args:
+        total_steps: How many steps a trial runs for in all: an int for every trial,
+            the name of a trial param that holds it (e.g. ``"epochs"``), or a
+            function of the ``FrozenTrial``. By default a completed trial ran to its
+            last reported step, and a running trial is planned to run as long as
+            the median completed trial.
+        cost_func: A completed trial's cost, as for ``CARBSSampler``.
+        planned_cost_func: ``f(trial) -> float | None``, what a running trial will
+            cost in all. By default its ``planned_cost`` user attribute if set, else
+            the median cost per step of completed trials times its total steps.
+        min_fraction: Never prune before this fraction of the trial's steps.
+        min_runs: Never prune before this many completed curves reach that fraction.
+        probability: Prune when the probability of improving the front is below this.
+
+    Raises:
+        InvalidConfigError: a setting of the wrong type or range.
+    """
+
+    def __init__(
+        self,
+        *,
+        total_steps: TotalSteps = None,
+        cost_func: Callable[[FrozenTrial], float | None] | None = None,
+        planned_cost_func: Callable[[FrozenTrial], float | None] | None = None,
+        min_fraction: float = 0.2,
+        min_runs: int = 5,
+        probability: float = 0.05,
+    ) -> None:
+        if isinstance(total_steps, bool) or not (
+            total_steps is None
+            or isinstance(total_steps, str)
+            or callable(total_steps)
+            or (isinstance(total_steps, int) and total_steps >= 1)
+        ):
+            raise InvalidConfigError(
+                f"total_steps must be an int >= 1, a param name or a function; got {total_steps!r}"
+            )
+        for name, function in (("cost_func", cost_func), ("planned_cost_func", planned_cost_func)):
+            if function is not None and not callable(function):
+                raise InvalidConfigError(f"{name} must be callable")
+        if not (is_number(min_fraction) and 0.0 <= min_fraction <= 1.0):
+            raise InvalidConfigError(f"min_fraction must be in [0, 1], got {min_fraction!r}")
+        if isinstance(min_runs, bool) or not isinstance(min_runs, int) or min_runs < 4:
+            raise InvalidConfigError(f"min_runs must be an int >= 4, got {min_runs!r}")
+        if not (is_number(probability) and 0.0 <= probability <= 1.0):
+            raise InvalidConfigError(f"probability must be in [0, 1], got {probability!r}")
+        self._total_steps = total_steps
+        self._cost_func = cost_func or _default_cost
+        self._planned_cost_func = planned_cost_func
+        self._rule = StoppingRule(float(min_fraction), min_runs, float(probability))
+
+    def prune(self, study: Study, trial: FrozenTrial) -> bool:
+        return self.decision(study, trial).should_stop
+
+    def decision(self, study: Study, trial: FrozenTrial) -> StopDecision:
+        """The decision behind :meth:`prune`, with its reason and figures."""
+        step = trial.last_step
+        if step is None:
+            return StopDecision(False, "the trial has not reported yet")
+        sign = -1 if study.direction.name == "MINIMIZE" else 1
+        completed = [
+            c
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if (c := self._completed_curve(t, sign)) is not None
+        ]
+        per_step = [c.final_cost / steps for c, steps in completed]
+        typical_steps = statistics.median(s for _, s in completed) if completed else None
+        steps = self._steps(trial) or typical_steps or float(step)
+        planned = self._planned_cost(trial, steps, per_step)
+        costs = _reported_costs(trial)
+        cost = costs.get(step) if costs else None
+        if cost is None and planned is not None:
+            cost = planned * min(step / steps, 1.0)
+        if cost is None or cost <= 0:
+            return StopDecision(False, "no cost is known for this trial's progress")
+        return decide(
+            cost=cost,
+            value=sign * trial.intermediate_values[step],
+            planned_cost=planned,
+            completed=[c for c, _ in completed],
+            front_costs=[c.final_cost for c, _ in completed],
+            front_values=[c.final_value for c, _ in completed],
+            rule=self._rule,
+            better_direction_sign=sign,
+        )
+
+    def _steps(self, trial: FrozenTrial) -> float | None:
+        total = self._total_steps
+        value: Any
+        if total is None:
+            return None
+        if isinstance(total, int):
+            value = total
+        elif isinstance(total, str):
+            value = trial.params.get(total)
+        else:
+            value = total(trial)
+        return float(value) if is_number(value) and value > 0 else None
+
+    def _planned_cost(
+        self, trial: FrozenTrial, steps: float, per_step: list[float]
+    ) -> float | None:
+        if self._planned_cost_func is not None:
+            value: Any = self._planned_cost_func(trial)
+        else:
+            value = trial.user_attrs.get(PLANNED_COST_ATTR)
+        if is_number(value) and value > 0:
+            return float(value)
+        return statistics.median(per_step) * steps if per_step else None
+
+    def _completed_curve(
+        self, trial: FrozenTrial, sign: int
+    ) -> tuple[CompletedCurve, float] | None:
+        """The trial's curve in goodness and its total steps (``None`` if unusable)."""
+        cost: Any = self._cost_func(trial)
+        if not trial.intermediate_values or not is_number(cost) or cost <= 0:
+            return None
+        if trial.value is None or not is_number(trial.value):
+            return None
+        steps = self._steps(trial) or float(max(trial.intermediate_values))
+        reported = _reported_costs(trial)
+        pairs = sorted(trial.intermediate_values.items())
+        costs = [reported.get(s, cost * min(s / steps, 1.0)) for s, _ in pairs]
+        values = [sign * v for _, v in pairs]
+        if any(not is_number(v) for v in values) or any(c <= 0 for c in costs):
+            return None
+        curve = CompletedCurve(tuple(costs), tuple(values), float(cost), sign * trial.value)
+        return curve, steps
+
+
+def _reported_costs(trial: FrozenTrial) -> dict[int, float]:
+    """The ``carbs_report_costs`` attribute as ``{step: cost}`` (empty if absent or bad)."""
+    raw = trial.user_attrs.get(REPORT_COSTS_ATTR)
+    if not isinstance(raw, dict):
+        return {}
+    costs = {}
+    for key, value in raw.items():
+        if isinstance(key, str) and key.lstrip("-").isdigit() and is_number(value) and value > 0:
+            costs[int(key)] = float(value)
+    return costs

@@ -1,0 +1,150 @@
+"""Intermediate reports and early stopping: the reporting half of :class:`carbs.CARBS`.
+
+:class:`ReportingMixin` is part of ``CARBS`` (split off to keep each module
+small) and works on CARBS's own sweep and lock; nothing else uses it. The
+stopping rule itself is :func:`carbs.stopping.decide`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from carbs.checks import check_number
+from carbs.errors import InvalidObservationError
+from carbs.observations import ObservationInParam, ObserveOutput, suggestion_id_of
+from carbs.spaces import SUGGESTION_ID_DICT_KEY, SearchSpace
+from carbs.stopping import StopDecision
+from carbs.sweep import Sweep
+
+
+class ReportingMixin:
+    """``report``, ``should_stop`` and ``stop`` of :class:`carbs.CARBS`."""
+
+    _sweep: Sweep
+    _lock: threading.RLock
+    search_space: SearchSpace
+
+    def observe(
+        self, new_observation_in_param: ObservationInParam
+    ) -> ObserveOutput:  # pragma: no cover - CARBS's own
+        raise NotImplementedError
+
+    def report(
+        self,
+        suggestion: Mapping[str, Any],
+        output: float,
+        cost: float,
+        planned_cost: float | None = None,
+    ) -> None:
+        """Record an intermediate result of a run that is still training.
+
+        Call it as often as the run evaluates (every epoch, every N steps), then
+        :meth:`should_stop`. The reports are kept in the state: those of runs that
+        complete teach the stopping rule how intermediate outputs relate to final
+        ones; they also appear in :meth:`to_dataframe` (column ``curve``).
+
+        Args:
+            suggestion: The suggestion dict the run is training (its
+                ``suggestion_uuid`` must be outstanding).
+            output: The metric so far, a finite number.
+            cost: What the run has spent so far, > 0 and never less than at its
+                previous report.
+            planned_cost: What the whole run will cost, if known. Otherwise the
+                cost predicted when the run was suggested is used (or, for a
+                warm-up draw, the fitted log-linear cost model's prediction).
+
+        Raises:
+            InvalidObservationError: an unknown or already observed suggestion, a
+                non-finite output, a cost that is not > 0 or that fell, or a bad
+                planned cost; nothing is recorded then.
+        """
+        output = check_number(output, "report output", InvalidObservationError)
+        cost = check_number(
+            cost, "report cost", InvalidObservationError, min_value=0.0, exclusive_min=True
+        )
+        if planned_cost is not None:
+            planned_cost = check_number(
+                planned_cost,
+                "report planned_cost",
+                InvalidObservationError,
+                min_value=0.0,
+                exclusive_min=True,
+            )
+        with self._lock:
+            suggestion_id = self._running_id(suggestion)
+            curve = self._sweep.state.curves.get(suggestion_id)
+            if curve is not None and curve.costs and cost < curve.costs[-1]:
+                raise InvalidObservationError(
+                    f"report cost={cost!r} is less than the previous report's "
+                    f"{curve.costs[-1]!r}: report the cost spent so far, which never falls"
+                )
+            self._sweep.add_report(suggestion_id, cost, output, planned_cost)
+
+    def should_stop(self, suggestion: Mapping[str, Any]) -> StopDecision:
+        """Whether a running run should stop now, judged at its latest report.
+
+        The run is stopped only when, projected to its planned cost, it is
+        unlikely (probability below ``config.early_stopping_probability``) to
+        beat every completed run that cost no more: it could not improve the
+        performance-cost front. The projection is learned from the curves of
+        this sweep's completed runs. Never before ``early_stopping_min_fraction``
+        of the planned cost, nor before ``early_stopping_min_runs`` completed
+        curves reach that fraction; a run cheaper than every completed run is
+        never stopped.
+
+        Returns:
+            A :class:`~carbs.StopDecision`: truthy when the run should stop, with
+            the reason and the projected output, the output to beat and the
+            probability behind it. When it is truthy, end the run and call
+            :meth:`stop`.
+
+        Raises:
+            InvalidObservationError: the suggestion is unknown or already observed.
+        """
+        with self._lock:
+            return self._sweep.stop_decision(self._running_id(suggestion))
+
+    def stop(self, suggestion: Mapping[str, Any]) -> ObserveOutput:
+        """Record a run as stopped early, at its latest report.
+
+        The observation holds the run's last reported output and cost and is
+        flagged ``is_stopped``. It never joins the Pareto front (its full output
+        was never measured); the performance model sees it at its projected final
+        output, the cost model not at all, and the success model counts it as a
+        success (it did not crash).
+
+        Raises:
+            InvalidObservationError: the suggestion is unknown, already observed,
+                or has not reported; nothing is recorded then.
+        """
+        with self._lock:
+            suggestion_id = self._running_id(suggestion)
+            curve = self._sweep.state.curves.get(suggestion_id)
+            if curve is None or not curve.costs:
+                raise InvalidObservationError(
+                    f"suggestion {suggestion_id!r} has not reported: report() its progress "
+                    "before stopping it, or forget_suggestion() a run that never started"
+                )
+            point = self._sweep.state.outstanding_suggestions[suggestion_id].real_number_input
+            params = self.search_space.param_dict_from_basic(point)
+            params[SUGGESTION_ID_DICT_KEY] = suggestion_id
+            stopped = ObservationInParam(
+                input=params, output=curve.outputs[-1], cost=curve.costs[-1], is_stopped=True
+            )
+            return self.observe(stopped)
+
+    def _running_id(self, suggestion: Mapping[str, Any]) -> str:
+        suggestion_id = suggestion_id_of(suggestion)
+        if suggestion_id is None:
+            raise InvalidObservationError(
+                f"the suggestion has no {SUGGESTION_ID_DICT_KEY!r}: pass the dict suggest() "
+                "returned (suggest with is_suggestion_remembered=True)"
+            )
+        if suggestion_id not in self._sweep.state.outstanding_suggestions:
+            raise InvalidObservationError(
+                f"suggestion {suggestion_id!r} is not running: it was never suggested, or it "
+                "was already observed, stopped or forgotten"
+            )
+        return suggestion_id

@@ -1,0 +1,283 @@
+"""Early stopping from the performance-cost front: pure functions and value classes.
+
+A run reports ``(cost so far, output so far)`` while it trains. It is worth
+continuing only if, once it has spent its planned cost, it can still improve the
+front there: beat the best output of every completed run that cost no more.
+How an intermediate output relates to the final one is learned from the curves
+of the sweep's completed runs (they share a schedule): at the running run's
+fraction of its planned cost, each completed curve is read off by linear
+interpolation, and a least-squares line (plus the log of the final cost, once
+there are enough curves) maps that reading to the final output. The line's
+Student-t predictive distribution, which is wide while few curves are known,
+gives the probability of improving the front. Outputs are handled as
+"goodness", ``better_direction_sign * output``, so larger is always better.
+
+The optimizer (:meth:`carbs.CARBS.should_stop`) gathers the curves and the front
+and calls :func:`decide`; the Optuna pruner calls the same function with curves
+taken from a study's trials.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import attrs
+import numpy as np
+
+# The log of the final cost joins the regression only with this many curves per
+# coefficient, so that a thin sweep is not fitted with three free coefficients.
+CURVES_PER_COEFFICIENT = 3
+
+
+@attrs.frozen
+class StoppingRule:
+    """When :func:`decide` may stop a run (see the ``early_stopping_*`` fields of
+    :class:`~carbs.CARBSParams`).
+
+    Attributes:
+        min_fraction: Never stop before this fraction of the planned cost is spent.
+        min_runs: Never stop before this many completed curves reach the run's fraction.
+        probability: Stop when the probability of improving the front is below this.
+    """
+
+    min_fraction: float = 0.2
+    min_runs: int = 5
+    probability: float = 0.05
+
+
+@attrs.frozen
+class ReportedCurve:
+    """What a run reported while it trained, in the user's units.
+
+    Attributes:
+        costs: Cost spent at each report, non-decreasing.
+        outputs: The output at each report.
+        planned_cost: What the whole run is expected to cost, if the user said.
+    """
+
+    costs: tuple[float, ...] = ()
+    outputs: tuple[float, ...] = ()
+    planned_cost: float | None = None
+
+    def with_report(self, cost: float, output: float, planned_cost: float | None) -> ReportedCurve:
+        """This curve with one more report (a new planned cost replaces the old one)."""
+        return ReportedCurve(
+            (*self.costs, cost),
+            (*self.outputs, output),
+            self.planned_cost if planned_cost is None else planned_cost,
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {
+            "costs": list(self.costs),
+            "outputs": list(self.outputs),
+            "planned_cost": self.planned_cost,
+        }
+
+
+@attrs.frozen
+class CompletedCurve:
+    """A completed run's reports and its final result, as goodness (larger is better).
+
+    Attributes:
+        costs: Cost spent at each report, shape ``(r,)``, non-decreasing.
+        values: Goodness at each report, shape ``(r,)``.
+        final_cost: What the whole run cost.
+        final_value: The run's final goodness.
+    """
+
+    costs: tuple[float, ...]
+    values: tuple[float, ...]
+    final_cost: float
+    final_value: float
+
+    def value_at(self, fraction: float) -> float | None:
+        """Goodness at ``fraction`` of the final cost, linearly interpolated between
+        reports (the final result counts as a report at fraction 1); ``None`` before
+        the first report."""
+        fractions = [c / self.final_cost for c in self.costs] + [1.0]
+        values = [*self.values, self.final_value]
+        order = np.argsort(fractions, kind="stable")
+        fractions_sorted = np.asarray(fractions)[order]
+        if fraction < fractions_sorted[0]:
+            return None
+        return float(np.interp(fraction, fractions_sorted, np.asarray(values)[order]))
+
+
+@attrs.frozen
+class StopDecision:
+    """Whether to stop a running run, why, and the figures behind it.
+
+    It is truthy exactly when the run should stop, so ``if optimizer.should_stop(s):``
+    reads naturally. Outputs are in the user's units.
+
+    Attributes:
+        should_stop: Stop the run now.
+        reason: One sentence saying why (or why not).
+        fraction: Cost spent so far over the planned cost (1 once it is all spent: a
+            run is never stopped then); NaN if unknown.
+        planned_cost: What the whole run is expected to cost; NaN if unknown.
+        projected_output: Predicted final output; NaN if not projected.
+        projected_std: Scale of the Student-t prediction of the final output.
+        front_output: Best output of a completed run that cost no more than the
+            planned cost (the value to beat); NaN if there is none.
+        improvement_probability: Probability that the final output beats
+            ``front_output``; NaN if not computed.
+        curve_count: Completed curves the projection was learned from.
+    """
+
+    should_stop: bool
+    reason: str
+    fraction: float = math.nan
+    planned_cost: float = math.nan
+    projected_output: float = math.nan
+    projected_std: float = math.nan
+    front_output: float = math.nan
+    improvement_probability: float = math.nan
+    curve_count: int = 0
+
+    def __bool__(self) -> bool:
+        return self.should_stop
+
+
+@attrs.frozen
+class Projection:
+    """Student-t prediction of a final goodness: ``mean + scale * T(dof)``."""
+
+    mean: float
+    scale: float
+    dof: int
+
+    def probability_above(self, target: float) -> float:
+        """Probability that the final goodness exceeds ``target``."""
+        from scipy import stats  # loaded on first use: `import carbs` stays quick
+
+        if self.scale <= 0.0:
+            return float(self.mean > target)
+        return float(stats.t.sf((target - self.mean) / self.scale, self.dof))
+
+
+def project_final(features: np.ndarray, finals: np.ndarray, query: np.ndarray) -> Projection | None:
+    """Least-squares prediction of a final goodness from features of completed runs.
+
+    Args:
+        features: Shape ``(n, p)``; column 0 is the constant 1.
+        finals: Final goodness of the n runs, shape ``(n,)``.
+        query: Features of the running run, shape ``(p,)``.
+
+    Returns:
+        The predictive Student-t distribution (ordinary least squares with unknown
+        noise), or ``None`` when there are not more runs than coefficients.
+    """
+    n, p = features.shape
+    rank = int(np.linalg.matrix_rank(features))
+    if rank < p:  # a constant column: drop to the intercept-and-reading model
+        features, query = features[:, :rank], query[:rank]
+        p = rank
+    if n <= p:
+        return None
+    coefficients, *_ = np.linalg.lstsq(features, finals, rcond=None)
+    residuals = finals - features @ coefficients
+    dof = n - p
+    noise_variance = float(residuals @ residuals) / dof
+    # A perfect fit still leaves the run's own noise unknown: floor it at a tiny
+    # fraction of the spread of the finals, so that the t scale is never zero.
+    noise_variance = max(noise_variance, 1e-12 * (float(np.var(finals)) + 1e-300))
+    leverage = float(query @ np.linalg.pinv(features.T @ features) @ query)
+    scale = math.sqrt(noise_variance * (1.0 + leverage))
+    return Projection(mean=float(query @ coefficients), scale=scale, dof=dof)
+
+
+def front_value_at(costs: Sequence[float], values: Sequence[float], cost: float) -> float | None:
+    """Best goodness among completed runs that cost at most ``cost`` (``None`` if none)."""
+    eligible = [v for c, v in zip(costs, values, strict=True) if c <= cost]
+    return max(eligible) if eligible else None
+
+
+def decide(
+    *,
+    cost: float,
+    value: float,
+    planned_cost: float | None,
+    completed: Sequence[CompletedCurve],
+    front_costs: Sequence[float],
+    front_values: Sequence[float],
+    rule: StoppingRule,
+    better_direction_sign: int,
+) -> StopDecision:
+    """Whether a running run at ``(cost, value)`` should stop.
+
+    Args:
+        cost: Cost the run has spent so far (its latest report).
+        value: Its latest output, as goodness.
+        planned_cost: What the whole run will cost (``None`` if unknown: never stops).
+        completed: Curves of the sweep's completed runs.
+        front_costs: Costs of every completed (successful, unstopped) run.
+        front_values: Their goodness.
+        rule: The thresholds.
+        better_direction_sign: Turns goodness back into the user's outputs.
+
+    Returns:
+        The decision; the projected and front outputs are in the user's units.
+    """
+    sign = better_direction_sign
+    if planned_cost is None or not math.isfinite(planned_cost) or planned_cost <= 0.0:
+        return StopDecision(False, "no planned cost is known for this run: it is never stopped")
+    if cost >= planned_cost:
+        reason = "the run has spent its planned cost: observe() its result"
+        return StopDecision(False, reason, fraction=1.0, planned_cost=planned_cost)
+    fraction = cost / planned_cost
+    keep_going = StopDecision(False, "", fraction=fraction, planned_cost=planned_cost)
+    target = front_value_at(front_costs, front_values, planned_cost)
+    if target is None:
+        reason = "no completed run cost as little: any result extends the front"
+        return attrs.evolve(keep_going, reason=reason)
+    keep_going = attrs.evolve(keep_going, front_output=sign * target)
+    if fraction < rule.min_fraction:
+        minimum = rule.min_fraction
+        reason = f"only {fraction:.0%} of the planned cost is spent (minimum {minimum:.0%})"
+        return attrs.evolve(keep_going, reason=reason)
+    rows = [(c.value_at(fraction), c) for c in completed]
+    usable = [(reading, c) for reading, c in rows if reading is not None]
+    keep_going = attrs.evolve(keep_going, curve_count=len(usable))
+    if len(usable) < rule.min_runs:
+        reason = (
+            f"{len(usable)} completed curves reach {fraction:.0%} of their cost "
+            f"(minimum {rule.min_runs})"
+        )
+        return attrs.evolve(keep_going, reason=reason)
+    projection = _project(usable, value, planned_cost)
+    if projection is None:
+        reason = "the completed curves do not determine a projection"
+        return attrs.evolve(keep_going, reason=reason)
+    probability = projection.probability_above(target)
+    should_stop = probability < rule.probability
+    verdict = "below" if should_stop else "not below"
+    reason = (
+        f"probability {probability:.3f} of beating the front at the planned cost is {verdict} "
+        f"{rule.probability}"
+    )
+    return attrs.evolve(
+        keep_going,
+        should_stop=should_stop,
+        reason=reason,
+        projected_output=sign * projection.mean,
+        projected_std=projection.scale,
+        improvement_probability=probability,
+    )
+
+
+def _project(
+    usable: Sequence[tuple[float, CompletedCurve]], value: float, planned_cost: float
+) -> Projection | None:
+    readings = np.array([reading for reading, _ in usable])
+    finals = np.array([c.final_value for _, c in usable])
+    log_costs = np.log(np.array([c.final_cost for _, c in usable]))
+    columns = [np.ones_like(readings), readings]
+    query = [1.0, value]
+    if len(usable) >= CURVES_PER_COEFFICIENT * 3 and np.ptp(log_costs) > 0.0:
+        columns.append(log_costs)
+        query.append(math.log(planned_cost))
+    return project_final(np.stack(columns, axis=1), finals, np.array(query))

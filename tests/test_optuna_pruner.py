@@ -1,0 +1,153 @@
+"""CARBSPruner: CARBS's front-based stopping rule through Optuna's report/should_prune."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+optuna = pytest.importorskip("optuna")
+
+from carbs import CARBSParams, InvalidConfigError  # noqa: E402
+from carbs.integrations.optuna import CARBSPruner, CARBSSampler  # noqa: E402
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def final_loss(lr: float, epochs: int) -> float:
+    return (math.log10(lr) + 2.0) ** 2 + 1.0 / epochs
+
+
+def objective(trial: optuna.Trial) -> float:
+    """A loss that falls by 1 over the run; each epoch costs 1."""
+    lr = trial.suggest_float("lr", 1e-4, 1.0, log=True)
+    epochs = trial.suggest_int("epochs", 2, 60, log=True)
+    trial.set_user_attr("cost", float(epochs))
+    for epoch in range(1, epochs + 1):
+        trial.report(final_loss(lr, epochs) + 1.0 - epoch / epochs, epoch)
+        if trial.should_prune():
+            trial.set_user_attr("cost", float(epoch))  # what it spent
+            raise optuna.TrialPruned()
+    return final_loss(lr, epochs)
+
+
+def study_with_completed_trials(pruner: CARBSPruner) -> optuna.Study:
+    study = optuna.create_study(direction="minimize", pruner=optuna.pruners.NopPruner())
+    for lr in (1e-2, 2e-2, 5e-3, 3e-2, 8e-3, 1.5e-2):
+        study.enqueue_trial({"lr": lr, "epochs": 20})
+    study.optimize(objective, n_trials=6)
+    study.pruner = pruner
+    return study
+
+
+def run_trial(study: optuna.Study, lr: float, epochs: int) -> tuple[int | None, float]:
+    """Run one trial by hand; the step it was pruned at (``None``) and its decision's
+    projection."""
+    trial = study.ask({"lr": optuna.distributions.FloatDistribution(1e-4, 1.0, log=True)})
+    pruner = study.pruner
+    for epoch in range(1, epochs + 1):
+        trial.report(final_loss(lr, epochs) + 1.0 - epoch / epochs, epoch)
+        if trial.should_prune():
+            frozen = study.get_trials(deepcopy=False)[trial.number]
+            projected = pruner.decision(study, frozen).projected_output
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            return epoch, projected
+    study.tell(trial, final_loss(lr, epochs))
+    return None, math.nan
+
+
+def test_a_hopeless_trial_is_pruned_and_a_promising_one_is_not() -> None:
+    study = study_with_completed_trials(CARBSPruner(total_steps=20))
+    pruned_at, projected = run_trial(study, 1.0, 20)  # lr 1.0: loss 4 above the best
+    assert pruned_at is not None and pruned_at >= 4  # not before 20% of its 20 steps
+    assert projected == pytest.approx(final_loss(1.0, 20), abs=0.2)
+    assert run_trial(study, 1e-2, 20)[0] is None  # the best lr runs to the end
+
+
+def test_the_pruner_never_prunes_before_enough_curves_or_the_minimum_fraction() -> None:
+    study = optuna.create_study(direction="minimize", pruner=CARBSPruner(total_steps=20))
+    for lr in (1e-2, 2e-2, 5e-3, 3e-2):  # four completed curves: below min_runs=5
+        study.enqueue_trial({"lr": lr, "epochs": 20})
+    study.optimize(objective, n_trials=4)
+    assert run_trial(study, 1.0, 20)[0] is None
+    late = optuna.create_study(
+        direction="minimize", pruner=CARBSPruner(total_steps=20, min_fraction=0.5)
+    )
+    for lr in (1e-2, 2e-2, 5e-3, 3e-2, 8e-3):
+        late.enqueue_trial({"lr": lr, "epochs": 20})
+    late.optimize(objective, n_trials=5)
+    assert run_trial(late, 1.0, 20)[0] == 10
+
+
+def test_a_maximised_study_prunes_in_its_own_direction() -> None:
+    study = optuna.create_study(direction="maximize", pruner=CARBSPruner(total_steps=20))
+    for lr in (1e-2, 2e-2, 5e-3, 3e-2, 8e-3, 1.5e-2):
+        study.enqueue_trial({"lr": lr, "epochs": 20})
+    study.optimize(objective_negated, n_trials=6)
+    hopeless = study.ask({"lr": optuna.distributions.FloatDistribution(1e-4, 1.0, log=True)})
+    good = study.ask({"lr": optuna.distributions.FloatDistribution(1e-4, 1.0, log=True)})
+    for epoch in range(1, 11):
+        hopeless.report(-(final_loss(1.0, 20) + 1.0 - epoch / 20), epoch)
+        good.report(-(final_loss(1e-2, 20) + 1.0 - epoch / 20), epoch)
+    assert hopeless.should_prune() and not good.should_prune()
+
+
+def objective_negated(trial: optuna.Trial) -> float:
+    """``objective`` with every report and result negated (an accuracy to maximise)."""
+    lr = trial.suggest_float("lr", 1e-4, 1.0, log=True)
+    epochs = trial.suggest_int("epochs", 2, 60, log=True)
+    trial.set_user_attr("cost", float(epochs))
+    for epoch in range(1, epochs + 1):
+        trial.report(-(final_loss(lr, epochs) + 1.0 - epoch / epochs), epoch)
+    return -final_loss(lr, epochs)
+
+
+def test_carbs_sampler_records_pruned_trials_as_stopped_runs() -> None:
+    sampler = CARBSSampler(CARBSParams(num_random_samples=4), seed=0)
+    study = optuna.create_study(
+        direction="minimize", sampler=sampler, pruner=CARBSPruner(total_steps="epochs")
+    )
+    study.optimize(objective, n_trials=30)
+    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert pruned, "nothing was pruned"
+    optimizer = sampler.sync(study)
+    assert optimizer is not None
+    stopped = optimizer.stopped_observations
+    assert len(stopped) == len(pruned)
+    by_cost = sorted(t.user_attrs["cost"] for t in pruned)
+    assert sorted(o.cost for o in stopped) == by_cost  # each at what it spent
+    assert all(math.isfinite(o.projected_output) for o in stopped)
+    # A pruned run is never on the front, and the sampler's front equals the completed one.
+    completed = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    assert len(optimizer.success_observations) == completed
+
+
+def test_the_pruner_works_with_optunas_own_samplers() -> None:
+    study = optuna.create_study(
+        direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=0),
+        pruner=CARBSPruner(total_steps="epochs"),
+    )
+    study.optimize(objective, n_trials=30)
+    states = [t.state for t in study.trials]
+    assert optuna.trial.TrialState.PRUNED in states
+    pruned_costs = [
+        t.user_attrs["cost"] for t in study.trials if t.state == optuna.trial.TrialState.PRUNED
+    ]
+    assert all(cost >= 1 for cost in pruned_costs)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"total_steps": 0}, "total_steps"),
+        ({"total_steps": True}, "total_steps"),
+        ({"min_fraction": 1.5}, "min_fraction"),
+        ({"min_runs": 2}, "min_runs"),
+        ({"probability": "0.1"}, "probability"),
+        ({"cost_func": 3}, "cost_func"),
+    ],
+)
+def test_bad_settings_are_refused(settings: dict, message: str) -> None:
+    with pytest.raises(InvalidConfigError, match=message):
+        CARBSPruner(**settings)

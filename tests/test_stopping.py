@@ -1,0 +1,407 @@
+"""Early stopping: the rule's decisions (:mod:`carbs.stopping`) and the optimizer's
+``report`` / ``should_stop`` / ``stop`` calls, the state and the models that use them."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from carbs import (
+    CARBS,
+    CARBSParams,
+    CategoricalSpace,
+    InvalidObservationError,
+    LogSpace,
+    ObservationInParam,
+    Param,
+    StopDecision,
+)
+from carbs.stopping import (
+    CompletedCurve,
+    StoppingRule,
+    decide,
+    front_value_at,
+    project_final,
+)
+from carbs.suggestions import fit_surrogate
+
+RULE = StoppingRule(min_fraction=0.2, min_runs=5, probability=0.05)
+
+
+def linear_curves(count: int, noise: float = 0.01, seed: int = 0) -> list[CompletedCurve]:
+    """Completed runs whose final goodness is their reading at half cost plus 1 (with noise);
+    all cost 10, reports at costs 2, 5 and 8."""
+    rng = np.random.default_rng(seed)
+    curves = []
+    for _ in range(count):
+        final = float(rng.uniform(0.0, 2.0))
+        half = final - 1.0 + noise * float(rng.normal())
+        curves.append(CompletedCurve((2.0, 5.0, 8.0), (half - 1.0, half, final - 0.2), 10.0, final))
+    return curves
+
+
+def run_decision(value: float, **changes: object) -> StopDecision:
+    """A run at cost 5 of a planned 10 whose reading is ``value`` (goodness), against the
+    linear curves and a front whose best run at cost <= 10 reaches goodness 1.9."""
+    arguments: dict[str, object] = {
+        "cost": 5.0,
+        "value": value,
+        "planned_cost": 10.0,
+        "completed": linear_curves(8),
+        "front_costs": [1.0, 10.0, 50.0],
+        "front_values": [0.5, 1.9, 3.0],
+        "rule": RULE,
+        "better_direction_sign": 1,
+    }
+    arguments.update(changes)
+    return decide(**arguments)  # type: ignore[arg-type]
+
+
+# -- the rule's decisions ------------------------------------------------------------------------
+def test_a_run_projected_far_below_the_front_at_its_planned_cost_is_stopped() -> None:
+    hopeless = run_decision(-0.5)  # projects to about 0.5, far below 1.9
+    assert hopeless.should_stop and bool(hopeless)
+    assert hopeless.projected_output == pytest.approx(0.5, abs=0.05)
+    assert hopeless.front_output == 1.9  # the best run that cost <= 10, not the dearer 3.0
+    assert hopeless.improvement_probability < 0.05
+    assert hopeless.fraction == 0.5 and hopeless.curve_count == 8
+
+
+def test_a_run_projected_above_the_front_continues() -> None:
+    promising = run_decision(1.2)  # projects to about 2.2 > 1.9
+    assert not promising.should_stop and not promising
+    assert promising.improvement_probability > 0.5
+    assert promising.projected_output == pytest.approx(2.2, abs=0.05)
+
+
+def test_the_target_is_the_front_at_the_planned_cost_not_the_best_overall() -> None:
+    # Projected to about 1.5: below the best run overall (3.0 at cost 50) but above the
+    # best that cost no more than its planned 5.5 (goodness 0.5 at cost 1).
+    decision = run_decision(0.5, cost=2.75, planned_cost=5.5)
+    assert decision.front_output == 0.5 and not decision.should_stop
+    assert run_decision(0.5, planned_cost=10.0).should_stop  # against 1.9 it stops
+
+
+def test_minimisation_compares_in_the_users_units() -> None:
+    curves = [
+        CompletedCurve(c.costs, c.values, c.final_cost, c.final_value) for c in linear_curves(8)
+    ]
+    # Goodness is -loss: the same numbers, outputs reported back with the sign flipped.
+    decision = run_decision(-0.5, completed=curves, better_direction_sign=-1)
+    assert decision.should_stop
+    assert decision.projected_output == pytest.approx(-0.5, abs=0.05)
+    assert decision.front_output == -1.9
+
+
+def test_a_run_cheaper_than_every_completed_run_is_never_stopped() -> None:
+    decision = run_decision(-5.0, cost=0.4, planned_cost=0.8)  # cheapest completed run cost 1
+    assert not decision.should_stop and "extends the front" in decision.reason
+
+
+def test_no_stop_before_the_minimum_fraction_of_the_planned_cost() -> None:
+    early = run_decision(-5.0, cost=1.9)  # 19% of 10
+    assert not early.should_stop and "minimum 20%" in early.reason
+    assert run_decision(-5.0, cost=2.1).should_stop
+
+
+def test_no_stop_before_enough_completed_curves_reach_the_fraction() -> None:
+    few = run_decision(-5.0, completed=linear_curves(4))
+    assert not few.should_stop and "4 completed curves" in few.reason
+    # Curves whose first report comes after the run's fraction cannot be read there.
+    late = [
+        CompletedCurve((8.0,), (c.final_value - 0.2,), 10.0, c.final_value)
+        for c in linear_curves(8)
+    ]
+    assert not run_decision(-5.0, completed=late).should_stop
+
+
+def test_no_stop_once_the_planned_cost_is_spent_or_without_a_planned_cost() -> None:
+    assert not run_decision(-5.0, cost=10.0).should_stop
+    assert not run_decision(-5.0, planned_cost=None).should_stop
+
+
+def test_few_or_noisy_curves_make_the_rule_more_cautious() -> None:
+    # A reading that would stop against 8 clean curves continues against noisy ones.
+    assert run_decision(0.4).should_stop
+    noisy = run_decision(0.4, completed=linear_curves(8, noise=1.0))
+    assert not noisy.should_stop
+    assert noisy.improvement_probability > run_decision(0.4).improvement_probability
+
+
+def test_the_threshold_decides_between_stop_and_continue() -> None:
+    decision = run_decision(0.75)
+    probability = decision.improvement_probability
+    assert 0.0 < probability < 1.0
+    above = StoppingRule(0.2, 5, probability * 1.01)
+    below = StoppingRule(0.2, 5, probability * 0.99)
+    assert run_decision(0.75, rule=above).should_stop
+    assert not run_decision(0.75, rule=below).should_stop
+
+
+def test_with_many_curves_the_final_cost_joins_the_projection() -> None:
+    """Final goodness = reading + log(final cost): a long run projects higher than a short
+    one with the same reading, which the reading alone could not tell."""
+    rng = np.random.default_rng(1)
+    curves = []
+    for _ in range(12):
+        cost = float(np.exp(rng.uniform(0.0, 3.0)))
+        reading = float(rng.uniform(0.0, 1.0))
+        final = reading + math.log(cost) + 0.01 * float(rng.normal())
+        curves.append(CompletedCurve((0.5 * cost,), (reading,), cost, final))
+    short = run_decision(0.5, cost=1.0, planned_cost=2.0, completed=curves)
+    long = run_decision(0.5, cost=10.0, planned_cost=20.0, completed=curves)
+    assert short.projected_output == pytest.approx(0.5 + math.log(2.0), abs=0.05)
+    assert long.projected_output == pytest.approx(0.5 + math.log(20.0), abs=0.05)
+
+
+def test_a_completed_curve_is_read_by_interpolation_up_to_its_final_result() -> None:
+    curve = CompletedCurve((2.0, 6.0), (1.0, 3.0), 10.0, 5.0)
+    assert curve.value_at(0.1) is None  # before the first report
+    assert curve.value_at(0.4) == pytest.approx(2.0)
+    assert curve.value_at(0.8) == pytest.approx(4.0)  # between the last report and the end
+
+
+def test_least_squares_projection_and_its_uncertainty() -> None:
+    x = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    finals = 2.0 * x + 1.0 + np.array([0.1, -0.1, 0.0, 0.1, -0.1])
+    features = np.stack([np.ones_like(x), x], axis=1)
+    inside = project_final(features, finals, np.array([1.0, 2.0]))
+    outside = project_final(features, finals, np.array([1.0, 10.0]))
+    assert inside is not None and outside is not None
+    assert inside.mean == pytest.approx(5.0, abs=0.05) and inside.dof == 3
+    assert outside.scale > inside.scale  # extrapolation is less certain
+    assert inside.probability_above(inside.mean) == pytest.approx(0.5)
+    assert project_final(features[:2], finals[:2], np.array([1.0, 2.0])) is None
+
+
+def test_front_value_is_the_best_run_that_cost_no_more() -> None:
+    assert front_value_at([1.0, 5.0, 9.0], [0.1, 0.7, 0.4], 6.0) == 0.7
+    assert front_value_at([1.0, 5.0], [0.1, 0.7], 0.5) is None
+
+
+# -- the optimizer's calls -----------------------------------------------------------------------
+def make_carbs(seed: int = 0) -> CARBS:
+    params = [
+        Param("lr", LogSpace(scale=0.5, min=1e-5, max=1.0), search_center=1e-2),
+        Param("epochs", LogSpace(is_integer=True, min=2, max=200, scale=0.5), search_center=20),
+    ]
+    config = CARBSParams(better_direction_sign=-1, checkpoint_dir=None, seed=seed)
+    return CARBS(config, params)
+
+
+def final_loss(lr: float, epochs: int) -> float:
+    return (math.log10(lr) + 2.0) ** 2 + 1.0 / epochs
+
+
+def train(carbs: CARBS, suggestion: dict, stop: bool = True) -> bool:
+    """Report a curve epoch by epoch (loss falls by 1 over the run); ``True`` if stopped."""
+    lr, epochs = suggestion["lr"], suggestion["epochs"]
+    for epoch in range(1, epochs):
+        carbs.report(suggestion, final_loss(lr, epochs) + 1.0 - epoch / epochs, float(epoch))
+        if stop and carbs.should_stop(suggestion):
+            carbs.stop(suggestion)
+            return True
+    carbs.observe(ObservationInParam(suggestion, final_loss(lr, epochs), float(epochs)))
+    return False
+
+
+def sweep_with_completed_curves(count: int = 8) -> CARBS:
+    carbs = make_carbs()
+    for _ in range(count):
+        suggestion = carbs.suggest().suggestion
+        train(carbs, suggestion, stop=False)
+    return carbs
+
+
+def test_report_rejects_bad_input_and_records_nothing() -> None:
+    carbs = make_carbs()
+    suggestion = carbs.suggest().suggestion
+    carbs.report(suggestion, 1.0, 2.0)
+    before = carbs.get_state_dict()["curves"]
+    bad_calls = [
+        ({"suggestion_uuid": "nope"}, 1.0, 3.0, "not running"),
+        ({"lr": 0.1}, 1.0, 3.0, "no 'suggestion_uuid'"),
+        (suggestion, float("nan"), 3.0, "report output"),
+        (suggestion, "1.0", 3.0, "report output"),
+        (suggestion, 1.0, 0.0, "report cost"),
+        (suggestion, 1.0, True, "report cost"),
+        (suggestion, 1.0, 1.5, "less than the previous"),
+    ]
+    for bad, output, cost, message in bad_calls:
+        with pytest.raises(InvalidObservationError, match=message):
+            carbs.report(bad, output, cost)
+    with pytest.raises(InvalidObservationError, match="planned_cost"):
+        carbs.report(suggestion, 1.0, 3.0, planned_cost=-1.0)
+    assert carbs.get_state_dict()["curves"] == before
+    with pytest.raises(InvalidObservationError, match="not running"):
+        carbs.should_stop({"suggestion_uuid": "nope"})
+
+
+def test_stop_needs_a_report_and_an_observed_run_cannot_report() -> None:
+    carbs = make_carbs()
+    suggestion = carbs.suggest().suggestion
+    with pytest.raises(InvalidObservationError, match="has not reported"):
+        carbs.stop(suggestion)
+    assert not carbs.should_stop(suggestion)  # nothing reported: keep going
+    carbs.observe(ObservationInParam(suggestion, 1.0, 5.0))
+    with pytest.raises(InvalidObservationError, match="not running"):
+        carbs.report(suggestion, 1.0, 6.0)
+    with pytest.raises(InvalidObservationError, match="both set"):
+        carbs.observe(ObservationInParam(suggestion, 1.0, 5.0, is_failure=True, is_stopped=True))
+
+
+def test_a_hopeless_run_is_stopped_and_recorded_as_stopped() -> None:
+    carbs = sweep_with_completed_curves()
+    best = min(o.output for o in carbs.success_observations)
+    # Params far from the good lr, at the dearest cost seen: it cannot beat the front.
+    suggestion = carbs.suggest().suggestion
+    suggestion.update(lr=1e-5, epochs=150)
+    carbs.forget_suggestion(carbs.suggest("probe").suggestion)
+    carbs.add_outstanding_suggestion({**suggestion, "suggestion_uuid": "hopeless"})
+    run = {**suggestion, "suggestion_uuid": "hopeless"}
+    decisions = []
+    for epoch in range(1, 150):
+        carbs.report(run, final_loss(1e-5, 150) + 1.0 - epoch / 150, float(epoch), 150.0)
+        decisions.append(carbs.should_stop(run))
+        if decisions[-1]:
+            break
+    decision = decisions[-1]
+    assert decision.should_stop, decision.reason
+    assert decision.fraction >= 0.2 and all(not d for d in decisions[:-1])
+    assert decision.projected_output > best
+    carbs.stop(run)
+    stopped = carbs.stopped_observations
+    assert len(stopped) == 1 and "hopeless" not in carbs.outstanding_suggestions
+    record = stopped[0]
+    assert record.is_stopped and not record.is_failure
+    assert record.cost == float(len(decisions)) and record.output > final_loss(1e-5, 150)
+    assert record.projected_output == pytest.approx(decision.projected_output)
+    assert all(o.is_complete for o in carbs.success_observations)
+    assert record not in carbs.success_observations
+    front = carbs.get_pareto_groups()
+    assert not any(torch.equal(g.input_in_basic, record.real_number_input) for g in front)
+    assert len(front) == len(sweep_with_completed_curves().get_pareto_groups())
+
+
+def test_planned_cost_comes_from_the_suggestions_predicted_cost_when_not_given() -> None:
+    carbs = sweep_with_completed_curves()
+    output = carbs.suggest()
+    assert output.log["suggestion_type"] == "bayesian"
+    carbs.report(output.suggestion, 5.0, 1.0)
+    decision = carbs.should_stop(output.suggestion)
+    assert decision.planned_cost == pytest.approx(output.log["predicted_cost"])
+
+
+def test_a_warm_up_run_without_a_predicted_cost_uses_the_cost_plane() -> None:
+    carbs = make_carbs()
+    first = carbs.suggest().suggestion
+    carbs.report(first, 1.0, 1.0)
+    assert math.isnan(carbs.should_stop(first).planned_cost)  # no data for a plane yet
+    carbs.forget_suggestion(first)
+    for _ in range(6):
+        suggestion = carbs.suggest().suggestion
+        carbs.observe(ObservationInParam(suggestion, 1.0, float(suggestion["epochs"])))
+    # Cost is exactly epochs: the plane through log cost predicts it.
+    random_draw = {"lr": 0.01, "epochs": 40, "suggestion_uuid": "manual"}
+    carbs.add_outstanding_suggestion(random_draw)
+    carbs.report(random_draw, 1.0, 1.0)
+    assert carbs.should_stop(random_draw).planned_cost == pytest.approx(40.0, rel=0.05)
+
+
+def test_stopping_saves_cost_in_a_sweep_and_stopped_runs_steer_the_model() -> None:
+    carbs = make_carbs(seed=2)
+    stopped_count = sum(train(carbs, carbs.suggest().suggestion) for _ in range(30))
+    assert stopped_count >= 3
+    frame = carbs.to_dataframe()
+    assert frame["is_stopped"].sum() == stopped_count
+    assert not (frame["is_stopped"] & frame["is_pareto"]).any()
+    stopped_rows = frame[frame["is_stopped"]]
+    assert stopped_rows["projected_output"].notna().all()
+    assert all(len(curve) >= 1 for curve in frame["curve"])
+    row = stopped_rows.iloc[0]
+    assert row["curve"][-1] == (row["cost"], row["output"])
+    # The performance model sees a stopped run at its projected output, the cost model never.
+    state = carbs._sweep.state
+    model = fit_surrogate(
+        carbs.config,
+        state.successes,
+        state.failures,
+        carbs.get_pareto_groups(),
+        torch.Generator().manual_seed(0),
+        None,
+        None,
+        (),
+        state.stopped,
+    )
+    assert model.performance_gp is not None and model.cost_gp is not None
+    assert model.performance_gp.train_targets.shape[0] == len(state.successes) + stopped_count
+    assert model.cost_gp.train_targets.shape[0] == len(state.successes)
+    stopped = state.stopped[0]
+    prediction = model.predict(stopped.real_number_input.unsqueeze(0))
+    assert float(prediction.output_mean[0]) == pytest.approx(
+        stopped.projected_output, abs=0.5 * abs(stopped.output - stopped.projected_output) + 0.05
+    )
+
+
+def test_curves_and_stopped_runs_survive_save_and_load(tmp_path: Path) -> None:
+    carbs = make_carbs(seed=2)
+    for _ in range(20):
+        train(carbs, carbs.suggest().suggestion)
+    running = carbs.suggest().suggestion
+    carbs.report(running, 3.0, 1.0, planned_cost=9.0)
+    loaded = CARBS.load(carbs.save(tmp_path / "state.json"))
+    assert loaded.get_state_dict() == carbs.get_state_dict()
+    assert [o.is_stopped for o in loaded.observations] == [o.is_stopped for o in carbs.observations]
+    assert loaded.should_stop(running).reason == carbs.should_stop(running).reason
+    assert loaded.suggest("next").suggestion == carbs.suggest("next").suggestion
+    data = json.loads((tmp_path / "state.json").read_text())
+    data["curves"][running["suggestion_uuid"]]["costs"] = [2.0, 1.0]
+    data["curves"][running["suggestion_uuid"]]["outputs"] = [1.0, 1.0]
+    with pytest.raises(ValueError, match="never fall"):
+        CARBS.load_from_string(json.dumps(data))
+
+
+def test_forgetting_a_run_drops_its_reports() -> None:
+    carbs = make_carbs()
+    suggestion = carbs.suggest().suggestion
+    carbs.report(suggestion, 1.0, 1.0)
+    carbs.forget_suggestion(suggestion)
+    assert carbs.get_state_dict()["curves"] == {}
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_a_format3_state_written_by_4d586fa_loads_and_resumes_exactly() -> None:
+    """Saved by commit 4d586fa (format 3, before early stopping), with a categorical
+    param, a failure and one suggestion outstanding, plus the suggestion it made next."""
+    source = DATA / "state_format3_4d586fa.json"
+    assert json.loads(source.read_text())["format_version"] == 3
+    params = [
+        Param("lr", LogSpace(scale=0.5, min=1e-5, max=1.0), search_center=1e-3),
+        Param("epochs", LogSpace(is_integer=True, min=1, max=100), search_center=8),
+        Param("optimizer", CategoricalSpace(choices=["sgd", "adam"]), search_center="adam"),
+    ]
+    carbs = CARBS.load(source, params)
+    assert carbs.observation_count == 8 and not carbs.stopped_observations
+    assert carbs.get_state_dict()["curves"] == {}
+    expected = json.loads((DATA / "state_format3_4d586fa.next.json").read_text())
+    assert carbs.suggest("next").suggestion == expected
+
+
+def test_the_early_stopping_example_runs_and_stops_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "early_stopping.py"
+    spec = importlib.util.spec_from_file_location("early_stopping_example", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    carbs = module.main(num_runs=14)
+    assert carbs.observation_count == 14 and carbs.stopped_observations
+    assert "runs stopped early, saving" in capsys.readouterr().out
