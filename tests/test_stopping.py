@@ -288,6 +288,23 @@ def test_a_hopeless_run_is_stopped_and_recorded_as_stopped() -> None:
     assert len(front) == len(sweep_with_completed_curves().get_pareto_groups())
 
 
+def test_a_stopped_run_cheaper_than_every_run_never_joins_the_front() -> None:
+    """Stopped at a cost below every completed run, a partial output would be the
+    cheapest front member if it were taken for a finished run."""
+    carbs = sweep_with_completed_curves()
+    front_before = [(m.cost, m.output) for m in carbs.pareto_front()]
+    cheapest = min(o.cost for o in carbs.success_observations)
+    suggestion = carbs.suggest().suggestion
+    stopped = ObservationInParam(suggestion, 5.0, cheapest / 2, is_stopped=True)
+    logs = carbs.observe(stopped).logs
+    assert logs["stopped_count"] == 1 and logs["observation/is_pareto"] == 0
+    assert [(m.cost, m.output) for m in carbs.pareto_front()] == front_before
+    (record,) = carbs.stopped_observations
+    assert record.projected_output == 5.0  # no reports: taken as it stands
+    with pytest.raises(InvalidObservationError, match="projected_output is for runs stopped"):
+        carbs.observe(ObservationInParam(carbs.suggest().suggestion, 1.0, 1.0, projected_output=2))
+
+
 def test_planned_cost_comes_from_the_suggestions_predicted_cost_when_not_given() -> None:
     carbs = sweep_with_completed_curves()
     output = carbs.suggest()

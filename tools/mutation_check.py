@@ -5,7 +5,9 @@ Run from the repository root: ``python tools/mutation_check.py``. Each line of
 exploration bias, prior density, success probability or cost cap, a wrong target
 mode, a batch that ignores its own earlier points); the script applies it, runs
 the decision tests, restores the file and prints ``caught`` or ``MISSED``. Every
-line must say ``caught``.
+line must say ``caught``. :data:`STOPPING_MUTATIONS` break the early-stopping rule
+(a reversed threshold, a dropped minimum, the wrong target, a stopped run's
+partial output taken for its final one) and run against ``tests/test_stopping.py``.
 """
 
 from __future__ import annotations
@@ -137,6 +139,37 @@ MUTATIONS = [
 ]
 
 
+STOPPING_MUTATIONS = [
+    ("carbs/stopping.py", "should_stop = probability < rule.probability", "should_stop = True"),
+    (
+        "carbs/stopping.py",
+        "should_stop = probability < rule.probability",
+        "should_stop = probability > rule.probability",
+    ),
+    ("carbs/stopping.py", "if fraction < rule.min_fraction:", "if fraction < 0.0:"),
+    ("carbs/stopping.py", "if len(usable) < rule.min_runs:", "if len(usable) < 3:"),
+    ("carbs/stopping.py", "if c <= cost]", "]"),
+    ("carbs/stopping.py", "if cost >= planned_cost:", "if cost > 2 * planned_cost:"),
+    ("carbs/stopping.py", "noise_variance * (1.0 + leverage)", "noise_variance * 1.0"),
+    ("carbs/stopping.py", "if len(usable) >= CURVES_PER_COEFFICIENT * 3", "if False"),
+    (
+        "carbs/surrogate/model.py",
+        "[o.output for o in successes] + [o.projected_output for o in stopped]",
+        "[o.output for o in successes] + [o.output for o in stopped]",
+    ),
+    (
+        "carbs/pareto.py",
+        "    successes = [o for o in observations if o.is_complete]\n    if not successes:",
+        "    successes = [o for o in observations if not o.is_failure]\n    if not successes:",
+    ),
+    (
+        "carbs/sweep.py",
+        'predicted = suggestion.log_info.get("predicted_cost")',
+        "predicted = None",
+    ),
+]
+
+
 def main() -> None:
     tests = sys.argv[1:] or [
         "tests/test_decisions.py",
@@ -145,8 +178,10 @@ def main() -> None:
         "tests/test_choice_spaces.py",
         "tests/test_batch.py",
     ]
+    runs = [(m, tests) for m in MUTATIONS]
+    runs += [(m, sys.argv[1:] or ["tests/test_stopping.py"]) for m in STOPPING_MUTATIONS]
     missed = 0
-    for path, old, new in MUTATIONS:
+    for (path, old, new), tests in runs:
         file = Path(path)
         src = file.read_text()
         assert old in src, (path, old)
