@@ -5,9 +5,10 @@ continuing only if, once it has spent its planned cost, it can still improve the
 front there: beat the best output of every completed run that cost no more.
 How an intermediate output relates to the final one is learned from the curves
 of the sweep's completed runs (they share a schedule): at the running run's
-fraction of its planned cost, each completed curve is read off by linear
-interpolation, and a least-squares line (plus the log of the final cost, once
-there are enough curves) maps that reading to the final output. The line's
+fraction of its planned cost, each completed curve is read as it stood then
+(its latest report at or before that fraction), and a least-squares line (plus
+the log of the final cost, once there are enough curves) maps that reading to
+the final output. The line's
 Student-t predictive distribution, which is wide while few curves are known,
 gives the probability of improving the front. Outputs are handled as
 "goodness", ``better_direction_sign * output``, so larger is always better.
@@ -94,16 +95,19 @@ class CompletedCurve:
     final_value: float
 
     def value_at(self, fraction: float) -> float | None:
-        """Goodness at ``fraction`` of the final cost, linearly interpolated between
-        reports (the final result counts as a report at fraction 1); ``None`` before
-        the first report."""
-        fractions = [c / self.final_cost for c in self.costs] + [1.0]
-        values = [*self.values, self.final_value]
-        order = np.argsort(fractions, kind="stable")
-        fractions_sorted = np.asarray(fractions)[order]
-        if fraction < fractions_sorted[0]:
-            return None
-        return float(np.interp(fraction, fractions_sorted, np.asarray(values)[order]))
+        """What the run had reported by ``fraction`` of its final cost: its latest report
+        at or before it (``None`` before the first report).
+
+        A running run is judged on its latest report, so completed runs are read the
+        same way; interpolating towards the next report (or the final result) would
+        read them with knowledge the running run does not have yet, and make the
+        projection overconfident late in a run.
+        """
+        latest = None
+        for cost, value in zip(self.costs, self.values, strict=True):
+            if cost <= fraction * self.final_cost:
+                latest = value
+        return latest
 
 
 @attrs.frozen

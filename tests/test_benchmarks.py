@@ -159,3 +159,23 @@ def test_parallel_optuna_sweeps_write_complete_records() -> None:
         names = {spec.name for spec in PROBLEMS["hartmann3_mf"].params}
         assert all(set(r["params"]) == names for r in records)
         assert len({json.dumps(r["params"], sort_keys=True) for r in records}) == 6
+
+
+def test_learning_curves_end_where_the_problems_evaluate_ends() -> None:
+    from benchmarks.learning_curves import check_curves
+
+    check_curves("lm_scaling_curve", draws=20)
+    check_curves("digits_mlp_curve", draws=2)
+
+
+def test_early_stopping_smoke_run_compares_every_method(tmp_path: Path) -> None:
+    from benchmarks.early_stopping import main as early_stopping_main
+
+    records = early_stopping_main(["--smoke", "--out", str(tmp_path / "es.jsonl")])
+    methods = {r["method"] for r in records}
+    assert methods == {"carbs_nostop", "carbs_stop", "tpe_median", "tpe_hyperband", "protein_trend"}
+    nostop = [r for r in records if r["method"] == "carbs_nostop"]
+    assert len(nostop) == 15 and not any(r["stopped"] for r in nostop)
+    stopped = [r for r in records if r["stopped"]]
+    assert all("would_join_front" in r for r in stopped)  # every stop was audited
+    assert (tmp_path / "es.trajectories.jsonl").exists()

@@ -159,11 +159,26 @@ def test_with_many_curves_the_final_cost_joins_the_projection() -> None:
     assert long.projected_output == pytest.approx(0.5 + math.log(20.0), abs=0.05)
 
 
-def test_a_completed_curve_is_read_by_interpolation_up_to_its_final_result() -> None:
+def test_a_completed_curve_is_read_as_it_stood_at_the_fraction() -> None:
     curve = CompletedCurve((2.0, 6.0), (1.0, 3.0), 10.0, 5.0)
     assert curve.value_at(0.1) is None  # before the first report
-    assert curve.value_at(0.4) == pytest.approx(2.0)
-    assert curve.value_at(0.8) == pytest.approx(4.0)  # between the last report and the end
+    assert curve.value_at(0.2) == 1.0 and curve.value_at(0.59) == 1.0
+    assert curve.value_at(0.6) == 3.0
+    assert curve.value_at(0.99) == 3.0  # never the final result: a running run lacks it
+
+
+def test_late_in_a_run_the_reports_own_noise_keeps_the_rule_cautious() -> None:
+    """Completed runs' last report before the end scatters around their final result;
+    a run whose last report sits just below the front is not stopped with certainty."""
+    rng = np.random.default_rng(3)
+    curves = []
+    for _ in range(8):
+        final = float(rng.uniform(0.0, 2.0))
+        reports = tuple(final - 0.5 * (1 - f) + 0.1 * float(rng.normal()) for f in (0.3, 0.9))
+        curves.append(CompletedCurve((3.0, 9.0), reports, 10.0, final))
+    late = run_decision(1.75, cost=9.5, completed=curves)  # front at 1.9: within the noise
+    assert not late.should_stop and late.improvement_probability > 0.05
+    assert late.projected_std > 0.05
 
 
 def test_least_squares_projection_and_its_uncertainty() -> None:
