@@ -8,9 +8,8 @@ of the sweep's completed runs (they share a schedule): at the running run's
 fraction of its planned cost, each completed curve is read as it stood then
 (its latest report at or before that fraction), and a least-squares line (plus
 the log of the final cost, once there are enough curves) maps that reading to
-the final output. The line's
-Student-t predictive distribution, which is wide while few curves are known,
-gives the probability of improving the front. Outputs are handled as
+the final output. The line's Student-t predictive distribution, which is wide
+while few curves are known, gives the probability of improving the front. Outputs are handled as
 "goodness", ``better_direction_sign * output``, so larger is always better.
 
 The optimizer (:meth:`carbs.CARBS.should_stop`) gathers the curves and the front
