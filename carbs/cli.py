@@ -122,7 +122,7 @@ def _open(name: str, storage: Any) -> tuple[Any, Any, dict[str, Any]]:
     """:func:`_load` on a storage object the caller keeps (to write trial attributes)."""
     import optuna
 
-    from carbs.integrations.optuna import CARBSSampler
+    from carbs.integrations.optuna import CARBSPruner, CARBSSampler
 
     try:
         study = optuna.load_study(study_name=name, storage=storage)
@@ -136,6 +136,12 @@ def _open(name: str, storage: Any) -> tuple[Any, Any, dict[str, Any]]:
     params = [Param.from_dict(p) for p in space["params"]]
     sampler = CARBSSampler(config, seed=config.seed, params=params)
     study.sampler = sampler
+    # `carbs report` decides with it, and the sampler projects stopped trials with it.
+    study.pruner = CARBSPruner(
+        min_fraction=config.early_stopping_min_fraction,
+        min_runs=config.early_stopping_min_runs,
+        probability=config.early_stopping_probability,
+    )
     return study, sampler, space
 
 
@@ -211,10 +217,10 @@ def report(args: argparse.Namespace) -> Any:
     """Record an intermediate result; print whether to stop (and record the stop if so)."""
     from optuna.trial import TrialState
 
-    from carbs.integrations.optuna_pruner import PLANNED_COST_ATTR, REPORT_COSTS_ATTR, CARBSPruner
+    from carbs.integrations.optuna_pruner import PLANNED_COST_ATTR, REPORT_COSTS_ATTR
 
     storage = _storage(args.storage)
-    study, _, space = _open(args.study, storage)
+    study, _, _ = _open(args.study, storage)
     trial, trial_id = _running_trial(args, storage, study)
     if not (isinstance(args.output, float) and math.isfinite(args.output)):
         raise CLIError(f"--output must be a finite number, got {args.output}")
@@ -231,13 +237,7 @@ def report(args: argparse.Namespace) -> Any:
     storage.set_trial_user_attr(trial_id, "cost", cost)  # what it spent if it stops here
     if _positive(args.planned_cost, "--planned-cost") is not None:
         storage.set_trial_user_attr(trial_id, PLANNED_COST_ATTR, args.planned_cost)
-    config = config_from_dict(space["config"])
-    pruner = CARBSPruner(
-        min_fraction=config.early_stopping_min_fraction,
-        min_runs=config.early_stopping_min_runs,
-        probability=config.early_stopping_probability,
-    )
-    decision = pruner.decision(study, study.get_trials(deepcopy=False)[args.id])
+    decision = study.pruner.decision(study, study.get_trials(deepcopy=False)[args.id])
     if decision.should_stop:
         study.tell(args.id, state=TrialState.PRUNED)
     return {
