@@ -199,7 +199,7 @@ def observation_to_basic(
         is_failure=is_failure or not math.isfinite(output),
         observed_at=observed_at,
         is_stopped=is_stopped and math.isfinite(output),
-        projected_output=projected,
+        projected_output=projected if math.isfinite(output) else math.nan,
     )
 
 

@@ -162,7 +162,7 @@ def plot_pareto_front(
     figure = _new_figure(7.0, 4.5)
     ax = figure.add_subplot()
     records = carbs.observation_records()
-    successes = [r for r in records if not r.is_failure]
+    successes = [r for r in records if not r.is_failure and not r.is_stopped]  # completed
     failures = [r for r in records if r.is_failure]
     sign = carbs.config.better_direction_sign
     if successes:
@@ -311,7 +311,7 @@ def plot_scaling_laws(
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for extra in axes[len(names) :]:
         figure.delaxes(extra)
-    records = [r for r in carbs.observation_records() if not r.is_failure]
+    records = [r for r in carbs.observation_records() if not r.is_failure and not r.is_stopped]
     front = carbs.pareto_front()
     laws: dict[str, Law] = {}
     with contextlib.suppress(InsufficientDataError):  # too few front members: points only
@@ -361,7 +361,11 @@ def plot_history(
     records = carbs.observation_records()
     sign = carbs.config.better_direction_sign
     cumulative = np.cumsum([r.cost for r in records]).tolist()
-    successes = [(r, c) for r, c in zip(records, cumulative, strict=True) if not r.is_failure]
+    successes = [
+        (r, c)
+        for r, c in zip(records, cumulative, strict=True)
+        if not r.is_failure and not r.is_stopped
+    ]
     failures = [(r, c) for r, c in zip(records, cumulative, strict=True) if r.is_failure]
     best = _best_so_far([r.output for r, _ in successes], sign)
     series: list[tuple[Axes, list[float], list[float], str]] = [
@@ -378,7 +382,7 @@ def plot_history(
         ax.set_ylabel(output_name)
         if kind == "cost":
             ax.set_xscale("log")
-            ax.set_xlabel(f"total {cost_name} spent (failed runs included)")
+            ax.set_xlabel(f"total {cost_name} spent (failed and stopped runs included)")
         else:
             ax.set_xlabel("observation #")
         if records:

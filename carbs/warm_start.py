@@ -87,6 +87,8 @@ def plan_warm_start(
                 output=observation.output,
                 cost=observation.cost,
                 is_failure=observation.is_failure,
+                is_stopped=observation.is_stopped,
+                projected_output=(observation.projected_output if observation.is_stopped else None),
             )
         )
     if out_of_bounds:

@@ -110,7 +110,7 @@ def test_plots_name_the_metric_and_the_cost() -> None:
     assert front.get_xlabel() == "GPU-hours"
     by_index, by_cost = plot_history(carbs, output_name="val loss", cost_name="GPU-hours").axes
     assert by_index.get_ylabel() == "val loss"
-    assert by_cost.get_xlabel() == "total GPU-hours spent (failed runs included)"
+    assert by_cost.get_xlabel() == "total GPU-hours spent (failed and stopped runs included)"
     laws = plot_scaling_laws(carbs, cost_name="GPU-hours")
     assert all(ax.get_xlabel() == "GPU-hours" for ax in laws.axes)
 

@@ -437,3 +437,27 @@ def test_the_early_stopping_example_runs_and_stops_runs(capsys: pytest.CaptureFi
     carbs = module.main(num_runs=14)
     assert carbs.observation_count == 14 and carbs.stopped_observations
     assert "runs stopped early, saving" in capsys.readouterr().out
+
+
+def test_warm_start_keeps_stopped_runs_stopped_and_plots_leave_them_out(tmp_path: Path) -> None:
+    prior = make_carbs(seed=2)
+    for _ in range(20):
+        train(prior, prior.suggest().suggestion)
+    assert prior.stopped_observations
+    carbs = make_carbs(seed=3)
+    carbs.warm_start(prior.save(tmp_path / "prior.json"), True)
+    assert [o.is_stopped for o in carbs.observations] == [o.is_stopped for o in prior.observations]
+    assert [o.projected_output for o in carbs.stopped_observations] == [
+        o.projected_output for o in prior.stopped_observations
+    ]
+    assert [(m.cost, m.output) for m in carbs.pareto_front()] == [
+        (m.cost, m.output) for m in prior.pareto_front()
+    ]
+    pytest.importorskip("matplotlib")
+    from carbs.plotting import plot_history, plot_pareto_front
+
+    completed = len(prior.success_observations)
+    history = plot_history(prior)
+    points = sum(len(c.get_offsets()) for c in history.axes[0].collections)
+    assert points == completed  # stopped runs' partial outputs are not plotted as results
+    plot_pareto_front(prior)
