@@ -266,8 +266,9 @@ class AnalysisMixin:
 
     @property
     def cumulative_cost(self) -> float:
-        """Total cost of the successful runs (as in the release); see :attr:`total_cost`."""
-        return float(sum(o.cost for o in self.success_observations))
+        """Total cost of the runs that did not fail (as in the release), runs stopped early
+        included at what they spent; see :attr:`total_cost`."""
+        return float(sum(o.cost for o in self.snapshot().observations if not o.is_failure))
 
     @property
     def total_cost(self) -> float:

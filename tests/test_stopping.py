@@ -311,8 +311,10 @@ def test_a_stopped_run_cheaper_than_every_run_never_joins_the_front() -> None:
     cheapest = min(o.cost for o in carbs.success_observations)
     suggestion = carbs.suggest().suggestion
     stopped = ObservationInParam(suggestion, 5.0, cheapest / 2, is_stopped=True)
+    before = carbs.cumulative_cost
     logs = carbs.observe(stopped).logs
     assert logs["stopped_count"] == 1 and logs["observation/is_pareto"] == 0
+    assert carbs.cumulative_cost == logs["cumulative_cost"] == before + cheapest / 2
     assert [(m.cost, m.output) for m in carbs.pareto_front()] == front_before
     (record,) = carbs.stopped_observations
     assert record.projected_output == 5.0  # no reports: taken as it stands
