@@ -214,6 +214,15 @@ class CARBSParams:
             few observations, but each suggest takes seconds, not milliseconds.
         num_fully_bayesian_samples: NUTS samples kept (and warm-up steps run)
             when ``is_fully_bayesian`` is on.
+        is_failure_output_imputed: The performance GP sees each failed run at the
+            worst output of the successful runs, so that it stops predicting good
+            outputs where runs fail (with the success classifier alone, expected
+            improvement far into a failing region could still outweigh a near-zero
+            success probability). ``False`` keeps failures out of the performance
+            GP, as the original release did; on the benchmark suite the default
+            cut failed runs 5-7x at about the same regret (``benchmarks/RESULTS.md``).
+            States saved before this setting existed load with ``False``, so that
+            they resume exactly.
         early_stopping_min_fraction: :meth:`~carbs.CARBS.should_stop` never stops a
             run before it has spent this fraction of its planned cost.
         early_stopping_min_runs: ... nor before this many completed runs have
@@ -265,6 +274,7 @@ class CARBSParams:
     max_outstanding_suggestions: int = attrs.field(default=256, validator=_integer(1, 10**6))
     is_fully_bayesian: bool = attrs.field(default=False, validator=_boolean)
     num_fully_bayesian_samples: int = attrs.field(default=16, validator=_integer(2, 10_000))
+    is_failure_output_imputed: bool = attrs.field(default=True, validator=_boolean)
     early_stopping_min_fraction: float = attrs.field(
         default=0.2, validator=_number(min_value=0.0, max_value=1.0)
     )

@@ -80,10 +80,25 @@ def format3_to_4(data: Mapping[str, Any]) -> dict[str, Any]:
     return {**data, "format_version": 4, "observations": observations, "curves": {}}
 
 
+def format4_to_5(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Format 5 added ``config.is_failure_output_imputed`` (failed runs shown to the
+    performance GP), on by default. Older states did not impute, so they load with it
+    off and resume exactly as they would have."""
+    config = data.get("config")
+    if not isinstance(config, Mapping):
+        raise StateError(f"state['config'] must be an object, got {type(config).__name__}")
+    return {
+        **data,
+        "format_version": 5,
+        "config": {"is_failure_output_imputed": False, **config},
+    }
+
+
 STEPS: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     1: format1_to_2,
     2: format2_to_3,
     3: format3_to_4,
+    4: format4_to_5,
 }
 """``STEPS[v]`` turns a format-``v`` state into a format-``v + 1`` state."""
 

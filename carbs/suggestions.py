@@ -144,6 +144,7 @@ def fit_surrogate(
         ),
         model_cache=model_cache,
         categorical=categorical,
+        is_failure_imputed=config.is_failure_output_imputed,
     )
     model.fit(successes, failures, front, stopped)
     return model

@@ -441,3 +441,24 @@ def test_a_sweep_started_mid_range_reaches_the_cheap_end() -> None:
     assert _lowest_cost(CARBSParams(better_direction_sign=-1, seed=0), 30) < 1e3
     release = CARBSParams(better_direction_sign=-1, seed=0, improvement_target="RELEASE")
     assert _lowest_cost(release, 30) > 1e4  # the release's rule never grows the front down
+
+
+def test_failed_runs_pull_the_performance_model_down_where_they_failed() -> None:
+    """Output rises with x up to 0, and every run above 0.5 fails. Without imputation
+    the performance GP extrapolates the rise into the failing region (where expected
+    improvement then beckons); with it, the failures sit at the worst success."""
+    from carbs import ObservationInParam
+
+    def sweep(is_imputed: bool) -> CARBS:
+        config = CARBSParams(checkpoint_dir=None, seed=0, is_failure_output_imputed=is_imputed)
+        carbs = CARBS(config, [Param("x", LinearSpace(scale=1.0), search_center=0.0)])
+        for x in np.linspace(-1.0, 0.0, 6):
+            carbs.observe(ObservationInParam({"x": float(x)}, float(x), 1.0))
+        for x in np.linspace(0.6, 1.5, 6):
+            carbs.observe(ObservationInParam({"x": float(x)}, math.nan, 1.0, is_failure=True))
+        return carbs
+
+    at_failure = {"x": 1.0}
+    imputed = sweep(True).predict(at_failure).output_mean[0]
+    ignored = sweep(False).predict(at_failure).output_mean[0]
+    assert imputed < -0.5 < 0.0 < ignored

@@ -641,7 +641,7 @@ def test_a_format1_state_is_upgraded_in_memory_and_saved_as_the_current_format(
     assert all(o.suggestion_type is None for o in carbs.observations)  # unknown in format 1
     assert carbs.fallback_count == 0
     saved = json.loads(carbs.save(tmp_path / "upgraded.json").read_text())
-    assert saved["format_version"] == FORMAT_VERSION == 4
+    assert saved["format_version"] == FORMAT_VERSION == 5
     assert "success_observations" not in saved and len(saved["observations"]) == 9
     again = CARBS.load(tmp_path / "upgraded.json")
     assert without_times(again.get_state_dict()) == without_times(carbs.get_state_dict())
@@ -658,7 +658,7 @@ def test_a_state_written_by_carbs_13e00b0_in_format2_loads_and_resumes_exactly(
     assert carbs.observation_count == 10 and len(carbs.failure_observations) == 1
     assert set(carbs.outstanding_suggestions) == {"pending-1"}
     saved = json.loads(carbs.save(tmp_path / "upgraded.json").read_text())
-    assert saved["format_version"] == 4
+    assert saved["format_version"] == 5
     expected = json.loads((DATA / "state_format2_13e00b0.next.json").read_text())
     assert carbs.suggest("next").suggestion == expected
 

@@ -136,6 +136,11 @@ MUTATIONS = [
         "        pending += batch.points",
         "        pending += []",
     ),
+    (
+        "carbs/surrogate/model.py",
+        "+ [worst] * len(imputed),",
+        "+ [max(o.output for o in successes)] * len(imputed),",
+    ),
 ]
 
 

@@ -93,6 +93,8 @@ class SurrogateModel:
         categorical: Basic-space columns that hold a categorical param's choice
             index: the GPs compare them by equality (an overlap kernel) and they
             are never centred.
+        is_failure_imputed: Show failed runs to the performance GP at the worst
+            successful output (see ``CARBSParams.is_failure_output_imputed``).
     """
 
     def __init__(
@@ -105,8 +107,10 @@ class SurrogateModel:
         num_hyperparameter_samples: int = 1,
         model_cache: dict[str, ExactRegressionGP] | None = None,
         categorical: Sequence[int] = (),
+        is_failure_imputed: bool = False,
     ) -> None:
         self.categorical = tuple(categorical)
+        self.is_failure_imputed = is_failure_imputed
         self.better_direction_sign = better_direction_sign
         self.lengthscale = lengthscale
         self.generator = generator
@@ -139,14 +143,21 @@ class SurrogateModel:
         Runs stopped early (``stopped``) enter the performance GP at their projected
         final output and the success classifier as successes (they did not crash);
         the cost GP never sees them, since their full cost was never measured.
+        With ``is_failure_imputed``, failed runs enter the performance GP at the
+        worst successful output.
 
         Raises:
             GPFitError: if a GP cannot be fitted even with extra jitter.
         """
-        performance_runs = [*successes, *stopped]
+        imputed = list(failures) if self.is_failure_imputed else []
+        performance_runs = [*successes, *stopped, *imputed]
         x = torch.stack([o.real_number_input for o in performance_runs]).to(torch.float64)
+        sign = self.better_direction_sign
+        worst = sign * min(sign * o.output for o in successes)
         outputs = np.array(
-            [o.output for o in successes] + [o.projected_output for o in stopped],
+            [o.output for o in successes]
+            + [o.projected_output for o in stopped]
+            + [worst] * len(imputed),
             dtype=np.float64,
         )
         costs = np.array([o.cost for o in successes], dtype=np.float64)
@@ -182,11 +193,12 @@ class SurrogateModel:
 
         self.success_gp = None
         if failures:
+            ran = len(successes) + len(stopped)
             x_fail = torch.stack([o.real_number_input for o in failures]).to(torch.float64)
-            x_all = torch.cat([x, x_fail]) - self.input_offset
+            x_all = torch.cat([x[:ran], x_fail]) - self.input_offset
             labels = torch.cat(
                 [
-                    torch.ones(x.shape[0], dtype=torch.bool),
+                    torch.ones(ran, dtype=torch.bool),
                     torch.zeros(x_fail.shape[0], dtype=torch.bool),
                 ]
             )
