@@ -224,6 +224,7 @@ class Sweep:
         if curve is None or not curve.costs:
             return stopping.StopDecision(False, "the run has not reported yet")
         sign = config.better_direction_sign
+        successes = state.successes
         completed = [
             stopping.CompletedCurve(
                 curve_done.costs,
@@ -231,12 +232,11 @@ class Sweep:
                 o.cost,
                 sign * o.output,
             )
-            for o in state.successes
+            for o in successes
             if o.suggestion_id is not None
             and (curve_done := state.curves.get(o.suggestion_id)) is not None
             and curve_done.costs
         ]
-        successes = state.successes
         return stopping.decide(
             cost=curve.costs[-1],
             value=sign * curve.outputs[-1],

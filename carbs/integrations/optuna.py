@@ -26,7 +26,7 @@ import attrs
 from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError, InvalidObservationError
 from carbs.integrations.engine import engine_config, is_number, run_seed
-from carbs.integrations.optuna_pruner import CARBSPruner
+from carbs.integrations.optuna_pruner import COST_ATTR, CARBSPruner, default_cost
 from carbs.integrations.optuna_space import (
     distributions_from_params,
     is_modelled,
@@ -52,18 +52,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CARBSPruner", "CARBSSampler", "default_cost", "trial_id"]
-
-COST_ATTR = "cost"
-"""The trial user attribute read as the run's cost by :func:`default_cost`."""
-
-
-def default_cost(trial: FrozenTrial) -> float | None:
-    """``trial.user_attrs["cost"]`` if the objective set it, else the trial's duration in s."""
-    if COST_ATTR in trial.user_attrs:
-        return trial.user_attrs[COST_ATTR]
-    duration = trial.duration
-    return None if duration is None else duration.total_seconds()
+__all__ = ["COST_ATTR", "CARBSPruner", "CARBSSampler", "default_cost", "trial_id"]
 
 
 def trial_id(number: int) -> str:

@@ -43,10 +43,17 @@ PLANNED_COST_ATTR = "planned_cost"
 TotalSteps = int | str | Callable[["FrozenTrial"], float | None] | None
 
 
-def _default_cost(trial: FrozenTrial) -> float | None:
-    from carbs.integrations.optuna import default_cost  # the sampler module imports this one
+COST_ATTR = "cost"
+"""The trial user attribute read as the run's cost by :func:`default_cost`."""
 
-    return default_cost(trial)
+
+def default_cost(trial: FrozenTrial) -> float | None:
+    """``trial.user_attrs["cost"]`` if the objective set it, else the trial's duration in s
+    (the cost rule of ``CARBSSampler`` and ``CARBSPruner``)."""
+    if COST_ATTR in trial.user_attrs:
+        return trial.user_attrs[COST_ATTR]
+    duration = trial.duration
+    return None if duration is None else duration.total_seconds()
 
 
 class CARBSPruner(BasePruner):
@@ -106,7 +113,7 @@ class CARBSPruner(BasePruner):
         if not (is_number(probability) and 0.0 <= probability <= 1.0):
             raise InvalidConfigError(f"probability must be in [0, 1], got {probability!r}")
         self._total_steps = total_steps
-        self._cost_func = cost_func or _default_cost
+        self._cost_func = cost_func or default_cost
         self._planned_cost_func = planned_cost_func
         self._rule = StoppingRule(float(min_fraction), min_runs, float(probability))
 
