@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import torch
+
 from carbs.errors import StateError
+from carbs.pareto import input_key
 
 
 def _list(data: Mapping[str, Any], key: str) -> list[Any]:
@@ -94,11 +97,40 @@ def format4_to_5(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def format5_to_6(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Format 6 reads the resample turns used from the data (the repeated inputs among
+    the observations and outstanding suggestions) and stores only the turns that
+    passed without a repeat, ``skipped_resample_turns``. It is the old
+    ``resample_count`` less the repeats already in the file, so the turns used, and
+    the next suggestion, stay as they were."""
+    count = data.get("resample_count")
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise StateError(f"state['resample_count'] must be an integer, got {count!r}")
+    outstanding = data.get("outstanding_suggestions")
+    if not isinstance(outstanding, Mapping):
+        raise StateError("state['outstanding_suggestions'] must be an object")
+    entries = [*_list(data, "observations"), *outstanding.values()]
+    keys = [_input_key(entry) for entry in entries]
+    repeats = len(keys) - len(set(keys))
+    upgraded = {key: value for key, value in data.items() if key != "resample_count"}
+    return {**upgraded, "format_version": 6, "skipped_resample_turns": max(0, count - repeats)}
+
+
+def _input_key(entry: Any) -> tuple[float, ...]:
+    point = entry.get("input") if isinstance(entry, Mapping) else None
+    if not isinstance(point, list) or not all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) for x in point
+    ):
+        raise StateError(f"an observation or suggestion has no list of numbers as input: {entry!r}")
+    return input_key(torch.tensor(point, dtype=torch.float64))
+
+
 STEPS: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     1: format1_to_2,
     2: format2_to_3,
     3: format3_to_4,
     4: format4_to_5,
+    5: format5_to_6,
 }
 """``STEPS[v]`` turns a format-``v`` state into a format-``v + 1`` state."""
 

@@ -116,8 +116,9 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
 
     @property
     def resample_count(self) -> int:
-        """Resample turns used so far."""
-        return self._sweep.state.resample_count
+        """Resample turns used so far: the repeated inputs among the observations and
+        outstanding suggestions, plus the turns skipped because the noise was negligible."""
+        return self._sweep.resample_turns_used()
 
     @property
     def fallback_count(self) -> int:

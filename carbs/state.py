@@ -40,7 +40,7 @@ from carbs.spaces import Param, SearchSpace
 from carbs.stopping import ReportedCurve
 from carbs.surrogate.model import Hyperparameters
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 """Version of the JSON layout written by this carbs; bumped when its meaning changes."""
 STATE_KIND = "carbs.state"
 """Value of the ``kind`` field that marks a JSON object as a carbs state."""
@@ -59,7 +59,9 @@ class CARBSState:
         observations: Every observation, successful or not, in recording order.
         outstanding_suggestions: Suggestions not yet observed or forgotten, by id,
             oldest first.
-        resample_count: Resample turns used so far.
+        skipped_resample_turns: Resample turns that passed without a repeat: skipped
+            because the measured noise was negligible, or passed over when earlier runs
+            were loaded. The turns used are these plus the repeats in the data.
         oversample_factor: Draws per requested candidate on the next sampling call.
         fallback_count: Suggestions made by sampling around the front because a GP
             fit or solve failed.
@@ -74,7 +76,7 @@ class CARBSState:
     search_center_in_basic: Tensor
     observations: list[ObservationInBasic] = attrs.Factory(list)
     outstanding_suggestions: dict[str, SuggestionInBasic] = attrs.Factory(dict)
-    resample_count: int = 0
+    skipped_resample_turns: int = 0
     oversample_factor: int = 1
     fallback_count: int = 0
     generator: torch.Generator = attrs.Factory(torch.Generator)
@@ -134,8 +136,8 @@ class CARBSState:
             ),
             observations=observations,
             outstanding_suggestions=_outstanding_from_dict(data["outstanding_suggestions"], space),
-            resample_count=_state_integer(
-                data["resample_count"], "resample_count", 0, len(observations)
+            skipped_resample_turns=_state_integer(
+                data["skipped_resample_turns"], "skipped_resample_turns", 0, len(observations)
             ),
             oversample_factor=_state_integer(
                 data["oversample_factor"], "oversample_factor", 1, max_oversample_factor(space)
@@ -176,7 +178,7 @@ _ENCODERS: dict[str, Callable[[CARBSState], Any]] = {
         key: {"input": s.real_number_input.tolist(), "log": s.log_info}
         for key, s in state.outstanding_suggestions.items()
     },
-    "resample_count": lambda state: state.resample_count,
+    "skipped_resample_turns": lambda state: state.skipped_resample_turns,
     "oversample_factor": lambda state: state.oversample_factor,
     "fallback_count": lambda state: state.fallback_count,
     "generator_state": lambda state: _generator_to_text(state.generator),

@@ -79,17 +79,28 @@ def sample_around(
 ResampleTurn = Literal["none", "skipped", "due"]
 
 
+def repeat_count(inputs: Sequence[Tensor]) -> int:
+    """How many of ``inputs`` (each ``(d,)``, basic space) repeat an earlier one.
+
+    The resample turns a sweep has used are read from its data, not counted by
+    whoever suggested them: processes that rebuild one sweep from a shared
+    storage (an Optuna study, the CLI) then agree on how many repeats were run.
+    """
+    return len(inputs) - len({input_key(point) for point in inputs})
+
+
 def resample_turn(
-    config: CARBSParams, successes: Sequence[ObservationInBasic], resample_count: int
+    config: CARBSParams, successes: Sequence[ObservationInBasic], turns_used: int
 ) -> ResampleTurn:
     """Whether a resample is due now (``"due"``), due but not worth it (``"skipped"``), or not.
 
-    A turn comes every ``resample_frequency`` successes. A due turn is skipped
-    when the measured noise is below ``resample_noise_threshold`` of the
-    outputs' spread: a repeat could not change the front.
+    A turn comes every ``resample_frequency`` successes; ``turns_used`` counts the
+    repeats run or pending plus the turns skipped. A due turn is skipped when the
+    measured noise is below ``resample_noise_threshold`` of the outputs' spread:
+    a repeat could not change the front.
     """
     frequency = config.resample_frequency
-    if not (frequency > 0 and len(successes) > (resample_count + 1) * frequency):
+    if not (frequency > 0 and len(successes) > (turns_used + 1) * frequency):
         return "none"
     if config.resample_noise_threshold > 0:
         noise = relative_noise(group_observations(successes))

@@ -82,7 +82,7 @@ class Sweep:
             state.generator.get_state(),
             state.hyperparameters,
             state.oversample_factor,
-            state.resample_count,
+            state.skipped_resample_turns,
             state.fallback_count,
         )
         try:
@@ -96,7 +96,7 @@ class Sweep:
         except BaseException:
             state.generator.set_state(before[0])
             state.hyperparameters, state.oversample_factor = before[1:3]
-            state.resample_count, state.fallback_count = before[3:]
+            state.skipped_resample_turns, state.fallback_count = before[3:]
             self._model_cache = {}
             raise
 
@@ -113,15 +113,14 @@ class Sweep:
             )
             state.oversample_factor = choice.oversample_factor
             return choice
-        turn = suggestions.resample_turn(config, successes, state.resample_count)
+        turn = suggestions.resample_turn(config, successes, self._resample_turns_used(pending))
         if turn == "skipped":
-            state.resample_count += 1
+            state.skipped_resample_turns += 1
         elif turn == "due":
             point = suggestions.resample_point(
                 self.front(is_conservative=False), self.search_space, pending
             )
             if point is not None:
-                state.resample_count += 1
                 return suggestions.Choice(
                     point, {"suggestion_type": "resample"}, state.oversample_factor
                 )
@@ -185,6 +184,16 @@ class Sweep:
         if "warning" in choice.log:
             logger.warning("%s", choice.log["warning"])
         return choice
+
+    def resample_turns_used(self) -> int:
+        """Resample turns used: repeats observed or outstanding, plus turns skipped."""
+        pending = [s.real_number_input for s in self._state.outstanding_suggestions.values()]
+        return self._resample_turns_used(pending)
+
+    def _resample_turns_used(self, pending: Sequence[torch.Tensor]) -> int:
+        observed = [o.real_number_input for o in self._state.observations]
+        repeats = suggestions.repeat_count([*observed, *pending])
+        return self._state.skipped_resample_turns + repeats
 
     # -- recording ---------------------------------------------------------------------------------
     def remember(self, suggestion_id: str, suggestion: SuggestionInBasic) -> None:
@@ -335,7 +344,8 @@ class Sweep:
         frequency = state.config.resample_frequency
         if frequency > 0:
             # Resampling paces itself from here on rather than catching up on the batch.
-            state.resample_count = max(state.resample_count, len(state.successes) // frequency - 1)
+            behind = len(state.successes) // frequency - 1 - self.resample_turns_used()
+            state.skipped_resample_turns += max(0, behind)
         best = best_observation(observations, state.config.better_direction_sign)
         if best is not None:
             state.search_center_in_basic = best.real_number_input.clone()

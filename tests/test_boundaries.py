@@ -247,7 +247,7 @@ def busy_state() -> dict[str, Any]:
         ("observation out of bounds", "lr"),
         ("centre out of bounds", "search_center"),
         ("pending out of bounds", "outstanding"),
-        ("resample count", "resample_count"),
+        ("resample count", "skipped_resample_turns"),
         ("fallback count", "fallback_count"),
         ("huge integer", "cannot be a carbs state"),
         ("deep nesting", "nested"),
@@ -267,12 +267,16 @@ def test_a_state_that_loads_is_one_every_method_can_use(case: str, words: str) -
     elif case == "pending out of bounds":
         data["outstanding_suggestions"]["pending"]["input"][0] = 5.0
     elif case == "resample count":
-        data["resample_count"] = 10**6
+        data["skipped_resample_turns"] = 10**6
     elif case == "fallback count":
         data["fallback_count"] = -1
     elif case == "huge integer":
-        text = json.dumps(data).replace('"resample_count":0', '"resample_count":' + "9" * 4301)
-        text = text.replace('"resample_count": 0', '"resample_count": ' + "9" * 4301)
+        text = json.dumps(data).replace(
+            '"skipped_resample_turns":0', '"skipped_resample_turns":' + "9" * 4301
+        )
+        text = text.replace(
+            '"skipped_resample_turns": 0', '"skipped_resample_turns": ' + "9" * 4301
+        )
     elif case == "deep nesting":
         nested: Any = 1
         for _ in range(700):

@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 optuna = pytest.importorskip("optuna")
@@ -333,3 +334,26 @@ def test_one_sampler_keeps_two_studies_apart() -> None:
     second = optuna.create_study(study_name="second", sampler=sampler)
     second.optimize(objective, n_trials=3)
     assert sampler.optimizer is not None and sampler.optimizer.observation_count == 2
+
+
+@pytest.mark.parametrize("sampler_per", ["trial", "worker"])
+def test_workers_that_share_a_study_resample_at_the_sequential_pace(sampler_per: str) -> None:
+    """Resample turns are read from the trials, not counted by each sampler: samplers
+    that share a study (one per worker, or a fresh one per ask as the CLI makes) repeat
+    a front member once every ``resample_frequency`` successes in all, as one would."""
+    noise = np.random.default_rng(0)
+    config = CARBSParams(num_random_samples=3, num_candidates_for_suggestion_per_dim=20)
+    workers = [CARBSSampler(config, seed=1), CARBSSampler(config, seed=1)]
+    study = optuna.create_study(sampler=workers[0])
+    for number in range(21):
+        if sampler_per == "trial":
+            study.sampler = CARBSSampler(config, seed=1)
+        else:
+            study.sampler = workers[number % 2]
+        trial = study.ask({"lr": FloatDistribution(1e-5, 1e-1, log=True)})
+        trial.set_user_attr("cost", 1.0 + number)
+        study.tell(trial, (math.log10(trial.params["lr"]) + 3) ** 2 + 0.3 * noise.normal())
+    values = [t.params["lr"] for t in study.trials]
+    repeats = len(values) - len(set(values))
+    # Turns come after successes 6, 11 and 16 (and 21, the last trial's own count).
+    assert 2 <= repeats <= 3

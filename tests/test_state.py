@@ -411,7 +411,7 @@ def test_unknown_format_version_raises(busy_text: str, version: Any, message: st
         "search_center_in_basic",
         "observations",
         "outstanding_suggestions",
-        "resample_count",
+        "skipped_resample_turns",
         "oversample_factor",
         "fallback_count",
         "generator_state",
@@ -641,7 +641,7 @@ def test_a_format1_state_is_upgraded_in_memory_and_saved_as_the_current_format(
     assert all(o.suggestion_type is None for o in carbs.observations)  # unknown in format 1
     assert carbs.fallback_count == 0
     saved = json.loads(carbs.save(tmp_path / "upgraded.json").read_text())
-    assert saved["format_version"] == FORMAT_VERSION == 5
+    assert saved["format_version"] == FORMAT_VERSION == 6
     assert "success_observations" not in saved and len(saved["observations"]) == 9
     again = CARBS.load(tmp_path / "upgraded.json")
     assert without_times(again.get_state_dict()) == without_times(carbs.get_state_dict())
@@ -658,7 +658,7 @@ def test_a_state_written_by_carbs_13e00b0_in_format2_loads_and_resumes_exactly(
     assert carbs.observation_count == 10 and len(carbs.failure_observations) == 1
     assert set(carbs.outstanding_suggestions) == {"pending-1"}
     saved = json.loads(carbs.save(tmp_path / "upgraded.json").read_text())
-    assert saved["format_version"] == 5
+    assert saved["format_version"] == FORMAT_VERSION
     expected = json.loads((DATA / "state_format2_13e00b0.next.json").read_text())
     assert carbs.suggest("next").suggestion == expected
 
@@ -694,3 +694,22 @@ def test_observations_remember_how_their_suggestion_was_chosen() -> None:
     assert carbs.to_dataframe()["suggestion_type"].tolist() == kinds
     copy = CARBS.load_from_string(carbs.serialize())
     assert [o.suggestion_type for o in copy.observations] == kinds
+
+
+def test_a_format5_state_written_by_795614e_keeps_its_resample_turns_and_resumes_exactly() -> None:
+    """Saved by commit 795614e (format 5, which counted resample turns in a field) after
+    11 successes with one resample observed and a second one outstanding, plus the
+    suggestion it made next. Format 6 reads the turns from the repeated inputs; the
+    outstanding repeat must count, or a third resample would come out next."""
+    source = DATA / "state_format5_795614e.json"
+    data = json.loads(source.read_text())
+    assert data["format_version"] == 5 and data["resample_count"] == 2
+    params = [
+        Param("lr", LogSpace(scale=0.5, min=1e-5, max=1.0), search_center=1e-3),
+        Param("width", LogSpace(is_integer=True, min=4, max=1024), search_center=16),
+    ]
+    carbs = CARBS.load(source, params)
+    assert carbs.resample_count == 2
+    assert carbs.get_state_dict()["skipped_resample_turns"] == 0
+    expected = json.loads((DATA / "state_format5_795614e.next.json").read_text())
+    assert carbs.suggest("next").suggestion == expected
