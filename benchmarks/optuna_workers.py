@@ -77,9 +77,9 @@ def _params(kind: str, problem: Problem, trial_params: dict[str, Any]) -> dict[s
     return values
 
 
-def _worker(args: tuple[str, str, int, int, int, str]) -> None:
+def _worker(args: tuple[str, str, int, int, int, str, float]) -> None:
     """One worker process: ``count`` ask/evaluate/tell rounds on the shared study."""
-    kind, problem_name, seed, worker, count, url = args
+    kind, problem_name, seed, worker, count, url, eval_seconds = args
     import optuna
     import torch
 
@@ -101,15 +101,27 @@ def _worker(args: tuple[str, str, int, int, int, str]) -> None:
         params = _params(kind, problem, trial.params)
         rng = np.random.default_rng([seed, zlib.crc32(problem_name.encode()), trial.number])
         output, cost, failed = problem.evaluate(params, rng)
+        time.sleep(eval_seconds)
         trial.set_user_attr("cost", cost)
         trial.set_user_attr("ask_seconds", ask_seconds)
         _tell(study, trial, output, failed)
 
 
 def run_sweep(
-    kind: str, problem_name: str, seed: int, workers: int, evals: int, label: str | None = None
+    kind: str,
+    problem_name: str,
+    seed: int,
+    workers: int,
+    evals: int,
+    label: str | None = None,
+    eval_seconds: float = 0.0,
 ) -> list[dict[str, Any]]:
-    """One sweep of ``evals`` evaluations by ``workers`` processes; its records."""
+    """One sweep of ``evals`` evaluations by ``workers`` processes; its records.
+
+    ``eval_seconds`` is a simulated training time per evaluation (the problems
+    evaluate instantly, so without it the workers' asks overlap each other
+    rather than their trials' training).
+    """
     import optuna
 
     problem = PROBLEMS[problem_name]
@@ -119,7 +131,10 @@ def run_sweep(
         counts = [evals // workers + (w < evals % workers) for w in range(workers)]
         context = multiprocessing.get_context("spawn")
         with context.Pool(workers) as pool:
-            pool.map(_worker, [(kind, problem_name, seed, w, c, url) for w, c in enumerate(counts)])
+            pool.map(
+                _worker,
+                [(kind, problem_name, seed, w, c, url, eval_seconds) for w, c in enumerate(counts)],
+            )
         trials = optuna.load_study(study_name="sweep", storage=url).get_trials()
     trials.sort(key=lambda t: (t.datetime_complete, t.number))
     records, cumulative = [], 0.0
@@ -218,6 +233,12 @@ def main() -> None:
     parser.add_argument("--evals", type=int, default=60)
     parser.add_argument("--out", type=Path, default=Path("optuna_workers.jsonl"))
     parser.add_argument("--label", default=None, help="name the records (for variants)")
+    parser.add_argument(
+        "--eval-seconds",
+        type=float,
+        default=0.0,
+        help="simulated training time per evaluation (default 0: instant evaluations)",
+    )
     args = parser.parse_args()
     if args.latency:
         ask_latency()
@@ -228,7 +249,13 @@ def main() -> None:
                 for seed in range(args.first_seed, args.first_seed + args.seeds):
                     start = time.time()
                     records = run_sweep(
-                        kind, problem_name, seed, args.workers, args.evals, args.label
+                        kind,
+                        problem_name,
+                        seed,
+                        args.workers,
+                        args.evals,
+                        args.label,
+                        args.eval_seconds,
                     )
                     for record in records:
                         out.write(json.dumps(record) + "\n")
