@@ -390,6 +390,10 @@ def test_resample_repeats_a_pareto_front_member() -> None:
 
 
 def _count_resamples(threshold: float, noise_std: float, steps: int = 26) -> int:
+    return _resampling_run(threshold, noise_std, steps)[0]
+
+
+def _resampling_run(threshold: float, noise_std: float, steps: int = 26) -> tuple[int, CARBS]:
     carbs = CARBS(
         fast_config(resample_frequency=5, resample_noise_threshold=threshold, seed=2),
         toy_params(),
@@ -402,7 +406,7 @@ def _count_resamples(threshold: float, noise_std: float, steps: int = 26) -> int
         observation = toy_observation(out.suggestion)
         noisy = observation.output + noise_std * float(noise.normal())
         carbs.observe(ObservationInParam(input=out.suggestion, output=noisy, cost=observation.cost))
-    return resamples
+    return resamples, carbs
 
 
 def test_resampling_stops_once_repeats_show_negligible_noise() -> None:
@@ -411,6 +415,15 @@ def test_resampling_stops_once_repeats_show_negligible_noise() -> None:
     # Noise as large as the outputs' spread: every due resample happens.
     assert _count_resamples(threshold=0.1, noise_std=1.0) == 4
     assert _count_resamples(threshold=0.0, noise_std=0.0) == 4
+
+
+def test_a_skipped_turn_is_used_up_like_a_resample() -> None:
+    # Turns fall due after successes 6, 11, 16 and 21: the first is a resample (no
+    # noise measured yet), the three others are skipped, and each skip uses its turn,
+    # so the next check waits resample_frequency more successes.
+    resamples, carbs = _resampling_run(threshold=0.1, noise_std=0.0)
+    assert resamples == 1 and carbs.resample_count == 4
+    assert carbs.get_state_dict()["skipped_resample_turns"] == 3
 
 
 def test_resample_frequency_zero_never_resamples() -> None:

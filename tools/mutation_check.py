@@ -7,7 +7,8 @@ mode, a batch that ignores its own earlier points); the script applies it, runs
 the decision tests, restores the file and prints ``caught`` or ``MISSED``. Every
 line must say ``caught``. :data:`STOPPING_MUTATIONS` break the early-stopping rule
 (a reversed threshold, a dropped minimum, the wrong target, a stopped run's
-partial output taken for its final one) and run against ``tests/test_stopping.py``.
+partial output taken for its final one) and run against ``tests/test_stopping.py``;
+:data:`RESAMPLE_MUTATIONS` break how resample turns are counted.
 """
 
 from __future__ import annotations
@@ -175,6 +176,35 @@ STOPPING_MUTATIONS = [
 ]
 
 
+RESAMPLE_MUTATIONS = [
+    (
+        "carbs/sweep.py",
+        "repeats = suggestions.repeat_count([*observed, *pending])",
+        "repeats = suggestions.repeat_count(observed)",
+    ),
+    (
+        "carbs/sweep.py",
+        "return self._state.skipped_resample_turns + repeats",
+        "return self._state.skipped_resample_turns",
+    ),
+    ("carbs/sweep.py", "state.skipped_resample_turns += 1", "pass"),
+    (
+        "carbs/migrations.py",
+        '"skipped_resample_turns": max(0, count - repeats)}',
+        '"skipped_resample_turns": count}',
+    ),
+]
+"""Break how resample turns are counted (from the repeated inputs, skips included)."""
+
+RESAMPLE_TESTS = [
+    "tests/test_optimizer.py",
+    "tests/test_state.py",
+    "tests/test_optuna_sampler.py",
+    "-k",
+    "resampl or format5 or sequential_pace",
+]
+
+
 def main() -> None:
     tests = sys.argv[1:] or [
         "tests/test_decisions.py",
@@ -185,6 +215,7 @@ def main() -> None:
     ]
     runs = [(m, tests) for m in MUTATIONS]
     runs += [(m, sys.argv[1:] or ["tests/test_stopping.py"]) for m in STOPPING_MUTATIONS]
+    runs += [(m, sys.argv[1:] or RESAMPLE_TESTS) for m in RESAMPLE_MUTATIONS]
     missed = 0
     for (path, old, new), tests in runs:
         file = Path(path)
