@@ -193,6 +193,9 @@ class CARBSParams:
             release did; the default 0.1 is the benchmark suite's choice (see
             ``benchmarks/RESULTS.md``).
         max_suggestion_cost: Never suggest points whose predicted cost exceeds this.
+            Over the whole cost axis it also sets how high the improvement budgets
+            reach above the front, so that the front climbs toward it; without it
+            they stop at the front's dearest member.
         min_pareto_cost_fraction: Cost quantile below which only the best group
             counts towards the Pareto front.
         is_pareto_group_selection_conservative: A single sample must beat the best

@@ -136,7 +136,15 @@ class CostPlane:
     def cheapest_log_cost(self, start: Tensor, lower: Tensor, upper: Tensor) -> float:
         """The plane's value at the cheap end of the ray from ``start``: the cheapest
         legal cost it predicts."""
-        steps = torch.tensor([-MAX_MOVE * 1e3], dtype=torch.float64)
+        return self._end_log_cost(start, lower, upper, -1.0)
+
+    def dearest_log_cost(self, start: Tensor, lower: Tensor, upper: Tensor) -> float:
+        """The plane's value at the dear end of the ray from ``start``: the dearest
+        legal cost it predicts (within :data:`MAX_MOVE` where a param has no bound)."""
+        return self._end_log_cost(start, lower, upper, 1.0)
+
+    def _end_log_cost(self, start: Tensor, lower: Tensor, upper: Tensor, sign: float) -> float:
+        steps = torch.tensor([sign * MAX_MOVE * 1e3], dtype=torch.float64)
         return float(self.log_cost(self.ray(start, lower, upper, steps)[0]))
 
 

@@ -166,12 +166,14 @@ def threshold_cost(
     front: Sequence[ObservationGroup],
     generator: torch.Generator,
     low_cost: float | None = None,
+    high_cost: float | None = None,
 ) -> float:
     """A budget drawn log-uniformly from the front's cheapest member (or ``low_cost``, if
-    lower) up to its dearest member, capped at ``max_suggestion_cost``."""
-    cheapest = front[0].mean_cost
+    lower) up to its dearest member (or ``high_cost``, if higher), capped at
+    ``max_suggestion_cost``."""
+    cheapest, dearest = front[0].mean_cost, front[-1].mean_cost
     log_low = math.log(cheapest if low_cost is None else min(low_cost, cheapest))
-    log_high = math.log(front[-1].mean_cost)
+    log_high = math.log(dearest if high_cost is None else max(high_cost, dearest))
     if config.max_suggestion_cost is not None:
         log_high = min(log_high, math.log(config.max_suggestion_cost))
     log_high = max(log_high, log_low)
@@ -227,19 +229,22 @@ def acquisition_terms(
     generator: torch.Generator,
     floor_cost: float | None,
     plane_log_cost: Tensor | None = None,
+    ceiling_cost: float | None = None,
 ) -> tuple[Tensor, Tensor | None]:
     """Targets (and, at a budget below the front, the improvement term) in the config's mode.
 
     ``floor_cost`` is the cheapest legal cost (``None`` under the release's rule,
-    whose budgets never go below the front); ``plane_log_cost`` the candidates'
-    log costs on the cost plane, if there is one (see :func:`budget_terms`).
+    whose budgets never go below the front); ``ceiling_cost`` the dearest cost a
+    budget may reach above the front (``None``: the front's dearest member);
+    ``plane_log_cost`` the candidates' log costs on the cost plane, if there is
+    one (see :func:`budget_terms`).
     """
     if config.is_expected_improvement_value_always_max:
         best = model.output_to_surrogate(front[-1].mean_output)
         return improvement_target(predictions.pareto_surrogate, constant=best), None
     if not config.is_expected_improvement_pareto_value_clamped:
         return improvement_target(predictions.pareto_surrogate), None
-    budget = threshold_cost(config, front, generator, floor_cost)
+    budget = threshold_cost(config, front, generator, floor_cost, ceiling_cost)
     return budget_terms(model, front, predictions, budget, plane_log_cost)
 
 
@@ -253,11 +258,15 @@ class SearchOrigins:
         floor_cost: The cheapest legal cost the cost plane predicts (``None``
             under the release's rule or before the plane can be fitted).
         plane: The cost plane, where there is one.
+        ceiling_cost: The dearest cost a budget may reach: the dearest legal cost
+            the plane predicts, at most ``max_suggestion_cost`` (``None`` without
+            that cap, or where ``floor_cost`` is ``None``).
     """
 
     points: Tensor
     floor_cost: float | None = None
     plane: CostPlane | None = None
+    ceiling_cost: float | None = None
 
 
 def search_origins(
@@ -266,7 +275,14 @@ def search_origins(
     front: Sequence[ObservationGroup],
     successes: Sequence[ObservationInBasic],
 ) -> SearchOrigins:
-    """The front members' inputs, plus (over the whole cost axis) origins below the front."""
+    """The front members' inputs, plus (over the whole cost axis) origins below the front
+    and the cost range that budgets span.
+
+    Budgets reach above the front only with a ``max_suggestion_cost``: it says
+    what one run may cost, so costs up to it (and up to the dearest legal run)
+    are worth aiming at from the start. Without it nothing bounds a run's cost,
+    and the front climbs from its dearest member as the release's does.
+    """
     origins = front_inputs(front)
     if config.improvement_target is not ImprovementTargetEnum.WHOLE_COST_AXIS:
         return SearchOrigins(origins)
@@ -277,7 +293,11 @@ def search_origins(
     cheapest = front[0].input_in_basic
     below = origins_below(plane, cheapest, lower, upper)
     floor = math.exp(plane.cheapest_log_cost(cheapest, lower, upper))
-    return SearchOrigins(torch.cat([origins, below]), floor, plane)
+    ceiling = None
+    if config.max_suggestion_cost is not None:
+        log_dearest = plane.dearest_log_cost(front[-1].input_in_basic, lower, upper)
+        ceiling = math.exp(min(log_dearest, math.log(config.max_suggestion_cost)))
+    return SearchOrigins(torch.cat([origins, below]), floor, plane, ceiling)
 
 
 def bayesian_choice(
@@ -312,7 +332,14 @@ def bayesian_choice(
     predictions = model.predict(candidates.points)
     plane_log_cost = None if search.plane is None else search.plane.log_cost(candidates.points)
     target, log_improvement = acquisition_terms(
-        config, model, front, predictions, generator, search.floor_cost, plane_log_cost
+        config,
+        model,
+        front,
+        predictions,
+        generator,
+        search.floor_cost,
+        plane_log_cost,
+        search.ceiling_cost,
     )
     scores = score_candidates(
         log_improvement=log_improvement,

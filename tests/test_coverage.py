@@ -49,6 +49,8 @@ def test_the_ray_moves_params_in_proportion_to_their_effect_on_cost_and_stops_at
     assert float(far[0]) == 0.0 and float(far[1]) == pytest.approx(0.5 - 10.0)  # bound, MAX_MOVE
     # The cheapest reachable cost: x0 at its bound, x1 moved as far as allowed.
     assert plane.cheapest_log_cost(start, lower, upper) == pytest.approx(3.0 - 9.5)
+    # And the dearest: x0 at its upper bound (2 * 1), x1 moved MAX_MOVE up (0.5 + 10).
+    assert plane.dearest_log_cost(start, lower, upper) == pytest.approx(3.0 + 2.0 + 10.5)
 
 
 def test_points_at_land_on_the_asked_costs_or_at_the_end_of_the_ray() -> None:

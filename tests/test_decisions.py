@@ -180,6 +180,20 @@ def test_budgets_reach_below_the_front_only_with_a_floor_cost() -> None:
     assert min(draws) >= 0.1
 
 
+def test_budgets_reach_above_the_front_only_with_a_ceiling_cost() -> None:
+    front = [_group([0.0], 1.0, 10.0), _group([1.0], 2.0, 1000.0)]
+    generator = torch.Generator().manual_seed(0)
+    draws = [threshold_cost(CARBSParams(), front, generator, high_cost=1e5) for _ in range(2000)]
+    above = np.mean([d > 1000.0 for d in draws])
+    assert above == pytest.approx(2 / 4, abs=0.05)  # 2 of the 4 decades lie above the front
+    assert max(draws) <= 1e5
+    capped = CARBSParams(max_suggestion_cost=1e4)
+    assert max(threshold_cost(capped, front, generator, high_cost=1e5) for _ in range(200)) <= 1e4
+    # A ceiling inside the front changes nothing: budgets still reach its dearest member.
+    inside = [threshold_cost(CARBSParams(), front, generator, high_cost=100.0) for _ in range(500)]
+    assert max(inside) > 500.0
+
+
 def test_pareto_gp_follows_the_front() -> None:
     model, front = _fitted()
     values = np.array([model.pareto_surrogate_at_cost(g.mean_cost) for g in front])
@@ -425,6 +439,25 @@ def test_over_the_whole_cost_axis_origins_reach_below_the_front() -> None:
     assert only_front.points.shape[0] == len(front) and only_front.floor_cost is None
 
 
+def test_budgets_reach_up_to_the_cap_or_the_dearest_legal_run_and_never_without_a_cap() -> None:
+    space = SearchSpace(_problem_params(1e3))
+    points = torch.rand(12, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    successes = [
+        ObservationInBasic(p + f64(3.0, 3.0, -3.0), 0.0, float(10 ** (p[0] + p[1] + 6)))
+        for p in points
+    ]
+    front = pareto_groups(group_observations(successes), 0.2, -1, True)
+    # Nothing bounds a run's cost: budgets stop at the front's dearest member.
+    assert search_origins(CARBSParams(), space, front, successes).ceiling_cost is None
+    capped = search_origins(CARBSParams(max_suggestion_cost=1e9), space, front, successes)
+    assert capped.ceiling_cost == pytest.approx(1e9)
+    # A cap above every legal run: the dearest legal run, size = steps = 1e6, costs 1e12.
+    loose = search_origins(CARBSParams(max_suggestion_cost=1e15), space, front, successes)
+    assert loose.ceiling_cost == pytest.approx(1e12, rel=1e-4)
+    release = CARBSParams(improvement_target="RELEASE", max_suggestion_cost=1e9)
+    assert search_origins(release, space, front, successes).ceiling_cost is None
+
+
 def _lowest_cost(config: CARBSParams, steps: int) -> float:
     """Cheapest run of a sweep started mid-range on a problem where bigger runs are better."""
     optimizer = CARBS(config, _problem_params(1e3))
@@ -434,6 +467,28 @@ def _lowest_cost(config: CARBSParams, steps: int) -> float:
         loss = size**-0.3 + run_steps**-0.3 + 0.1 * math.log10(lr / 1e-3) ** 2
         optimizer.observe(ObservationInParam(out.suggestion, loss, cost=size * run_steps))
     return min(o.cost for o in optimizer.success_observations)
+
+
+def _dearest_cost(config: CARBSParams, steps: int) -> float:
+    """Dearest run of a sweep started cheap on the same problem."""
+    optimizer = CARBS(config, _problem_params(10.0))
+    for _ in range(steps):
+        out = optimizer.suggest()
+        size, run_steps, lr = out.params["size"], out.params["steps"], out.params["lr"]
+        loss = size**-0.3 + run_steps**-0.3 + 0.1 * math.log10(lr / 1e-3) ** 2
+        optimizer.observe(ObservationInParam(out.suggestion, loss, cost=size * run_steps))
+    return max(o.cost for o in optimizer.success_observations)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_with_a_cost_cap_budgets_above_the_front_make_it_climb_faster(seed: int) -> None:
+    # The cap is the dearest legal run (size = steps = 1e6), so it excludes nothing:
+    # only the budgets' reach above the front differs.
+    settings: dict[str, Any] = {"better_direction_sign": -1, "seed": seed}
+    settings["num_candidates_for_suggestion_per_dim"] = 30
+    capped = _dearest_cost(CARBSParams(max_suggestion_cost=1e12, **settings), steps=16)
+    uncapped = _dearest_cost(CARBSParams(**settings), steps=16)
+    assert capped > 5 * uncapped
 
 
 def test_a_sweep_started_mid_range_reaches_the_cheap_end() -> None:

@@ -145,6 +145,21 @@ MUTATIONS = [
 ]
 
 
+MUTATIONS += [
+    (
+        "carbs/suggestions.py",
+        "log_high = math.log(dearest if high_cost is None else max(high_cost, dearest))",
+        "log_high = math.log(dearest)",
+    ),
+    (
+        "carbs/suggestions.py",
+        "ceiling = math.exp(min(log_dearest, math.log(config.max_suggestion_cost)))",
+        "ceiling = math.exp(max(log_dearest, math.log(config.max_suggestion_cost)))",
+    ),
+    ("carbs/suggestions.py", "        search.ceiling_cost,\n", ""),
+]
+"""Budgets above the front: ignored, uncapped, or never passed to the acquisition."""
+
 STOPPING_MUTATIONS = [
     ("carbs/stopping.py", "should_stop = probability < rule.probability", "should_stop = True"),
     (
