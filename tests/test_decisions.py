@@ -422,14 +422,19 @@ def _problem_params(center: float) -> list[Param]:
     ]
 
 
-def test_over_the_whole_cost_axis_origins_reach_below_the_front() -> None:
+def _mid_range_runs() -> tuple[SearchSpace, list[ObservationInBasic], list[ObservationGroup]]:
+    """12 runs around size = steps = 1e3..1e4 (cost = size * steps) and their front."""
     space = SearchSpace(_problem_params(1e3))
     points = torch.rand(12, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     successes = [
         ObservationInBasic(p + f64(3.0, 3.0, -3.0), 0.0, float(10 ** (p[0] + p[1] + 6)))
         for p in points
     ]
-    front = pareto_groups(group_observations(successes), 0.2, -1, True)
+    return space, successes, pareto_groups(group_observations(successes), 0.2, -1, True)
+
+
+def test_over_the_whole_cost_axis_origins_reach_below_the_front() -> None:
+    space, successes, front = _mid_range_runs()
     whole = search_origins(CARBSParams(), space, front, successes)
     assert whole.points.shape[0] == len(front) + ORIGINS_PER_END
     assert whole.floor_cost == pytest.approx(1.0, rel=1e-4)  # size = steps = 1: cost 1
@@ -440,13 +445,7 @@ def test_over_the_whole_cost_axis_origins_reach_below_the_front() -> None:
 
 
 def test_budgets_reach_up_to_the_cap_or_the_dearest_legal_run_and_never_without_a_cap() -> None:
-    space = SearchSpace(_problem_params(1e3))
-    points = torch.rand(12, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-    successes = [
-        ObservationInBasic(p + f64(3.0, 3.0, -3.0), 0.0, float(10 ** (p[0] + p[1] + 6)))
-        for p in points
-    ]
-    front = pareto_groups(group_observations(successes), 0.2, -1, True)
+    space, successes, front = _mid_range_runs()
     # Nothing bounds a run's cost: budgets stop at the front's dearest member.
     assert search_origins(CARBSParams(), space, front, successes).ceiling_cost is None
     capped = search_origins(CARBSParams(max_suggestion_cost=1e9), space, front, successes)
@@ -458,26 +457,25 @@ def test_budgets_reach_up_to_the_cap_or_the_dearest_legal_run_and_never_without_
     assert search_origins(release, space, front, successes).ceiling_cost is None
 
 
-def _lowest_cost(config: CARBSParams, steps: int) -> float:
-    """Cheapest run of a sweep started mid-range on a problem where bigger runs are better."""
-    optimizer = CARBS(config, _problem_params(1e3))
+def _success_costs(config: CARBSParams, center: float, steps: int) -> list[float]:
+    """Costs of a sweep's successes on a problem where bigger runs are better."""
+    optimizer = CARBS(config, _problem_params(center))
     for _ in range(steps):
         out = optimizer.suggest()
         size, run_steps, lr = out.params["size"], out.params["steps"], out.params["lr"]
         loss = size**-0.3 + run_steps**-0.3 + 0.1 * math.log10(lr / 1e-3) ** 2
         optimizer.observe(ObservationInParam(out.suggestion, loss, cost=size * run_steps))
-    return min(o.cost for o in optimizer.success_observations)
+    return [o.cost for o in optimizer.success_observations]
+
+
+def _lowest_cost(config: CARBSParams, steps: int) -> float:
+    """Cheapest run of a sweep started mid-range."""
+    return min(_success_costs(config, 1e3, steps))
 
 
 def _dearest_cost(config: CARBSParams, steps: int) -> float:
-    """Dearest run of a sweep started cheap on the same problem."""
-    optimizer = CARBS(config, _problem_params(10.0))
-    for _ in range(steps):
-        out = optimizer.suggest()
-        size, run_steps, lr = out.params["size"], out.params["steps"], out.params["lr"]
-        loss = size**-0.3 + run_steps**-0.3 + 0.1 * math.log10(lr / 1e-3) ** 2
-        optimizer.observe(ObservationInParam(out.suggestion, loss, cost=size * run_steps))
-    return max(o.cost for o in optimizer.success_observations)
+    """Dearest run of a sweep started cheap."""
+    return max(_success_costs(config, 10.0, steps))
 
 
 @pytest.mark.parametrize("seed", [0, 1])
