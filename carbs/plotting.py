@@ -162,7 +162,7 @@ def plot_pareto_front(
     figure = _new_figure(7.0, 4.5)
     ax = figure.add_subplot()
     records = carbs.observation_records()
-    successes = [r for r in records if not r.is_failure and not r.is_stopped]  # completed
+    successes = [r for r in records if r.is_complete]
     failures = [r for r in records if r.is_failure]
     sign = carbs.config.better_direction_sign
     if successes:
@@ -311,7 +311,7 @@ def plot_scaling_laws(
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for extra in axes[len(names) :]:
         figure.delaxes(extra)
-    records = [r for r in carbs.observation_records() if not r.is_failure and not r.is_stopped]
+    records = [r for r in carbs.observation_records() if r.is_complete]
     front = carbs.pareto_front()
     laws: dict[str, Law] = {}
     with contextlib.suppress(InsufficientDataError):  # too few front members: points only
@@ -361,11 +361,7 @@ def plot_history(
     records = carbs.observation_records()
     sign = carbs.config.better_direction_sign
     cumulative = np.cumsum([r.cost for r in records]).tolist()
-    successes = [
-        (r, c)
-        for r, c in zip(records, cumulative, strict=True)
-        if not r.is_failure and not r.is_stopped
-    ]
+    successes = [(r, c) for r, c in zip(records, cumulative, strict=True) if r.is_complete]
     failures = [(r, c) for r, c in zip(records, cumulative, strict=True) if r.is_failure]
     best = _best_so_far([r.output for r, _ in successes], sign)
     series: list[tuple[Axes, list[float], list[float], str]] = [

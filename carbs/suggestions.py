@@ -89,18 +89,28 @@ def repeat_count(inputs: Sequence[Tensor]) -> int:
     return len(inputs) - len({input_key(point) for point in inputs})
 
 
+def resample_turns_used(skipped_turns: int, inputs: Sequence[Tensor]) -> int:
+    """The turns skipped plus the repeats among ``inputs`` (observed and pending)."""
+    return skipped_turns + repeat_count(inputs)
+
+
 def resample_turn(
-    config: CARBSParams, successes: Sequence[ObservationInBasic], turns_used: int
+    config: CARBSParams,
+    successes: Sequence[ObservationInBasic],
+    skipped_turns: int,
+    inputs: Sequence[Tensor],
 ) -> ResampleTurn:
     """Whether a resample is due now (``"due"``), due but not worth it (``"skipped"``), or not.
 
-    A turn comes every ``resample_frequency`` successes; ``turns_used`` counts the
-    repeats run or pending plus the turns skipped. A due turn is skipped when the
-    measured noise is below ``resample_noise_threshold`` of the outputs' spread:
-    a repeat could not change the front.
+    A turn comes every ``resample_frequency`` successes; the turns used are
+    :func:`resample_turns_used` (counted only when a turn could be due). A due
+    turn is skipped when the measured noise is below ``resample_noise_threshold``
+    of the outputs' spread: a repeat could not change the front.
     """
     frequency = config.resample_frequency
-    if not (frequency > 0 and len(successes) > (turns_used + 1) * frequency):
+    if not (frequency > 0 and len(successes) > (skipped_turns + 1) * frequency):
+        return "none"
+    if len(successes) <= (resample_turns_used(skipped_turns, inputs) + 1) * frequency:
         return "none"
     if config.resample_noise_threshold > 0:
         noise = relative_noise(group_observations(successes))

@@ -113,7 +113,10 @@ class Sweep:
             )
             state.oversample_factor = choice.oversample_factor
             return choice
-        turn = suggestions.resample_turn(config, successes, self._resample_turns_used(pending))
+        observed = [o.real_number_input for o in state.observations]
+        turn = suggestions.resample_turn(
+            config, successes, state.skipped_resample_turns, [*observed, *pending]
+        )
         if turn == "skipped":
             state.skipped_resample_turns += 1
         elif turn == "due":
@@ -187,13 +190,10 @@ class Sweep:
 
     def resample_turns_used(self) -> int:
         """Resample turns used: repeats observed or outstanding, plus turns skipped."""
-        pending = [s.real_number_input for s in self._state.outstanding_suggestions.values()]
-        return self._resample_turns_used(pending)
-
-    def _resample_turns_used(self, pending: Sequence[torch.Tensor]) -> int:
-        observed = [o.real_number_input for o in self._state.observations]
-        repeats = suggestions.repeat_count([*observed, *pending])
-        return self._state.skipped_resample_turns + repeats
+        state = self._state
+        observed = [o.real_number_input for o in state.observations]
+        pending = [s.real_number_input for s in state.outstanding_suggestions.values()]
+        return suggestions.resample_turns_used(state.skipped_resample_turns, observed + pending)
 
     # -- recording ---------------------------------------------------------------------------------
     def remember(self, suggestion_id: str, suggestion: SuggestionInBasic) -> None:

@@ -52,6 +52,11 @@ class ObservationRecord:
     projected_output: float = math.nan
     curve: tuple[tuple[float, float], ...] = ()
 
+    @property
+    def is_complete(self) -> bool:
+        """Whether the run finished: neither failed nor stopped early."""
+        return not self.is_failure and not self.is_stopped
+
 
 def observation_records(
     observations: Sequence[ObservationInBasic],

@@ -87,8 +87,8 @@ MUTATIONS = [
     ),
     (
         "carbs/suggestions.py",
-        "    return SearchOrigins(torch.cat([origins, below]), floor, plane)",
-        "    return SearchOrigins(origins, floor, plane)",
+        "    return SearchOrigins(torch.cat([origins, below]), floor, plane, ceiling)",
+        "    return SearchOrigins(origins, floor, plane, ceiling)",
     ),
     (
         "carbs/suggestions.py",
@@ -139,8 +139,8 @@ MUTATIONS = [
     ),
     (
         "carbs/surrogate/model.py",
-        "+ [worst] * len(imputed),",
-        "+ [max(o.output for o in successes)] * len(imputed),",
+        "+ [worst] * imputed,",
+        "+ [max(o.output for o in successes)] * imputed,",
     ),
 ]
 
@@ -175,8 +175,8 @@ STOPPING_MUTATIONS = [
     ("carbs/stopping.py", "if len(usable) >= CURVES_PER_COEFFICIENT * 3", "if False"),
     (
         "carbs/surrogate/model.py",
-        "[o.output for o in successes] + [o.projected_output for o in stopped]",
-        "[o.output for o in successes] + [o.output for o in stopped]",
+        "+ [o.projected_output for o in stopped]",
+        "+ [o.output for o in stopped]",
     ),
     (
         "carbs/pareto.py",
@@ -194,13 +194,13 @@ STOPPING_MUTATIONS = [
 RESAMPLE_MUTATIONS = [
     (
         "carbs/sweep.py",
-        "repeats = suggestions.repeat_count([*observed, *pending])",
-        "repeats = suggestions.repeat_count(observed)",
+        "config, successes, state.skipped_resample_turns, [*observed, *pending]",
+        "config, successes, state.skipped_resample_turns, observed",
     ),
     (
-        "carbs/sweep.py",
-        "return self._state.skipped_resample_turns + repeats",
-        "return self._state.skipped_resample_turns",
+        "carbs/suggestions.py",
+        "return skipped_turns + repeat_count(inputs)",
+        "return skipped_turns",
     ),
     ("carbs/sweep.py", "state.skipped_resample_turns += 1", "pass"),
     (

@@ -149,15 +149,19 @@ class SurrogateModel:
         Raises:
             GPFitError: if a GP cannot be fitted even with extra jitter.
         """
-        imputed = list(failures) if self.is_failure_imputed else []
-        performance_runs = [*successes, *stopped, *imputed]
-        x = torch.stack([o.real_number_input for o in performance_runs]).to(torch.float64)
+        ran = [*successes, *stopped]
+        x_ran = torch.stack([o.real_number_input for o in ran]).to(torch.float64)
+        x_fail = x_ran[:0]
+        if failures:
+            x_fail = torch.stack([o.real_number_input for o in failures]).to(torch.float64)
+        imputed = len(failures) if self.is_failure_imputed else 0
+        x = torch.cat([x_ran, x_fail]) if imputed else x_ran
         sign = self.better_direction_sign
         worst = sign * min(sign * o.output for o in successes)
         outputs = np.array(
             [o.output for o in successes]
             + [o.projected_output for o in stopped]
-            + [worst] * len(imputed),
+            + [worst] * imputed,
             dtype=np.float64,
         )
         costs = np.array([o.cost for o in successes], dtype=np.float64)
@@ -193,12 +197,10 @@ class SurrogateModel:
 
         self.success_gp = None
         if failures:
-            ran = len(successes) + len(stopped)
-            x_fail = torch.stack([o.real_number_input for o in failures]).to(torch.float64)
-            x_all = torch.cat([x[:ran], x_fail]) - self.input_offset
+            x_all = torch.cat([x_ran, x_fail]) - self.input_offset
             labels = torch.cat(
                 [
-                    torch.ones(ran, dtype=torch.bool),
+                    torch.ones(len(ran), dtype=torch.bool),
                     torch.zeros(x_fail.shape[0], dtype=torch.bool),
                 ]
             )
