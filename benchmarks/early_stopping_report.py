@@ -24,6 +24,8 @@ from benchmarks.early_stopping_methods import METHODS, STOPPING_METHODS
 from benchmarks.learning_curves import CURVE_PROBLEMS
 from benchmarks.metrics import BestAtCost, empirical_front, pareto_regret, value
 from benchmarks.problems import Problem
+from carbs import CARBSParams
+from carbs.stopping import CompletedCurve, StoppingRule, decide
 
 Record = dict[str, Any]
 TRAJECTORY_FRACTIONS = (0.25, 0.5, 0.75, 1.0, 1.5)
@@ -47,6 +49,7 @@ class Sweeps:
         self.runs = {key: sorted(run, key=lambda r: r["step"]) for key, run in runs.items()}
         self.seeds = sorted({seed for method, seed in self.runs if method == "carbs_nostop"})
         self.methods = [m for m in METHODS if any((m, s) in self.runs for s in self.seeds)]
+        self.replays = {s: replayed_run(self.runs[("carbs_nostop", s)]) for s in self.seeds}
 
     def regret(self, run: Sequence[Record], budget: float = math.inf) -> float:
         """Regret of the completed runs finished within ``budget``."""
@@ -126,6 +129,83 @@ def oracle_run(run: Sequence[Record]) -> list[Record]:
     return charged
 
 
+REPLAY = "carbs' rule on carbs_nostop's path"
+
+
+def replayed_run(run: Sequence[Record], rule: StoppingRule | None = None) -> list[Record]:
+    """``carbs_nostop``'s runs, each stopped where carbs' rule would have stopped it.
+
+    The runs are taken in order. At each of a run's reports the rule (the library
+    defaults unless ``rule`` is given) judges it against the runs before it that
+    the replay completed, as :meth:`carbs.CARBS.should_stop` would: their curves
+    and their final outputs (minimised, as in every benchmark problem). A stopped
+    run is charged what it had spent and never joins the front; it is marked
+    ``would_join_front`` when its full result, known here, would have beaten every
+    run completed before it that cost no more. Like :func:`oracle_run` this keeps
+    ``carbs_nostop``'s suggestions, so it shows what the rule saves on a fixed
+    path, apart from how stopping changes the path.
+    """
+    if rule is None:
+        defaults = CARBSParams()
+        rule = StoppingRule(
+            defaults.early_stopping_min_fraction,
+            defaults.early_stopping_min_runs,
+            defaults.early_stopping_probability,
+        )
+    completed: list[CompletedCurve] = []
+    front: list[tuple[float, float]] = []
+    replayed: list[Record] = []
+    cumulative = 0.0
+    for record in run:
+        reports = [(c, o) for c, o in record.get("curve") or [] if o is not None]
+        stop_cost = None
+        for cost, output in reports:
+            decision = decide(
+                cost=cost,
+                value=-output,
+                planned_cost=record["planned_cost"],
+                completed=completed,
+                front_costs=[c for c, _ in front],
+                front_values=[-o for _, o in front],
+                rule=rule,
+                better_direction_sign=-1,
+            )
+            if decision.should_stop:
+                stop_cost = cost
+                break
+        if stop_cost is not None:
+            earlier = [o for c, o in front if c <= record["cost"]]
+            joins = not record["failed"] and record["output"] < min(earlier, default=math.inf)
+            cumulative += stop_cost
+            replayed.append(
+                {**record, "cost": stop_cost, "cumulative_cost": cumulative, "stopped": True}
+                | {"would_join_front": joins}
+            )
+            continue
+        cumulative += record["cost"]
+        replayed.append({**record, "cumulative_cost": cumulative, "stopped": False})
+        if not record["failed"]:
+            front.append((record["cost"], record["output"]))
+            if reports:
+                completed.append(
+                    CompletedCurve(
+                        tuple(c for c, _ in reports),
+                        tuple(-o for _, o in reports),
+                        record["cost"],
+                        -record["output"],
+                    )
+                )
+    return replayed
+
+
+def _ratio_run(sweeps: Sweeps, method: str, seed: int) -> list[Record]:
+    if method == ORACLE:
+        return oracle_run(sweeps.runs[("carbs_nostop", seed)])
+    if method == REPLAY:
+        return sweeps.replays[seed]
+    return sweeps.runs.get((method, seed), [])
+
+
 def table_cost_ratio(sweeps: Sweeps) -> str:
     """Cost to reach ``carbs_nostop``'s final regret, as a fraction of its budget
     (``carbs_nostop``'s own row: where it first got there)."""
@@ -133,13 +213,10 @@ def table_cost_ratio(sweeps: Sweeps) -> str:
         "| method | median ratio | IQR | reached | per-seed ratios |",
         "|---|---|---|---|---|",
     ]
-    for method in [*sweeps.methods, ORACLE]:
+    for method in [*sweeps.methods, REPLAY, ORACLE]:
         ratios = []
         for seed in sweeps.seeds:
-            if method == ORACLE:
-                run = oracle_run(sweeps.runs[("carbs_nostop", seed)])
-            else:
-                run = sweeps.runs.get((method, seed), [])
+            run = _ratio_run(sweeps, method, seed)
             cost = sweeps.cost_to_reach(run, sweeps.target(seed))
             ratios.append(cost / sweeps.budget(seed))
         med, q1, q3 = _quartiles(ratios)
@@ -203,10 +280,10 @@ def table_false_stops(sweeps: Sweeps) -> str:
         "| method | runs | stopped | false stops | false-stop % | cost share of stopped runs |",
         "|---|---|---|---|---|---|",
     ]
-    for method in sweeps.methods:
-        if method not in STOPPING_METHODS:
+    for method in [*sweeps.methods, REPLAY]:
+        if method not in [*STOPPING_METHODS, REPLAY]:
             continue
-        all_runs = [r for seed in sweeps.seeds for r in sweeps.runs.get((method, seed), [])]
+        all_runs = [r for seed in sweeps.seeds for r in _ratio_run(sweeps, method, seed)]
         stopped = [r for r in all_runs if r["stopped"]]
         false = sum(bool(r.get("would_join_front")) for r in stopped)
         share = sum(r["cost"] for r in stopped) / max(sum(r["cost"] for r in all_runs), 1e-300)

@@ -179,3 +179,40 @@ def test_early_stopping_smoke_run_compares_every_method(tmp_path: Path) -> None:
     stopped = [r for r in records if r["stopped"]]
     assert all("would_join_front" in r for r in stopped)  # every stop was audited
     assert (tmp_path / "es.trajectories.jsonl").exists()
+
+
+def _curve_record(step: int, final: float, readings: list[float], cost: float = 10.0) -> dict:
+    """A completed run of planned ``cost`` that reported ``readings`` evenly, then ``final``."""
+    n = len(readings) + 1
+    curve = [[cost * (i + 1) / n, r] for i, r in enumerate(readings)] + [[cost, final]]
+    return {
+        "step": step,
+        "planned_cost": cost,
+        "cost": cost,
+        "output": final,
+        "failed": False,
+        "stopped": False,
+        "curve": curve,
+    }
+
+
+def test_the_replay_stops_runs_where_the_rule_would_and_audits_each_stop() -> None:
+    from benchmarks.early_stopping_report import replayed_run
+
+    # Five runs whose final loss is their first reading (at 25% of the cost) less 2, then a
+    # run that reads far worse (stopped at once, though its full result would have led the
+    # front) and a run that reads best (kept). Losses are minimised.
+    run = [
+        _curve_record(i, 2.0 + 0.1 * i, [4.0 + 0.1 * i, 3.0 + 0.1 * i, 2.5 + 0.1 * i])
+        for i in range(5)
+    ]
+    run.append(_curve_record(5, 1.0, [9.0, 8.0, 7.0]))
+    run.append(_curve_record(6, 1.5, [3.0, 2.4, 2.0]))
+    replayed = replayed_run(run)
+    assert [r["stopped"] for r in replayed] == [False] * 5 + [True, False]
+    stopped = replayed[5]
+    assert stopped["cost"] == pytest.approx(2.5)  # its first report past 20% of its cost
+    assert stopped["would_join_front"] is True  # 1.0 beats every earlier run
+    assert [r["cumulative_cost"] for r in replayed] == pytest.approx(
+        [10, 20, 30, 40, 50, 52.5, 62.5]
+    )
