@@ -7,6 +7,11 @@ count, though their partial cost does), against the problem's true front (LM) or
 the empirical front of every completed run of every method and seed in the file
 (digits). A sweep's *budget* is the cumulative cost of ``carbs_nostop`` on the same
 (problem, seed) after its N runs; its *target* is ``carbs_nostop``'s regret then.
+
+Two rows are bounds computed from ``carbs_nostop``'s own runs rather than sweeps:
+a perfect stopper (:func:`oracle_run`) and carbs' rule replayed on that fixed path
+(:func:`replayed_run`), which separate what a stopping rule saves from how
+stopping changes the suggestions that follow.
 """
 
 from __future__ import annotations
@@ -178,8 +183,13 @@ def replayed_run(run: Sequence[Record], rule: StoppingRule | None = None) -> lis
             joins = not record["failed"] and record["output"] < min(earlier, default=math.inf)
             cumulative += stop_cost
             replayed.append(
-                {**record, "cost": stop_cost, "cumulative_cost": cumulative, "stopped": True}
-                | {"would_join_front": joins}
+                {
+                    **record,
+                    "cost": stop_cost,
+                    "cumulative_cost": cumulative,
+                    "stopped": True,
+                    "would_join_front": joins,
+                }
             )
             continue
         cumulative += record["cost"]
