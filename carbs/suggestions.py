@@ -7,6 +7,7 @@ The functions here take the optimizer's data explicitly and return new values;
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -40,6 +41,7 @@ NUMERICAL_ERRORS: tuple[type[Exception], ...] = (
 )
 """Failures of a GP fit or solve that make a suggestion fall back to sampling around the
 front. Anything else (a shape error, a bug) propagates."""
+_LOG_SMALLEST_FLOAT = math.log(sys.float_info.min)
 
 
 @attrs.frozen
@@ -302,7 +304,9 @@ def search_origins(
     lower, upper = space.basic_bounds()
     cheapest = front[0].input_in_basic
     below = origins_below(plane, cheapest, lower, upper)
-    floor = math.exp(plane.cheapest_log_cost(cheapest, lower, upper))
+    # A steep plane along an unbounded param can put the cheapest legal cost below the
+    # smallest float; clamp it there so that the floor stays positive (budgets take its log).
+    floor = math.exp(max(plane.cheapest_log_cost(cheapest, lower, upper), _LOG_SMALLEST_FLOAT))
     ceiling = None
     if config.max_suggestion_cost is not None:
         log_dearest = plane.dearest_log_cost(front[-1].input_in_basic, lower, upper)

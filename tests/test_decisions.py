@@ -444,6 +444,22 @@ def test_over_the_whole_cost_axis_origins_reach_below_the_front() -> None:
     assert only_front.points.shape[0] == len(front) and only_front.floor_cost is None
 
 
+def test_a_cheapest_legal_cost_below_the_smallest_float_still_gives_positive_budgets() -> None:
+    # log(cost) = 80 x on an unbounded param: the ray's cheap end, 10 units below the runs,
+    # predicts exp(-800), which is 0.0 as a float; the floor must stay positive, or drawing
+    # a budget takes log(0) and suggest() fails.
+    space = SearchSpace([Param("x", LinearSpace(), 0.0), Param("y", LinearSpace(), 0.0)])
+    points = torch.rand(12, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    successes = [ObservationInBasic(p, float(p[1]), math.exp(80 * float(p[0]))) for p in points]
+    front = pareto_groups(group_observations(successes), 0.2, -1, True)
+    search = search_origins(CARBSParams(), space, front, successes)
+    assert search.floor_cost is not None and 0.0 < search.floor_cost < front[0].mean_cost
+    generator = torch.Generator().manual_seed(1)
+    floor = search.floor_cost
+    budgets = [threshold_cost(CARBSParams(), front, generator, floor) for _ in range(50)]
+    assert all(0.0 < b <= front[-1].mean_cost for b in budgets)
+
+
 def test_budgets_reach_up_to_the_cap_or_the_dearest_legal_run_and_never_without_a_cap() -> None:
     space, successes, front = _mid_range_runs()
     # Nothing bounds a run's cost: budgets stop at the front's dearest member.
