@@ -208,6 +208,14 @@ class CARBSParams:
         outstanding_suggestion_estimator: How running suggestions enter the model.
         improvement_target: What expected improvement is measured against (see
             :class:`ImprovementTargetEnum`).
+        is_level_descent_below_front: Under ``WHOLE_COST_AXIS``, the search origins
+            below the front lie on a ray from its cheapest member that lowers the
+            cost plane while the performance model's prediction stays level,
+            trading only the params that drive cost
+            (:func:`carbs.coverage.level_direction`). ``False`` follows the cost
+            plane's slope, which shrinks every cost-driving param at once into
+            the smallest corner. States saved before this setting existed load
+            with ``False``, so that they resume exactly.
         max_outstanding_suggestions: Suggestions neither observed nor forgotten
             that are kept (and shown to the model as fantasies); beyond this the
             oldest is dropped with a warning, so that suggestions of crashed
@@ -278,6 +286,7 @@ class CARBSParams:
     is_fully_bayesian: bool = attrs.field(default=False, validator=_boolean)
     num_fully_bayesian_samples: int = attrs.field(default=16, validator=_integer(2, 10_000))
     is_failure_output_imputed: bool = attrs.field(default=True, validator=_boolean)
+    is_level_descent_below_front: bool = attrs.field(default=True, validator=_boolean)
     early_stopping_min_fraction: float = attrs.field(
         default=0.2, validator=_number(min_value=0.0, max_value=1.0)
     )

@@ -7,7 +7,10 @@ make a run cheaper and how cheap a legal run can get, even from a cluster of
 runs far from the cheap end. :func:`origins_below` places search origins along
 it, between the front's cheapest member and the cheapest legal cost, so that
 the search can reach costs below the front in a few steps rather than one
-search radius at a time. (Origins above the front were tried and dropped: they
+search radius at a time. The ray need not follow the plane's slope, which
+shrinks every cost-driving param at once: :func:`level_direction` turns it so
+that the performance model's prediction stays level, giving up first the
+compute that adds least. (Origins above the front were tried and dropped: they
 sent the search to the dearest corner early and cost coverage in the middle;
 ``benchmarks/RESULTS.md``.)
 """
@@ -29,6 +32,10 @@ ORIGINS_PER_END = 3
 """Origins placed between the front's cheapest member and the cheapest legal cost."""
 BISECTION_STEPS = 40
 """Halvings of the step along the ray: far finer than any rounding of the params."""
+MIN_LEVEL_RISE = 0.1
+"""The least share of the cost slope a level direction must keep (see :func:`level_direction`)."""
+COST_DRIVER_SHARE = 0.01
+"""A param drives cost when its slope is more than this share of the steepest one."""
 
 
 @attrs.frozen
@@ -102,65 +109,122 @@ class CostPlane:
             value = value + offsets[choice]
         return value
 
-    def ray(self, start: Tensor, lower: Tensor, upper: Tensor, steps: Tensor) -> Tensor:
-        """Points ``(k, d)`` from ``start`` along the plane's gradient, clipped into the bounds.
+    def ray(
+        self,
+        start: Tensor,
+        lower: Tensor,
+        upper: Tensor,
+        steps: Tensor,
+        direction: Tensor | None = None,
+    ) -> Tensor:
+        """Points ``(k, d)`` from ``start`` along a direction, clipped into the bounds.
 
-        ``steps`` ``(k,)`` are signed distances in units of the gradient: negative
-        goes towards cheaper runs. Each param moves in proportion to its effect
-        on cost, so params that do not drive cost stay put.
+        ``steps`` ``(k,)`` are signed distances along the unit ``direction`` ``(d,)``
+        (by default the plane's gradient, in which each param moves in proportion to
+        its effect on cost, so params that do not drive cost stay put); negative
+        goes towards cheaper runs for any direction with a positive slope.
         """
-        direction = self.slope / self.slope.norm().clamp_min(1e-12)
+        if direction is None:
+            direction = self.slope / self.slope.norm().clamp_min(1e-12)
         low = torch.maximum(lower, start - MAX_MOVE)
         high = torch.minimum(upper, start + MAX_MOVE)
         moved = start + steps.unsqueeze(-1) * direction
         return torch.minimum(torch.maximum(moved, low), high)
 
     def points_at(
-        self, start: Tensor, lower: Tensor, upper: Tensor, target_log_costs: Tensor
+        self,
+        start: Tensor,
+        lower: Tensor,
+        upper: Tensor,
+        target_log_costs: Tensor,
+        direction: Tensor | None = None,
     ) -> Tensor:
-        """Points ``(k, d)`` of the ray from ``start`` whose plane values are the targets
-        ``(k,)`` (or the ray's end, where the bounds stop it short), by bisection on
-        every target at once."""
+        """Points ``(k, d)`` of the ray from ``start`` (along ``direction``, see :meth:`ray`)
+        whose plane values are the targets ``(k,)`` (or the ray's end, where the bounds
+        stop it short), by bisection on every target at once."""
         sign = torch.where(target_log_costs > self.log_cost(start), 1.0, -1.0)
         low = torch.zeros_like(target_log_costs)
         high = torch.full_like(target_log_costs, MAX_MOVE * math.sqrt(start.shape[0]))
         for _ in range(BISECTION_STEPS):
             middle = (low + high) / 2
             reached = (
-                self.log_cost(self.ray(start, lower, upper, sign * middle)) - target_log_costs
+                self.log_cost(self.ray(start, lower, upper, sign * middle, direction))
+                - target_log_costs
             ) * sign >= 0
             low = torch.where(reached, low, middle)
             high = torch.where(reached, middle, high)
-        return self.ray(start, lower, upper, sign * high)
+        return self.ray(start, lower, upper, sign * high, direction)
 
-    def cheapest_log_cost(self, start: Tensor, lower: Tensor, upper: Tensor) -> float:
-        """The plane's value at the cheap end of the ray from ``start``: the cheapest
-        legal cost it predicts."""
-        return self._end_log_cost(start, lower, upper, -1.0)
+    def cheapest_log_cost(
+        self, start: Tensor, lower: Tensor, upper: Tensor, direction: Tensor | None = None
+    ) -> float:
+        """The plane's value at the cheap end of the ray from ``start``: along the
+        gradient (the default), the cheapest legal cost it predicts."""
+        return self._end_log_cost(start, lower, upper, -1.0, direction)
 
     def dearest_log_cost(self, start: Tensor, lower: Tensor, upper: Tensor) -> float:
         """The plane's value at the dear end of the ray from ``start``: the dearest
         legal cost it predicts (within :data:`MAX_MOVE` where a param has no bound)."""
         return self._end_log_cost(start, lower, upper, 1.0)
 
-    def _end_log_cost(self, start: Tensor, lower: Tensor, upper: Tensor, sign: float) -> float:
+    def _end_log_cost(
+        self,
+        start: Tensor,
+        lower: Tensor,
+        upper: Tensor,
+        sign: float,
+        direction: Tensor | None = None,
+    ) -> float:
         steps = torch.tensor([sign * MAX_MOVE * 1e3], dtype=torch.float64)
-        return float(self.log_cost(self.ray(start, lower, upper, steps)[0]))
+        return float(self.log_cost(self.ray(start, lower, upper, steps, direction)[0]))
 
 
-def origins_below(plane: CostPlane, cheapest: Tensor, lower: Tensor, upper: Tensor) -> Tensor:
-    """Search origins between the front's cheapest member and the cheapest legal cost.
+def level_direction(slope: Tensor, performance_gradient: Tensor) -> Tensor | None:
+    """The unit direction in which log cost rises while predicted performance stays level.
 
-    :data:`ORIGINS_PER_END` points on the plane's ray from ``cheapest`` (the
-    cheapest member's input, ``(d,)``), evenly spaced in predicted log cost down to
-    the cheapest legal cost. None if the front already reaches it.
+    The plane's slope less its component along the performance model's gradient
+    (both ``(d,)``, basic space). Going down it makes a run cheaper by giving up
+    what, to first order, does not pay for itself: compute the model says adds
+    little. ``None`` (follow the slope) when the model is flat there, or when less
+    than :data:`MIN_LEVEL_RISE` of the slope is left, so that the ray would travel
+    ten times farther for the same saving.
+    """
+    rise = slope / slope.norm().clamp_min(1e-12)
+    # Only the params that drive cost are traded; the ray leaves the others alone, as
+    # the slope's own ray (nearly) does. Otherwise a long ray would follow, say, the
+    # learning rate's gradient far past where it was measured.
+    drives_cost = slope.abs() > COST_DRIVER_SHARE * slope.abs().max()
+    gradient = torch.where(drives_cost, performance_gradient, 0.0)
+    norm = float(gradient.norm())
+    if norm <= 1e-12:
+        return None
+    along = gradient / norm
+    level = rise - (rise @ along) * along
+    if float(level.norm()) <= MIN_LEVEL_RISE:
+        return None
+    return level / level.norm()
+
+
+def origins_below(
+    plane: CostPlane,
+    cheapest: Tensor,
+    lower: Tensor,
+    upper: Tensor,
+    direction: Tensor | None = None,
+) -> Tensor:
+    """Search origins between the front's cheapest member and the cheap end of a ray.
+
+    :data:`ORIGINS_PER_END` points on the ray from ``cheapest`` (the cheapest
+    member's input, ``(d,)``) along ``direction`` (see :func:`level_direction`;
+    by default the plane's gradient), evenly spaced in predicted log cost down to
+    where the ray ends. None if the front already reaches it.
 
     Returns:
         Shape ``(k, d)``, ``k`` 0 or :data:`ORIGINS_PER_END`.
     """
     here = float(plane.log_cost(cheapest))
-    gap = plane.cheapest_log_cost(cheapest, lower, upper) - here
+    gap = plane.cheapest_log_cost(cheapest, lower, upper, direction) - here
     if gap > -1e-9:
         return cheapest.new_zeros((0, cheapest.shape[0]))
     fractions = torch.arange(1, ORIGINS_PER_END + 1, dtype=torch.float64) / ORIGINS_PER_END
-    return plane.points_at(cheapest, lower, upper, here + gap * fractions)
+    return plane.points_at(cheapest, lower, upper, here + gap * fractions, direction)

@@ -116,6 +116,20 @@ def format5_to_6(data: Mapping[str, Any]) -> dict[str, Any]:
     return {**upgraded, "format_version": 6, "skipped_resample_turns": max(0, count - repeats)}
 
 
+def format6_to_7(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Format 7 added ``config.is_level_descent_below_front`` (origins below the front
+    along the performance model's level set), on by default. Older states followed
+    the cost plane's slope, so they load with it off and resume exactly."""
+    config = data.get("config")
+    if not isinstance(config, Mapping):
+        raise StateError(f"state['config'] must be an object, got {type(config).__name__}")
+    return {
+        **data,
+        "format_version": 7,
+        "config": {"is_level_descent_below_front": False, **config},
+    }
+
+
 def _input_key(entry: Any) -> tuple[float, ...]:
     point = entry.get("input") if isinstance(entry, Mapping) else None
     if not isinstance(point, list) or not all(
@@ -131,6 +145,7 @@ STEPS: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     3: format3_to_4,
     4: format4_to_5,
     5: format5_to_6,
+    6: format6_to_7,
 }
 """``STEPS[v]`` turns a format-``v`` state into a format-``v + 1`` state."""
 

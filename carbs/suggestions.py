@@ -20,7 +20,7 @@ from torch import Tensor
 from carbs.acquisition import CandidateScores, improvement_target, score_candidates
 from carbs.candidates import CandidateSampler, Stretch
 from carbs.config import CARBSParams, ImprovementTargetEnum
-from carbs.coverage import CostPlane, origins_below
+from carbs.coverage import CostPlane, level_direction, origins_below
 from carbs.observations import ObservationInBasic
 from carbs.pareto import (
     ObservationGroup,
@@ -286,9 +286,17 @@ def search_origins(
     space: SearchSpace,
     front: Sequence[ObservationGroup],
     successes: Sequence[ObservationInBasic],
+    model: SurrogateModel | None = None,
 ) -> SearchOrigins:
     """The front members' inputs, plus (over the whole cost axis) origins below the front
     and the cost range that budgets span.
+
+    The origins below lie on a ray from the front's cheapest member along the cost
+    plane's slope or, given the fitted ``model``, along the direction that lowers
+    the cost while the model's prediction stays level
+    (:func:`~carbs.coverage.level_direction`): from a mid-range start this gives up
+    the compute that adds least first, rather than shrinking every cost-driving
+    param at once into the smallest, worst corner.
 
     Budgets reach above the front only with a ``max_suggestion_cost``: it says
     what one run may cost, so costs up to it (and up to the dearest legal run)
@@ -303,7 +311,10 @@ def search_origins(
         return SearchOrigins(origins)
     lower, upper = space.basic_bounds()
     cheapest = front[0].input_in_basic
-    below = origins_below(plane, cheapest, lower, upper)
+    direction = None
+    if model is not None and config.is_level_descent_below_front:
+        direction = level_direction(plane.slope, model.performance_gradient(cheapest))
+    below = origins_below(plane, cheapest, lower, upper, direction)
     # A steep plane along an unbounded param can put the cheapest legal cost below the
     # smallest float; clamp it there so that the floor stays positive (budgets take its log).
     floor = math.exp(max(plane.cheapest_log_cost(cheapest, lower, upper), _LOG_SMALLEST_FLOAT))
@@ -329,7 +340,7 @@ def bayesian_choice(
         RuntimeError: no candidate could be drawn inside the bounds.
         One of :data:`NUMERICAL_ERRORS`: a GP solve failed.
     """
-    search = search_origins(config, sampler.search_space, front, successes)
+    search = search_origins(config, sampler.search_space, front, successes, model)
     origins = search.points
     stretch = None
     if config.cost_direction_radius_factor != 1.0:

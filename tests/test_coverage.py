@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from carbs.coverage import ORIGINS_PER_END, CostPlane, origins_below
+from carbs.coverage import ORIGINS_PER_END, CostPlane, level_direction, origins_below
 from carbs.observations import ObservationInBasic
 
 INF = math.inf
@@ -73,6 +73,35 @@ def test_origins_below_span_the_gap_between_the_front_and_the_cheapest_legal_cos
     assert log_costs == pytest.approx([2 - 2 / 3, 2 - 4 / 3, 0.0], abs=1e-6)
     # A front that already reaches the cheapest legal cost needs none.
     assert origins_below(plane, f64(0.0, 0.0), lower, upper).shape == (0, 2)
+
+
+def test_the_level_direction_trades_the_cost_params_that_add_least_and_no_others() -> None:
+    # Cost rises with x0 and x1 alike; the model says x0 helps, x1 does not, and x2
+    # (which does not drive cost) helps most. Down the level direction only x1 shrinks.
+    slope = f64(1.0, 1.0, 0.0)
+    direction = level_direction(slope, f64(1.0, 0.0, 5.0))
+    assert direction is not None
+    torch.testing.assert_close(direction, f64(0.0, 1.0, 0.0), atol=1e-12, rtol=0)
+    # A partial trade: x1 helps half as much as x0, so going down x1 shrinks and x0
+    # even grows (compute moves to where the model says it helps).
+    mixed = level_direction(slope, f64(2.0, 1.0, 0.0))
+    assert mixed is not None and float(mixed[1]) > 0 > float(mixed[0])
+    assert float(slope @ mixed) > 0  # still a direction in which cost rises
+    # No direction to trade along: the model flat, or helped by exactly what costs.
+    assert level_direction(slope, f64(0.0, 0.0, 3.0)) is None
+    assert level_direction(slope, f64(2.0, 2.0, 0.0)) is None
+
+
+def test_origins_below_follow_a_given_direction_down_to_its_end() -> None:
+    plane = CostPlane(f64(1.0, 1.0), 0.0)
+    lower, upper = f64(0.0, 0.0), f64(3.0, 3.0)
+    cheapest = f64(1.0, 1.0)
+    origins = origins_below(plane, cheapest, lower, upper, f64(0.0, 1.0))
+    assert origins.shape == (ORIGINS_PER_END, 2)
+    assert origins[:, 0].tolist() == [1.0] * ORIGINS_PER_END  # x0 is kept
+    # Along x1 alone the ray ends at x1 = 0: log cost 1, not the plane's cheapest 0.
+    log_costs = plane.log_cost(origins).tolist()
+    assert log_costs == pytest.approx([2 - 1 / 3, 2 - 2 / 3, 1.0], abs=1e-6)
 
 
 def test_the_plane_is_the_same_to_the_last_bit_on_every_fit() -> None:

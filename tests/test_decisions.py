@@ -460,6 +460,37 @@ def test_a_cheapest_legal_cost_below_the_smallest_float_still_gives_positive_bud
     assert all(0.0 < b <= front[-1].mean_cost for b in budgets)
 
 
+class _GradientOnly:
+    """A stand-in for the fitted model: the performance gradient is all search_origins asks."""
+
+    def __init__(self, gradient: torch.Tensor) -> None:
+        self.gradient = gradient
+
+    def performance_gradient(self, point: torch.Tensor) -> torch.Tensor:
+        return self.gradient
+
+
+def test_origins_below_give_up_the_cost_param_the_model_values_least() -> None:
+    space, successes, front = _mid_range_runs()
+    cheapest = front[0].input_in_basic
+    # The model: a bigger size helps, more steps do not, lr helps most (it drives no cost).
+    model = _GradientOnly(f64(1.0, 0.0, 3.0))
+    level = search_origins(CARBSParams(), space, front, successes, model).points[len(front) :]
+    assert level.shape[0] == ORIGINS_PER_END
+    kept = cheapest[[0, 2]].expand(ORIGINS_PER_END, 2)
+    torch.testing.assert_close(level[:, [0, 2]], kept, atol=1e-6, rtol=0)  # size and lr kept
+    assert bool((level[:, 1] < cheapest[1]).all())  # steps give way
+    # Off, or without a model, the ray follows the plane: size and steps shrink together.
+    off = CARBSParams(is_level_descent_below_front=False)
+    for search in (
+        search_origins(off, space, front, successes, model),
+        search_origins(CARBSParams(), space, front, successes),
+    ):
+        slope_ray = search.points[len(front) :]
+        assert bool((slope_ray[:, 0] < cheapest[0]).all())
+        assert bool((slope_ray[:, 1] < cheapest[1]).all())
+
+
 def test_budgets_reach_up_to_the_cap_or_the_dearest_legal_run_and_never_without_a_cap() -> None:
     space, successes, front = _mid_range_runs()
     # Nothing bounds a run's cost: budgets stop at the front's dearest member.

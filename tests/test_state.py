@@ -641,7 +641,7 @@ def test_a_format1_state_is_upgraded_in_memory_and_saved_as_the_current_format(
     assert all(o.suggestion_type is None for o in carbs.observations)  # unknown in format 1
     assert carbs.fallback_count == 0
     saved = json.loads(carbs.save(tmp_path / "upgraded.json").read_text())
-    assert saved["format_version"] == FORMAT_VERSION == 6
+    assert saved["format_version"] == FORMAT_VERSION == 7
     assert "success_observations" not in saved and len(saved["observations"]) == 9
     again = CARBS.load(tmp_path / "upgraded.json")
     assert without_times(again.get_state_dict()) == without_times(carbs.get_state_dict())
@@ -713,3 +713,16 @@ def test_a_format5_state_written_by_795614e_keeps_its_resample_turns_and_resumes
     assert carbs.get_state_dict()["skipped_resample_turns"] == 0
     expected = json.loads((DATA / "state_format5_795614e.next.json").read_text())
     assert carbs.suggest("next").suggestion == expected
+
+
+def test_states_saved_before_format7_keep_the_slope_ray_below_the_front(tmp_path: Path) -> None:
+    """Format 7 added ``is_level_descent_below_front`` (on by default); older states
+    placed the origins below the front on the cost plane's slope and load with it off,
+    so that they resume as they would have. New states keep it on through a save."""
+    old = CARBS.load(DATA / "state_format5_795614e.json")
+    assert old.config.is_level_descent_below_front is False
+    assert old.get_state_dict()["config"]["is_level_descent_below_front"] is False
+    new = CARBS(CARBSParams(), format1_params())
+    assert new.config.is_level_descent_below_front is True
+    again = CARBS.load(new.save(tmp_path / "new.json"))
+    assert again.config.is_level_descent_below_front is True

@@ -160,6 +160,27 @@ MUTATIONS += [
 ]
 """Budgets above the front: ignored, uncapped, or never passed to the acquisition."""
 
+MUTATIONS += [
+    (
+        "carbs/suggestions.py",
+        "direction = level_direction(plane.slope, model.performance_gradient(cheapest))",
+        "direction = None",
+    ),
+    (
+        "carbs/coverage.py",
+        "gradient = torch.where(drives_cost, performance_gradient, 0.0)",
+        "gradient = performance_gradient",
+    ),
+    ("carbs/coverage.py", "level = rise - (rise @ along) * along", "level = rise"),
+    (
+        "carbs/suggestions.py",
+        "if model is not None and config.is_level_descent_below_front:",
+        "if model is not None:",
+    ),
+]
+"""Level descent below the front: never used, moving params that do not drive cost,
+not projected, or not switchable."""
+
 STOPPING_MUTATIONS = [
     ("carbs/stopping.py", "should_stop = probability < rule.probability", "should_stop = True"),
     (
@@ -211,6 +232,15 @@ RESAMPLE_MUTATIONS = [
 ]
 """Break how resample turns are counted (from the repeated inputs, skips included)."""
 
+FORMAT7_MUTATIONS = [
+    (
+        "carbs/migrations.py",
+        '"config": {"is_level_descent_below_front": False, **config},',
+        '"config": dict(config),',
+    ),
+]
+"""Format-7 migration: old states would switch to the level descent."""
+
 RESAMPLE_TESTS = [
     "tests/test_optimizer.py",
     "tests/test_state.py",
@@ -231,6 +261,8 @@ def main() -> None:
     runs = [(m, tests) for m in MUTATIONS]
     runs += [(m, sys.argv[1:] or ["tests/test_stopping.py"]) for m in STOPPING_MUTATIONS]
     runs += [(m, sys.argv[1:] or RESAMPLE_TESTS) for m in RESAMPLE_MUTATIONS]
+    format_tests = ["tests/test_state.py", "-k", "format"]
+    runs += [(m, sys.argv[1:] or format_tests) for m in FORMAT7_MUTATIONS]
     missed = 0
     for (path, old, new), tests in runs:
         file = Path(path)

@@ -371,6 +371,23 @@ class SurrogateModel:
         norms = gradient.norm(dim=-1, keepdim=True)
         return torch.where(norms > 1e-12, gradient / norms.clamp_min(1e-12), 0.0).detach()
 
+    def performance_gradient(self, point: Tensor) -> Tensor:
+        """Gradient of the performance posterior mean (surrogate space, larger is better)
+        at one basic-space point ``(d,)``; zero on categorical columns. Shape ``(d,)``.
+
+        With hyperparameter samples it is the gradient of their summed means, which
+        points the same way as that of their average.
+        """
+        assert self.performance_gp is not None and self.input_offset is not None
+        x = (point.to(torch.float64) - self.input_offset).unsqueeze(0)
+        x = x.detach().requires_grad_(True)
+        with self._prediction_settings("performance"):
+            inputs = self._performance_inputs(x)
+            mean = self.performance_gp.posterior_moments(inputs, with_variance=False)[0]
+            (gradient,) = torch.autograd.grad(mean.sum(), x)
+        gradient[:, list(self.categorical)] = 0.0
+        return gradient[0].detach()
+
     def _performance_inputs(self, x: Tensor) -> Tensor:
         """Inputs ``(m, d)`` for the performance GP: ``(s, m, d)`` when it holds s samples."""
         if self.num_hyperparameter_samples > 1:
