@@ -87,14 +87,7 @@ def format4_to_5(data: Mapping[str, Any]) -> dict[str, Any]:
     """Format 5 added ``config.is_failure_output_imputed`` (failed runs shown to the
     performance GP), on by default. Older states did not impute, so they load with it
     off and resume exactly as they would have."""
-    config = data.get("config")
-    if not isinstance(config, Mapping):
-        raise StateError(f"state['config'] must be an object, got {type(config).__name__}")
-    return {
-        **data,
-        "format_version": 5,
-        "config": {"is_failure_output_imputed": False, **config},
-    }
+    return _with_setting_off(data, 5, "is_failure_output_imputed")
 
 
 def format5_to_6(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,14 +113,16 @@ def format6_to_7(data: Mapping[str, Any]) -> dict[str, Any]:
     """Format 7 added ``config.is_level_descent_below_front`` (origins below the front
     along the performance model's level set), on by default. Older states followed
     the cost plane's slope, so they load with it off and resume exactly."""
+    return _with_setting_off(data, 7, "is_level_descent_below_front")
+
+
+def _with_setting_off(data: Mapping[str, Any], version: int, setting: str) -> dict[str, Any]:
+    """``data`` as format ``version``, whose config gained the bool ``setting``: off
+    in the upgraded state (unless already there), so that it behaves as it did."""
     config = data.get("config")
     if not isinstance(config, Mapping):
         raise StateError(f"state['config'] must be an object, got {type(config).__name__}")
-    return {
-        **data,
-        "format_version": 7,
-        "config": {"is_level_descent_below_front": False, **config},
-    }
+    return {**data, "format_version": version, "config": {setting: False, **config}}
 
 
 def _input_key(entry: Any) -> tuple[float, ...]:

@@ -174,8 +174,8 @@ MUTATIONS += [
     ("carbs/coverage.py", "level = rise - (rise @ along) * along", "level = rise"),
     (
         "carbs/suggestions.py",
-        "if model is not None and config.is_level_descent_below_front:",
-        "if model is not None:",
+        "if model is not None and config.is_level_descent_below_front and is_room_below:",
+        "if model is not None and is_room_below:",
     ),
 ]
 """Level descent below the front: never used, moving params that do not drive cost,
@@ -235,8 +235,8 @@ RESAMPLE_MUTATIONS = [
 FORMAT7_MUTATIONS = [
     (
         "carbs/migrations.py",
-        '"config": {"is_level_descent_below_front": False, **config},',
-        '"config": dict(config),',
+        'return _with_setting_off(data, 7, "is_level_descent_below_front")',
+        'return {**data, "format_version": 7}',
     ),
 ]
 """Format-7 migration: old states would switch to the level descent."""
