@@ -242,8 +242,11 @@ WORKER = textwrap.dedent(
     while len(list(folder.glob("ready-*"))) < workers and time.time() < deadline:
         time.sleep(0.05)
     study.optimize(objective, n_trials=trials, catch=(RuntimeError,))
-    running = (optuna.trial.TrialState.RUNNING,)
-    while study.get_trials(states=running) and time.time() < deadline:
+    # Wait for every worker's every trial: between two of its trials a worker has none
+    # running, so "nothing running" can come before its last trial is even created.
+    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
+    deadline = time.time() + 120
+    while len(study.get_trials(states=finished)) < workers * trials and time.time() < deadline:
         time.sleep(0.05)
     # One more sync once every trial has finished: what this worker's optimizer knows.
     probe = optuna.trial.create_trial(state=optuna.trial.TrialState.RUNNING)
