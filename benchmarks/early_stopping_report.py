@@ -16,6 +16,7 @@ stopping changes the suggestions that follow.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections import defaultdict
@@ -54,7 +55,11 @@ class Sweeps:
         self.runs = {key: sorted(run, key=lambda r: r["step"]) for key, run in runs.items()}
         self.seeds = sorted({seed for method, seed in self.runs if method == "carbs_nostop"})
         self.methods = [m for m in METHODS if any((m, s) in self.runs for s in self.seeds)]
-        self.replays = {s: replayed_run(self.runs[("carbs_nostop", s)]) for s in self.seeds}
+
+    @functools.cached_property
+    def replays(self) -> dict[int, list[Record]]:
+        """:func:`replayed_run` of each seed's ``carbs_nostop`` (only the tables use it)."""
+        return {s: replayed_run(self.runs[("carbs_nostop", s)]) for s in self.seeds}
 
     def regret(self, run: Sequence[Record], budget: float = math.inf) -> float:
         """Regret of the completed runs finished within ``budget``."""

@@ -312,12 +312,14 @@ def search_origins(
     lower, upper = space.basic_bounds()
     cheapest = front[0].input_in_basic
     log_floor = plane.cheapest_log_cost(cheapest, lower, upper)
-    direction = None
-    # No ray gets lower than the slope's, so without room below it no gradient is needed.
-    is_room_below = log_floor < float(plane.log_cost(cheapest)) - 1e-9
-    if model is not None and config.is_level_descent_below_front and is_room_below:
-        direction = level_direction(plane.slope, model.performance_gradient(cheapest))
-    below = origins_below(plane, cheapest, lower, upper, direction)
+    below = origins[:0]
+    # No ray gets lower than the slope's: without room below it there are no origins
+    # to place, and neither the model's gradient nor another ray is needed.
+    if log_floor < float(plane.log_cost(cheapest)) - 1e-9:
+        direction = None
+        if model is not None and config.is_level_descent_below_front:
+            direction = level_direction(plane.slope, model.performance_gradient(cheapest))
+        below = origins_below(plane, cheapest, lower, upper, direction)
     # A steep plane along an unbounded param can put the cheapest legal cost below the
     # smallest float; clamp it there so that the floor stays positive (budgets take its log).
     floor = math.exp(max(log_floor, _LOG_SMALLEST_FLOAT))

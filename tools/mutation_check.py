@@ -174,8 +174,8 @@ MUTATIONS += [
     ("carbs/coverage.py", "level = rise - (rise @ along) * along", "level = rise"),
     (
         "carbs/suggestions.py",
-        "if model is not None and config.is_level_descent_below_front and is_room_below:",
-        "if model is not None and is_room_below:",
+        "if model is not None and config.is_level_descent_below_front:",
+        "if model is not None:",
     ),
 ]
 """Level descent below the front: never used, moving params that do not drive cost,

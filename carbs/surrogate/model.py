@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -362,14 +362,10 @@ class SurrogateModel:
         Returns:
             Shape ``(k, d)``.
         """
-        assert self.cost_gp is not None and self.input_offset is not None
-        x = (points.to(torch.float64) - self.input_offset).detach().requires_grad_(True)
-        with self._prediction_settings("cost"):
-            mean = self.cost_gp.posterior_moments(x, with_variance=False)[0]
-            (gradient,) = torch.autograd.grad(mean.sum(), x)
-        gradient[:, list(self.categorical)] = 0.0
+        assert self.cost_gp is not None
+        gradient = self._mean_gradient("cost", self.cost_gp, points, lambda x: x)
         norms = gradient.norm(dim=-1, keepdim=True)
-        return torch.where(norms > 1e-12, gradient / norms.clamp_min(1e-12), 0.0).detach()
+        return torch.where(norms > 1e-12, gradient / norms.clamp_min(1e-12), 0.0)
 
     def performance_gradient(self, point: Tensor) -> Tensor:
         """Gradient of the performance posterior mean (surrogate space, larger is better)
@@ -378,15 +374,26 @@ class SurrogateModel:
         With hyperparameter samples it is the gradient of their summed means, which
         points the same way as that of their average.
         """
-        assert self.performance_gp is not None and self.input_offset is not None
-        x = (point.to(torch.float64) - self.input_offset).unsqueeze(0)
-        x = x.detach().requires_grad_(True)
-        with self._prediction_settings("performance"):
-            inputs = self._performance_inputs(x)
-            mean = self.performance_gp.posterior_moments(inputs, with_variance=False)[0]
+        assert self.performance_gp is not None
+        gp, points = self.performance_gp, point.unsqueeze(0)
+        return self._mean_gradient("performance", gp, points, self._performance_inputs)[0]
+
+    def _mean_gradient(
+        self,
+        name: str,
+        gp: ExactRegressionGP,
+        points: Tensor,
+        to_inputs: Callable[[Tensor], Tensor],
+    ) -> Tensor:
+        """Gradient ``(k, d)`` of the summed posterior means of the GP ``name`` at basic
+        points ``(k, d)`` (``to_inputs`` shapes its inputs), zero on categorical columns."""
+        assert self.input_offset is not None
+        x = (points.to(torch.float64) - self.input_offset).detach().requires_grad_(True)
+        with self._prediction_settings(name):
+            mean = gp.posterior_moments(to_inputs(x), with_variance=False)[0]
             (gradient,) = torch.autograd.grad(mean.sum(), x)
         gradient[:, list(self.categorical)] = 0.0
-        return gradient[0].detach()
+        return gradient.detach()
 
     def _performance_inputs(self, x: Tensor) -> Tensor:
         """Inputs ``(m, d)`` for the performance GP: ``(s, m, d)`` when it holds s samples."""
