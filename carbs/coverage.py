@@ -18,13 +18,18 @@ sent the search to the dearest corner early and cost coverage in the middle;
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 
 import attrs
 import torch
 from torch import Tensor
 
+from carbs.config import CARBSParams, ImprovementTargetEnum
 from carbs.observations import ObservationInBasic
+from carbs.pareto import ObservationGroup, front_inputs
+from carbs.spaces import SearchSpace
+from carbs.surrogate.model import SurrogateModel
 
 MAX_MOVE = 10.0
 """The farthest, in basic units per param, a ray is followed where a param has no bound."""
@@ -36,6 +41,7 @@ MIN_LEVEL_RISE = 0.1
 """The least share of the cost slope a level direction must keep (see :func:`level_direction`)."""
 COST_DRIVER_SHARE = 0.01
 """A param drives cost when its slope is more than this share of the steepest one."""
+_LOG_SMALLEST_FLOAT = math.log(sys.float_info.min)
 
 
 @attrs.frozen
@@ -228,3 +234,73 @@ def origins_below(
         return cheapest.new_zeros((0, cheapest.shape[0]))
     fractions = torch.arange(1, ORIGINS_PER_END + 1, dtype=torch.float64) / ORIGINS_PER_END
     return plane.points_at(cheapest, lower, upper, here + gap * fractions, direction)
+
+
+@attrs.frozen
+class SearchOrigins:
+    """Where candidates are drawn, and what the cost plane says.
+
+    Attributes:
+        points: Origins ``(k, d)``: the front members' inputs, plus (over the
+            whole cost axis) origins below the front.
+        floor_cost: The cheapest legal cost the cost plane predicts (``None``
+            under the release's rule or before the plane can be fitted).
+        plane: The cost plane, where there is one.
+        ceiling_cost: The dearest cost a budget may reach: the dearest legal cost
+            the plane predicts, at most ``max_suggestion_cost`` (``None`` without
+            that cap, or where ``floor_cost`` is ``None``).
+    """
+
+    points: Tensor
+    floor_cost: float | None = None
+    plane: CostPlane | None = None
+    ceiling_cost: float | None = None
+
+
+def search_origins(
+    config: CARBSParams,
+    space: SearchSpace,
+    front: Sequence[ObservationGroup],
+    successes: Sequence[ObservationInBasic],
+    model: SurrogateModel | None = None,
+) -> SearchOrigins:
+    """The front members' inputs, plus (over the whole cost axis) origins below the front
+    and the cost range that budgets span.
+
+    The origins below lie on a ray from the front's cheapest member along the cost
+    plane's slope or, given the fitted ``model``, along the direction that lowers
+    the cost while the model's prediction stays level
+    (:func:`~carbs.coverage.level_direction`): from a mid-range start this gives up
+    the compute that adds least first, rather than shrinking every cost-driving
+    param at once into the smallest, worst corner.
+
+    Budgets reach above the front only with a ``max_suggestion_cost``: it says
+    what one run may cost, so costs up to it (and up to the dearest legal run)
+    are worth aiming at from the start. Without it nothing bounds a run's cost,
+    and the front climbs from its dearest member as the release's does.
+    """
+    origins = front_inputs(front)
+    if config.improvement_target is not ImprovementTargetEnum.WHOLE_COST_AXIS:
+        return SearchOrigins(origins)
+    plane = CostPlane.fit(successes, space.choice_counts())
+    if plane is None:
+        return SearchOrigins(origins)
+    lower, upper = space.basic_bounds()
+    cheapest = front[0].input_in_basic
+    log_floor = plane.cheapest_log_cost(cheapest, lower, upper)
+    below = origins[:0]
+    # No ray gets lower than the slope's: without room below it there are no origins
+    # to place, and neither the model's gradient nor another ray is needed.
+    if log_floor < float(plane.log_cost(cheapest)) - 1e-9:
+        direction = None
+        if model is not None and config.is_level_descent_below_front:
+            direction = level_direction(plane.slope, model.performance_gradient(cheapest))
+        below = origins_below(plane, cheapest, lower, upper, direction)
+    # A steep plane along an unbounded param can put the cheapest legal cost below the
+    # smallest float; clamp it there so that the floor stays positive (budgets take its log).
+    floor = math.exp(max(log_floor, _LOG_SMALLEST_FLOAT))
+    ceiling = None
+    if config.max_suggestion_cost is not None:
+        log_dearest = plane.dearest_log_cost(front[-1].input_in_basic, lower, upper)
+        ceiling = math.exp(min(log_dearest, math.log(config.max_suggestion_cost)))
+    return SearchOrigins(torch.cat([origins, below]), floor, plane, ceiling)

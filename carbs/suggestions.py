@@ -7,7 +7,6 @@ The functions here take the optimizer's data explicitly and return new values;
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -19,12 +18,11 @@ from torch import Tensor
 
 from carbs.acquisition import CandidateScores, improvement_target, score_candidates
 from carbs.candidates import CandidateSampler, Stretch
-from carbs.config import CARBSParams, ImprovementTargetEnum
-from carbs.coverage import CostPlane, level_direction, origins_below
+from carbs.config import CARBSParams
+from carbs.coverage import search_origins
 from carbs.observations import ObservationInBasic
 from carbs.pareto import (
     ObservationGroup,
-    front_inputs,
     group_observations,
     input_key,
     relative_noise,
@@ -41,7 +39,6 @@ NUMERICAL_ERRORS: tuple[type[Exception], ...] = (
 )
 """Failures of a GP fit or solve that make a suggestion fall back to sampling around the
 front. Anything else (a shape error, a bug) propagates."""
-_LOG_SMALLEST_FLOAT = math.log(sys.float_info.min)
 
 
 @attrs.frozen
@@ -258,76 +255,6 @@ def acquisition_terms(
         return improvement_target(predictions.pareto_surrogate), None
     budget = threshold_cost(config, front, generator, floor_cost, ceiling_cost)
     return budget_terms(model, front, predictions, budget, plane_log_cost)
-
-
-@attrs.frozen
-class SearchOrigins:
-    """Where candidates are drawn, and what the cost plane says.
-
-    Attributes:
-        points: Origins ``(k, d)``: the front members' inputs, plus (over the
-            whole cost axis) origins below the front.
-        floor_cost: The cheapest legal cost the cost plane predicts (``None``
-            under the release's rule or before the plane can be fitted).
-        plane: The cost plane, where there is one.
-        ceiling_cost: The dearest cost a budget may reach: the dearest legal cost
-            the plane predicts, at most ``max_suggestion_cost`` (``None`` without
-            that cap, or where ``floor_cost`` is ``None``).
-    """
-
-    points: Tensor
-    floor_cost: float | None = None
-    plane: CostPlane | None = None
-    ceiling_cost: float | None = None
-
-
-def search_origins(
-    config: CARBSParams,
-    space: SearchSpace,
-    front: Sequence[ObservationGroup],
-    successes: Sequence[ObservationInBasic],
-    model: SurrogateModel | None = None,
-) -> SearchOrigins:
-    """The front members' inputs, plus (over the whole cost axis) origins below the front
-    and the cost range that budgets span.
-
-    The origins below lie on a ray from the front's cheapest member along the cost
-    plane's slope or, given the fitted ``model``, along the direction that lowers
-    the cost while the model's prediction stays level
-    (:func:`~carbs.coverage.level_direction`): from a mid-range start this gives up
-    the compute that adds least first, rather than shrinking every cost-driving
-    param at once into the smallest, worst corner.
-
-    Budgets reach above the front only with a ``max_suggestion_cost``: it says
-    what one run may cost, so costs up to it (and up to the dearest legal run)
-    are worth aiming at from the start. Without it nothing bounds a run's cost,
-    and the front climbs from its dearest member as the release's does.
-    """
-    origins = front_inputs(front)
-    if config.improvement_target is not ImprovementTargetEnum.WHOLE_COST_AXIS:
-        return SearchOrigins(origins)
-    plane = CostPlane.fit(successes, space.choice_counts())
-    if plane is None:
-        return SearchOrigins(origins)
-    lower, upper = space.basic_bounds()
-    cheapest = front[0].input_in_basic
-    log_floor = plane.cheapest_log_cost(cheapest, lower, upper)
-    below = origins[:0]
-    # No ray gets lower than the slope's: without room below it there are no origins
-    # to place, and neither the model's gradient nor another ray is needed.
-    if log_floor < float(plane.log_cost(cheapest)) - 1e-9:
-        direction = None
-        if model is not None and config.is_level_descent_below_front:
-            direction = level_direction(plane.slope, model.performance_gradient(cheapest))
-        below = origins_below(plane, cheapest, lower, upper, direction)
-    # A steep plane along an unbounded param can put the cheapest legal cost below the
-    # smallest float; clamp it there so that the floor stays positive (budgets take its log).
-    floor = math.exp(max(log_floor, _LOG_SMALLEST_FLOAT))
-    ceiling = None
-    if config.max_suggestion_cost is not None:
-        log_dearest = plane.dearest_log_cost(front[-1].input_in_basic, lower, upper)
-        ceiling = math.exp(min(log_dearest, math.log(config.max_suggestion_cost)))
-    return SearchOrigins(torch.cat([origins, below]), floor, plane, ceiling)
 
 
 def bayesian_choice(

@@ -21,7 +21,7 @@ from scipy.stats import norm
 from carbs import CARBS, CARBSParams, InvalidObservationError, LinearSpace, LogSpace, Param
 from carbs.acquisition import improvement_target, score_candidates
 from carbs.candidates import CandidateSampler
-from carbs.coverage import ORIGINS_PER_END
+from carbs.coverage import ORIGINS_PER_END, search_origins
 from carbs.observations import ObservationInBasic, ObservationInParam
 from carbs.pareto import ObservationGroup, group_observations, pareto_groups
 from carbs.spaces import SearchSpace
@@ -29,7 +29,6 @@ from carbs.suggestions import (
     acquisition_terms,
     bayesian_choice,
     budget_terms,
-    search_origins,
     threshold_cost,
 )
 from carbs.surrogate.model import SurrogateModel, SurrogatePredictions

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from linear_operator.utils.errors import NanError, NotPSDError
 
-import carbs.surrogate.model as surrogate_model
+import carbs.surrogate.fitting as surrogate_fitting
 from carbs import (
     CARBS,
     SUGGESTION_ID_DICT_KEY,
@@ -290,7 +290,7 @@ def test_programming_errors_are_not_hidden_by_the_fallback(
 
 def test_fit_retries_with_more_jitter_before_giving_up(monkeypatch: pytest.MonkeyPatch) -> None:
     jitters: list[float] = []
-    real_fit_map = surrogate_model.fit_map
+    real_fit_map = surrogate_fitting.fit_map
 
     def flaky(model: Any, *args: Any, **kwargs: Any) -> float:
         jitters.append(gpytorch.settings.cholesky_jitter.value(torch.float64))
@@ -298,10 +298,10 @@ def test_fit_retries_with_more_jitter_before_giving_up(monkeypatch: pytest.Monke
             raise GPFitError("not PSD")
         return real_fit_map(model, *args, **kwargs)
 
-    monkeypatch.setattr(surrogate_model, "fit_map", flaky)
+    monkeypatch.setattr(surrogate_fitting, "fit_map", flaky)
     carbs = CARBS(config(), mixed_params())
     run(carbs, 4, output=lambda i: float(i))
-    assert jitters[:3] == list(surrogate_model.JITTER_RETRIES)
+    assert jitters[:3] == list(surrogate_fitting.JITTER_RETRIES)
     assert carbs.suggest().log["suggestion_type"] == "bayesian"
 
 

@@ -223,21 +223,21 @@ def test_predictions_and_fantasies_use_the_jitter_the_fit_needed(
 ) -> None:
     import gpytorch
 
-    import carbs.surrogate.model as surrogate_model
+    import carbs.surrogate.fitting as surrogate_fitting
 
-    real_fit_map = surrogate_model.fit_map
+    real_fit_map = surrogate_fitting.fit_map
     calls: list[int] = []
 
     def first_attempt_fails(model: object, *args: object, **kwargs: object) -> float:
         calls.append(1)
         if len(calls) == 1:
-            raise surrogate_model.GPFitError("not PSD at the first jitter")
+            raise surrogate_fitting.GPFitError("not PSD at the first jitter")
         return real_fit_map(model, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(surrogate_model, "fit_map", first_attempt_fails)
+    monkeypatch.setattr(surrogate_fitting, "fit_map", first_attempt_fails)
     model = _fit(_observations(20, 2, seed=4))
-    assert model.jitters["performance"] == surrogate_model.JITTER_RETRIES[1]
-    assert model.jitters["cost"] == surrogate_model.JITTER_RETRIES[0]
+    assert model.jitters["performance"] == surrogate_fitting.JITTER_RETRIES[1]
+    assert model.jitters["cost"] == surrogate_fitting.JITTER_RETRIES[0]
     seen: list[float] = []
     real_moments = type(model.performance_gp).posterior_moments
 
@@ -248,8 +248,8 @@ def test_predictions_and_fantasies_use_the_jitter_the_fit_needed(
     monkeypatch.setattr(type(model.performance_gp), "posterior_moments", record)
     model.predict(torch.zeros(3, 2, dtype=torch.float64))
     # performance, then cost (the Pareto GP is queried by the same call)
-    assert seen[0] == surrogate_model.JITTER_RETRIES[1]
-    assert seen[1] == surrogate_model.JITTER_RETRIES[0]
+    assert seen[0] == surrogate_fitting.JITTER_RETRIES[1]
+    assert seen[1] == surrogate_fitting.JITTER_RETRIES[0]
 
 
 def test_output_to_surrogate_keeps_float64_resolution() -> None:

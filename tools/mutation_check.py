@@ -86,7 +86,7 @@ MUTATIONS = [
         "    log_low = math.log(cheapest)",
     ),
     (
-        "carbs/suggestions.py",
+        "carbs/coverage.py",
         "    return SearchOrigins(torch.cat([origins, below]), floor, plane, ceiling)",
         "    return SearchOrigins(origins, floor, plane, ceiling)",
     ),
@@ -152,7 +152,7 @@ MUTATIONS += [
         "log_high = math.log(dearest)",
     ),
     (
-        "carbs/suggestions.py",
+        "carbs/coverage.py",
         "ceiling = math.exp(min(log_dearest, math.log(config.max_suggestion_cost)))",
         "ceiling = math.exp(max(log_dearest, math.log(config.max_suggestion_cost)))",
     ),
@@ -162,7 +162,7 @@ MUTATIONS += [
 
 MUTATIONS += [
     (
-        "carbs/suggestions.py",
+        "carbs/coverage.py",
         "direction = level_direction(plane.slope, model.performance_gradient(cheapest))",
         "direction = None",
     ),
@@ -173,7 +173,7 @@ MUTATIONS += [
     ),
     ("carbs/coverage.py", "level = rise - (rise @ along) * along", "level = rise"),
     (
-        "carbs/suggestions.py",
+        "carbs/coverage.py",
         "if model is not None and config.is_level_descent_below_front:",
         "if model is not None:",
     ),

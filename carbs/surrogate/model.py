@@ -10,9 +10,7 @@ the GPs so that the linear kernel term is anchored in the data.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import attrs
 import gpytorch
@@ -24,33 +22,19 @@ from torch import Tensor
 from carbs.config import OutstandingSuggestionEstimatorEnum
 from carbs.observations import ObservationInBasic
 from carbs.pareto import ObservationGroup
+from carbs.surrogate.fitting import JITTER_RETRIES, GPFitter, Hyperparameters
 from carbs.surrogate.gp import (
     MAX_CHOLESKY_SIZE,
     ExactRegressionGP,
-    GPFitError,
     SuccessGP,
-    fit_map,
-    hyperparameters_of,
-    load_hyperparameters,
     sample_hyperparameters_nuts,
     success_probability,
 )
 from carbs.surrogate.transforms import LogCostTransform, QuantileNormalTransform
 
-logger = logging.getLogger(__name__)
-
-COLD_FIT_ITERATIONS = 60
-# A warm start sits near the optimum already: a few L-BFGS steps track the new data.
-WARM_FIT_ITERATIONS = 3
-WARM_FIT_EVALUATIONS = 3
-# Hyperparameters are fitted on at most this many points; the posterior uses all of them.
-MAX_FIT_POINTS = 400
 # Predictive variances use LOVE (fast_pred_var) above this many training points.
 FAST_PRED_VAR_MIN_POINTS = 300
 PARETO_LENGTHSCALE = 0.5
-JITTER_RETRIES = (1e-6, 1e-4, 1e-2)
-
-Hyperparameters = dict[str, dict[str, list[Any]]]
 
 
 @attrs.frozen
@@ -114,12 +98,8 @@ class SurrogateModel:
         self.better_direction_sign = better_direction_sign
         self.lengthscale = lengthscale
         self.generator = generator
-        self.warm_start: Hyperparameters = dict(warm_start or {})
         self.num_hyperparameter_samples = num_hyperparameter_samples
-        self.model_cache = model_cache
-        self.hyperparameters: Hyperparameters = {}
-        # The Cholesky jitter each GP's fit needed; queries and fantasies use the same.
-        self.jitters: dict[str, float] = {}
+        self.fitter = GPFitter(generator=generator, warm_start=warm_start, model_cache=model_cache)
         self.performance_gp: ExactRegressionGP | None = None
         self.cost_gp: ExactRegressionGP | None = None
         self.success_gp: SuccessGP | None = None
@@ -129,6 +109,16 @@ class SurrogateModel:
         self.cost_transform: LogCostTransform | None = None
         self.num_train = 0
         self.front_scaled_log_cost_range = (-1.0, 1.0)
+
+    @property
+    def hyperparameters(self) -> Hyperparameters:
+        """The fitted hyperparameters, by model name (warm-start the next fit with them)."""
+        return self.fitter.hyperparameters
+
+    @property
+    def jitters(self) -> dict[str, float]:
+        """The Cholesky jitter each GP's fit needed, by model name."""
+        return self.fitter.jitters
 
     # -- fitting --------------------------------------------------------------------------
     def fit(
@@ -175,7 +165,7 @@ class SurrogateModel:
         y = self.output_transform.to_surrogate(torch.as_tensor(outputs))
         log_cost = self.cost_transform.to_surrogate(torch.as_tensor(costs))
         is_map = self.num_hyperparameter_samples == 1  # NUTS turns the GP into a batch in place
-        self.performance_gp = self._fit_regression(
+        self.performance_gp = self.fitter.regression(
             "performance",
             x_centred,
             y,
@@ -187,7 +177,7 @@ class SurrogateModel:
             seed = int(torch.randint(2**62, (1,), generator=self.generator))
             count = self.num_hyperparameter_samples
             sample_hyperparameters_nuts(self.performance_gp, count, count, seed)
-        self.cost_gp = self._fit_regression(
+        self.cost_gp = self.fitter.regression(
             "cost",
             x_centred[: len(successes)],
             log_cost,
@@ -204,7 +194,7 @@ class SurrogateModel:
                     torch.zeros(x_fail.shape[0], dtype=torch.bool),
                 ]
             )
-            self.success_gp = self._fit_with_retries(
+            self.success_gp = self.fitter.with_retries(
                 "success", lambda: SuccessGP(x_all, labels, self.lengthscale, self.categorical)
             )
 
@@ -215,84 +205,12 @@ class SurrogateModel:
             float(scaled_front_costs.min()),
             float(scaled_front_costs.max()),
         )
-        self.pareto_gp = self._fit_regression(
+        self.pareto_gp = self.fitter.regression(
             "pareto",
             scaled_front_costs.unsqueeze(-1),
             self.output_transform.to_surrogate(front_outputs),
             PARETO_LENGTHSCALE,
         )
-
-    def _fit_regression(
-        self,
-        name: str,
-        x: Tensor,
-        y: Tensor,
-        lengthscale: float,
-        is_cached: bool = True,
-        categorical: tuple[int, ...] = (),
-    ) -> ExactRegressionGP:
-        cached = self.model_cache.get(name) if self.model_cache is not None and is_cached else None
-        if cached is not None and cached.train_inputs[0].shape[-1] == x.shape[-1]:
-            cached.set_train_data(x, y, strict=False)
-        else:
-            cached = None
-        model = self._fit_with_retries(
-            name,
-            lambda: ExactRegressionGP(x, y, lengthscale, categorical=categorical),
-            reused=cached,
-        )
-        if self.model_cache is not None and is_cached:
-            self.model_cache[name] = model
-        return model
-
-    def _fit_with_retries(self, name: str, build: Any, reused: Any = None) -> Any:
-        """Fit ``reused`` or a new model, warm-started if possible; retry cold with more jitter."""
-        model = reused if reused is not None else build()
-        is_warm = reused is not None or (
-            name in self.warm_start and load_hyperparameters(model, self.warm_start[name])
-        )
-        last_error: Exception | None = None
-        for attempt, jitter in enumerate(JITTER_RETRIES):
-            if attempt > 0:
-                model = build()  # cold restart from the priors' medians
-            is_short = is_warm and attempt == 0
-            iterations = WARM_FIT_ITERATIONS if is_short else COLD_FIT_ITERATIONS
-            evaluations = WARM_FIT_EVALUATIONS if is_short else None
-            try:
-                with gpytorch.settings.cholesky_jitter(double_value=jitter):
-                    self._fit_on_subset(model, iterations, evaluations)
-                    model.eval()
-                    self.hyperparameters[name] = hyperparameters_of(model)
-                    self.jitters[name] = jitter
-                    return model
-            except GPFitError as error:
-                last_error = error
-                logger.debug("fit of the %s GP failed with jitter %g: %s", name, jitter, error)
-        raise GPFitError(f"could not fit the {name} GP: {last_error}")
-
-    def _fit_on_subset(
-        self, model: gpytorch.models.ExactGP, iterations: int, evaluations: int | None
-    ) -> None:
-        train_x = model.train_inputs[0]
-        train_y = model.train_targets
-        n = train_x.shape[0]
-        if n <= MAX_FIT_POINTS:
-            fit_map(model, iterations, evaluations)
-            return
-        if isinstance(model, SuccessGP):
-            # Fit a copy on a subset that keeps both classes, then take its hyperparameters.
-            small = model.on_subset(
-                _stratified_subset(model.is_success, MAX_FIT_POINTS, self.generator)
-            )
-            fit_map(small, iterations, evaluations)
-            load_hyperparameters(model, hyperparameters_of(small))
-            return
-        subset = torch.randperm(n, generator=self.generator)[:MAX_FIT_POINTS]
-        model.set_train_data(train_x[subset], train_y[..., subset], strict=False)
-        try:
-            fit_map(model, iterations, evaluations)
-        finally:
-            model.set_train_data(train_x, train_y, strict=False)
 
     # -- pending suggestions ------------------------------------------------------------------
     def add_pending(self, pending: Tensor, estimator: OutstandingSuggestionEstimatorEnum) -> None:
@@ -441,17 +359,8 @@ class SurrogateModel:
         stack = contextlib.ExitStack()
         stack.enter_context(gpytorch.settings.debug(False))
         stack.enter_context(gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE))
-        jitter = self.jitters.get(name, JITTER_RETRIES[0])
+        jitter = self.fitter.jitters.get(name, JITTER_RETRIES[0])
         stack.enter_context(gpytorch.settings.cholesky_jitter(double_value=jitter))
         if self.num_train >= FAST_PRED_VAR_MIN_POINTS:
             stack.enter_context(gpytorch.settings.fast_pred_var())
         return stack
-
-
-def _stratified_subset(is_success: Tensor, size: int, generator: torch.Generator) -> Tensor:
-    """``size`` random indices that keep every point of the rarer class, up to half of them."""
-    order = torch.randperm(is_success.shape[0], generator=generator)
-    successes, failures = order[is_success[order]], order[~is_success[order]]
-    rare, common = sorted((successes, failures), key=lambda indices: indices.shape[0])
-    rare = rare[: size // 2]
-    return torch.cat([rare, common[: size - rare.shape[0]]])
