@@ -12,7 +12,8 @@ shrinks every cost-driving param at once: :func:`level_direction` turns it so
 that the performance model's prediction stays level, giving up first the
 compute that adds least. (Origins above the front were tried and dropped: they
 sent the search to the dearest corner early and cost coverage in the middle;
-``benchmarks/RESULTS.md``.)
+``benchmarks/RESULTS.md``.) :func:`search_origins` gathers, for one suggest, the
+front's members, the origins below them and the cost range that budgets span.
 """
 
 from __future__ import annotations
