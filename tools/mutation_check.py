@@ -4,7 +4,8 @@ Run from the repository root: ``python tools/mutation_check.py``. Each line of
 :data:`MUTATIONS` breaks one term of the acquisition (a flipped clamp, a dropped
 exploration bias, prior density, success probability or cost cap, a wrong target
 mode, a batch that ignores its own earlier points); the script applies it, runs
-the decision tests, restores the file and prints ``caught`` or ``MISSED``. Every
+the decision tests, restores the file and prints ``caught`` or ``MISSED``; it works
+in a temporary copy of the repository, so the working tree is never edited. Every
 line must say ``caught``. :data:`STOPPING_MUTATIONS` break the early-stopping rule
 (a reversed threshold, a dropped minimum, the wrong target, a stopped run's
 partial output taken for its final one) and run against ``tests/test_stopping.py``;
@@ -13,8 +14,11 @@ partial output taken for its final one) and run against ``tests/test_stopping.py
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 MUTATIONS = [
@@ -250,6 +254,26 @@ RESAMPLE_TESTS = [
 ]
 
 
+def copy_of_repository(root: Path, destination: Path) -> None:
+    """Copy the files git tracks (or would track) under ``root`` into ``destination``.
+
+    Mutations are applied to this copy, never to the working tree: a commit made
+    while the check runs must not pick up a mutated file.
+    """
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=root,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = root / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
 def main() -> None:
     tests = sys.argv[1:] or [
         "tests/test_decisions.py",
@@ -264,22 +288,29 @@ def main() -> None:
     format_tests = ["tests/test_state.py", "-k", "format"]
     runs += [(m, sys.argv[1:] or format_tests) for m in FORMAT7_MUTATIONS]
     missed = 0
-    for (path, old, new), tests in runs:
-        file = Path(path)
-        src = file.read_text()
-        assert old in src, (path, old)
-        file.write_text(src.replace(old, new))
-        try:
-            r = subprocess.run(
-                [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
-                capture_output=True,
-                text=True,
-            )
-            status = "caught" if r.returncode != 0 else "MISSED"
-        finally:
-            file.write_text(src)
-        missed += status == "MISSED"
-        print(f"{status}: {path}: {new.strip()[:70]}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="carbs-mutation-") as scratch:
+        copy = Path(scratch)
+        copy_of_repository(Path(__file__).resolve().parent.parent, copy)
+        # The copy's package must shadow an editable install of the working tree.
+        environment = {**os.environ, "PYTHONPATH": str(copy)}
+        for (path, old, new), tests in runs:
+            file = copy / path
+            src = file.read_text()
+            assert src.count(old) == 1, (path, old)
+            file.write_text(src.replace(old, new))
+            try:
+                r = subprocess.run(
+                    [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
+                    capture_output=True,
+                    text=True,
+                    cwd=copy,
+                    env=environment,
+                )
+                status = "caught" if r.returncode != 0 else "MISSED"
+            finally:
+                file.write_text(src)
+            missed += status == "MISSED"
+            print(f"{status}: {path}: {new.strip()[:70]}", flush=True)
     raise SystemExit(1 if missed else 0)
 
 
