@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("sklearn", reason="the digits problem needs the bench extra")
@@ -216,3 +217,46 @@ def test_the_replay_stops_runs_where_the_rule_would_and_audits_each_stop() -> No
     assert [r["cumulative_cost"] for r in replayed] == pytest.approx(
         [10, 20, 30, 40, 50, 52.5, 62.5]
     )
+
+
+def _sweep(optimizer: str, runs: list[tuple[float, float]], seed: int = 0) -> list[dict]:
+    """hartmann3_mf records of one seed, from ``(cost, true output)`` pairs in order."""
+    records, spent = [], 0.0
+    for step, (cost, output) in enumerate(runs):
+        spent += cost
+        records.append(
+            {
+                "problem": "hartmann3_mf",
+                "optimizer": optimizer,
+                "seed": seed,
+                "step": step,
+                "output": output,
+                "true_output": output,
+                "cost": cost,
+                "failed": False,
+                "cumulative_cost": spent,
+            }
+        )
+    return records
+
+
+def test_cells_at_the_variants_own_spend_cut_the_rivals_at_that_cost() -> None:
+    from benchmarks.metrics import group_runs
+    from benchmarks.report import cell_wins, level_medians, level_medians_at_spend
+
+    # carbs spends 10 in all; the rival's better dear run comes after 110.
+    carbs = _sweep("carbs", [(2.0, -3.0), (8.0, -3.2)])
+    rival = _sweep("optuna_tpe", [(10.0, -3.1), (100.0, -3.7), (5.0, -3.8)])
+    nested: dict = {"hartmann3_mf": {}}
+    for (problem, optimizer, _), run in group_runs(carbs + rival).items():
+        nested[problem].setdefault(optimizer, []).append(run)
+
+    after_all = level_medians(nested)["hartmann3_mf"]
+    at_spend = level_medians_at_spend(nested, "carbs")["hartmann3_mf"]
+    np.testing.assert_array_equal(at_spend["carbs"], after_all["carbs"])
+    # Within 10 the rival has only its first run: worse than carbs at every level
+    # it reaches, where after all its runs it was better at the dearest one.
+    assert at_spend["optuna_tpe"][-1] > at_spend["carbs"][-1]
+    assert after_all["optuna_tpe"][-1] < after_all["carbs"][-1]
+    wins_at_spend = cell_wins(level_medians_at_spend(nested, "carbs"), "carbs")[0]
+    assert wins_at_spend > cell_wins(level_medians(nested), "carbs")[0]
