@@ -33,22 +33,29 @@ def test_stratified_subset_gives_the_rare_class_at_most_half() -> None:
     assert int(is_success[chosen].sum()) == 10
 
 
-def test_a_large_sweep_is_fitted_on_a_subset_but_keeps_all_points(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(fitting, "MAX_FIT_POINTS", 20)
-    fitted_sizes: list[int] = []
+def _record_fits(monkeypatch: pytest.MonkeyPatch, max_points: int) -> list[Any]:
+    """Cap the fitting subset at ``max_points``; the returned list collects each model
+    as ``fit_map`` is called on it (with the training data it had then)."""
+    monkeypatch.setattr(fitting, "MAX_FIT_POINTS", max_points)
+    fitted: list[Any] = []
     real_fit_map = fitting.fit_map
 
     def recording(model: Any, *args: Any, **kwargs: Any) -> float:
-        fitted_sizes.append(model.train_inputs[0].shape[0])
+        fitted.append((model, model.train_inputs[0].shape[0]))
         return real_fit_map(model, *args, **kwargs)
 
     monkeypatch.setattr(fitting, "fit_map", recording)
+    return fitted
+
+
+def test_a_large_sweep_is_fitted_on_a_subset_but_keeps_all_points(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fitted = _record_fits(monkeypatch, 20)
     x = torch.rand(50, 2, generator=_generator(1), dtype=torch.float64)
     y = torch.sin(3 * x[:, 0]) + x[:, 1]
     model = GPFitter(generator=_generator()).regression("performance", x, y, 0.5)
-    assert fitted_sizes == [20]
+    assert [size for _, size in fitted] == [20]
     assert model.train_inputs[0].shape[0] == 50  # the posterior conditions on every run
     torch.testing.assert_close(model.train_targets, y)
 
@@ -56,20 +63,12 @@ def test_a_large_sweep_is_fitted_on_a_subset_but_keeps_all_points(
 def test_a_large_success_classifier_takes_the_subsets_hyperparameters(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(fitting, "MAX_FIT_POINTS", 16)
-    fitted: list[SuccessGP] = []
-    real_fit_map = fitting.fit_map
-
-    def recording(model: Any, *args: Any, **kwargs: Any) -> float:
-        fitted.append(model)
-        return real_fit_map(model, *args, **kwargs)
-
-    monkeypatch.setattr(fitting, "fit_map", recording)
+    fitted = _record_fits(monkeypatch, 16)
     x = torch.rand(40, 2, generator=_generator(2), dtype=torch.float64)
     labels = x[:, 0] < 0.8  # failures are rare: 8 or so of 40
     fitter = GPFitter(generator=_generator())
     model = fitter.with_retries("success", lambda: SuccessGP(x, labels, 0.5))
-    (small,) = fitted
+    ((small, _),) = fitted
     assert small is not model and small.train_inputs[0].shape[0] == 16
     assert int((~small.is_success).sum()) == int((~labels).sum())  # every failure kept
     assert model.train_inputs[0].shape[0] == 40
