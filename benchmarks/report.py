@@ -87,51 +87,47 @@ def paired_wins(mine: dict[int, float], theirs: dict[int, float]) -> tuple[int, 
     return sum(mine[seed] < theirs[seed] for seed in shared), len(shared)
 
 
-def level_medians(nested: ProblemRuns) -> dict[str, dict[str, np.ndarray]]:
-    """problem -> optimizer -> median regret at each of the problem's cost levels."""
-    medians: dict[str, dict[str, np.ndarray]] = {}
-    for name, by_optimizer in nested.items():
-        problem = PROBLEMS[name]
-        all_runs = [run for runs in by_optimizer.values() for run in runs]
-        front = reference_front(problem, (r for run in all_runs for r in run))
-        medians[name] = {
-            o: np.median([pareto_regret_levels(run, problem, front) for run in runs], axis=0)
-            for o, runs in by_optimizer.items()
-        }
-    return medians
+def level_medians(
+    nested: ProblemRuns, at_spend_of: str | None = None
+) -> dict[str, dict[str, np.ndarray]]:
+    """problem -> optimizer -> median regret at each of the problem's cost levels.
 
-
-def level_medians_at_spend(nested: ProblemRuns, optimizer: str) -> dict[str, dict[str, np.ndarray]]:
-    """Like :func:`level_medians`, but every optimizer is cut at ``optimizer``'s spend.
-
-    For each seed the budget is the cumulative cost of ``optimizer``'s own run on
-    that seed; every other optimizer's run on the same seed counts only the
-    evaluations finished within it (a run with none is charged the problem's
-    ceiling, as before its first result). This compares per cost level at equal
-    compute, where the plain table compares at an equal number of evaluations.
+    With ``at_spend_of``, every run is cut at that optimizer's spend: on each seed
+    only the evaluations finished within the cumulative cost of ``at_spend_of``'s
+    own run count (a run with none is charged the problem's ceiling), and problems
+    or seeds it did not run are left out. This compares per cost level at equal
+    compute, where the plain medians compare at an equal number of evaluations.
     """
     medians: dict[str, dict[str, np.ndarray]] = {}
     for name, by_optimizer in nested.items():
-        if optimizer not in by_optimizer:
-            continue
+        spend: dict[int, float] | None = None
+        if at_spend_of is not None:
+            if at_spend_of not in by_optimizer:
+                continue
+            spend = {
+                run[0]["seed"]: run[-1]["cumulative_cost"] for run in by_optimizer[at_spend_of]
+            }
         problem = PROBLEMS[name]
         all_runs = [run for runs in by_optimizer.values() for run in runs]
         front = reference_front(problem, (r for run in all_runs for r in run))
-        spend = {run[0]["seed"]: run[-1]["cumulative_cost"] for run in by_optimizer[optimizer]}
         medians[name] = {}
         for o, runs in by_optimizer.items():
             levels = [
-                pareto_regret_levels(
-                    [r for r in run if r["cumulative_cost"] <= spend[run[0]["seed"]] * 1.000001],
-                    problem,
-                    front,
-                )
+                pareto_regret_levels(_within(run, spend), problem, front)
                 for run in runs
-                if run[0]["seed"] in spend
+                if spend is None or run[0]["seed"] in spend
             ]
             if levels:
                 medians[name][o] = np.median(levels, axis=0)
     return medians
+
+
+def _within(run: Sequence[Record], spend: dict[int, float] | None) -> Sequence[Record]:
+    """The evaluations of ``run`` finished within its seed's ``spend`` (all without one)."""
+    if spend is None:
+        return run
+    budget = spend[run[0]["seed"]] * 1.000001
+    return [r for r in run if r["cumulative_cost"] <= budget]
 
 
 def cell_wins(medians: dict[str, dict[str, np.ndarray]], optimizer: str) -> tuple[int, int, float]:
@@ -168,7 +164,7 @@ def render_tables(
     With ``per_level`` two more tables give the median regret at each cost level
     and, for each carbs variant, the cells it wins against the other optimizers,
     after the same number of evaluations and within the variant's own cumulative
-    cost on each seed (:func:`level_medians_at_spend`).
+    cost on each seed (:func:`level_medians` with ``at_spend_of``).
     ``reference`` is the optimizer the paired table compares every other one with.
     """
     paths = [path] if isinstance(path, str | Path) else list(path)
@@ -247,7 +243,7 @@ def render_tables(
         ]
         for optimizer in (o for o in optimizers if o.startswith("carbs")):
             wins, cells, worst = cell_wins(medians, optimizer)
-            at_spend = cell_wins(level_medians_at_spend(nested, optimizer), optimizer)
+            at_spend = cell_wins(level_medians(nested, at_spend_of=optimizer), optimizer)
             if cells:
                 lines.append(
                     f"| {optimizer} | {wins} of {cells} | {worst:.3g} "

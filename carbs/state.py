@@ -38,7 +38,7 @@ from carbs.migrations import upgrade
 from carbs.observations import ObservationInBasic, SuggestionInBasic
 from carbs.spaces import Param, SearchSpace
 from carbs.stopping import ReportedCurve
-from carbs.surrogate.model import Hyperparameters
+from carbs.surrogate.fitting import Hyperparameters
 
 FORMAT_VERSION = 7
 """Version of the JSON layout written by this carbs; bumped when its meaning changes."""

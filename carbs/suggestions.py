@@ -28,8 +28,9 @@ from carbs.pareto import (
     relative_noise,
 )
 from carbs.spaces import SearchSpace
+from carbs.surrogate.fitting import Hyperparameters
 from carbs.surrogate.gp import ExactRegressionGP, GPFitError
-from carbs.surrogate.model import Hyperparameters, SurrogateModel, SurrogatePredictions
+from carbs.surrogate.model import SurrogateModel, SurrogatePredictions
 
 NUMERICAL_ERRORS: tuple[type[Exception], ...] = (
     GPFitError,

@@ -242,7 +242,7 @@ def _sweep(optimizer: str, runs: list[tuple[float, float]], seed: int = 0) -> li
 
 def test_cells_at_the_variants_own_spend_cut_the_rivals_at_that_cost() -> None:
     from benchmarks.metrics import group_runs
-    from benchmarks.report import cell_wins, level_medians, level_medians_at_spend
+    from benchmarks.report import cell_wins, level_medians
 
     # carbs spends 10 in all; the rival's better dear run comes after 110.
     carbs = _sweep("carbs", [(2.0, -3.0), (8.0, -3.2)])
@@ -252,11 +252,11 @@ def test_cells_at_the_variants_own_spend_cut_the_rivals_at_that_cost() -> None:
         nested[problem].setdefault(optimizer, []).append(run)
 
     after_all = level_medians(nested)["hartmann3_mf"]
-    at_spend = level_medians_at_spend(nested, "carbs")["hartmann3_mf"]
+    at_spend = level_medians(nested, at_spend_of="carbs")["hartmann3_mf"]
     np.testing.assert_array_equal(at_spend["carbs"], after_all["carbs"])
     # Within 10 the rival has only its first run: worse than carbs at every level
     # it reaches, where after all its runs it was better at the dearest one.
     assert at_spend["optuna_tpe"][-1] > at_spend["carbs"][-1]
     assert after_all["optuna_tpe"][-1] < after_all["carbs"][-1]
-    wins_at_spend = cell_wins(level_medians_at_spend(nested, "carbs"), "carbs")[0]
+    wins_at_spend = cell_wins(level_medians(nested, at_spend_of="carbs"), "carbs")[0]
     assert wins_at_spend > cell_wins(level_medians(nested), "carbs")[0]

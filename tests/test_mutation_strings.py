@@ -20,8 +20,7 @@ def _mutations() -> list[tuple[str, str, str]]:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    names = ["MUTATIONS", "STOPPING_MUTATIONS", "RESAMPLE_MUTATIONS", "FORMAT7_MUTATIONS"]
-    return [mutation for name in names for mutation in getattr(module, name)]
+    return [mutation for mutation, _ in module.planned_runs()]
 
 
 @pytest.mark.parametrize("path, old, new", _mutations())

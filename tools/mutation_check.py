@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 MUTATIONS = [
@@ -274,19 +275,27 @@ def copy_of_repository(root: Path, destination: Path) -> None:
             shutil.copy2(source, target)
 
 
-def main() -> None:
-    tests = sys.argv[1:] or [
+def planned_runs(tests: Sequence[str] = ()) -> list[tuple[tuple[str, str, str], list[str]]]:
+    """Every mutation with the pytest arguments that must catch it (``tests`` for all
+    of them, if given)."""
+    decision_tests = [
         "tests/test_decisions.py",
         "tests/test_acquisition.py",
         "tests/test_coverage.py",
         "tests/test_choice_spaces.py",
         "tests/test_batch.py",
     ]
-    runs = [(m, tests) for m in MUTATIONS]
-    runs += [(m, sys.argv[1:] or ["tests/test_stopping.py"]) for m in STOPPING_MUTATIONS]
-    runs += [(m, sys.argv[1:] or RESAMPLE_TESTS) for m in RESAMPLE_MUTATIONS]
-    format_tests = ["tests/test_state.py", "-k", "format"]
-    runs += [(m, sys.argv[1:] or format_tests) for m in FORMAT7_MUTATIONS]
+    groups = [
+        (MUTATIONS, decision_tests),
+        (STOPPING_MUTATIONS, ["tests/test_stopping.py"]),
+        (RESAMPLE_MUTATIONS, RESAMPLE_TESTS),
+        (FORMAT7_MUTATIONS, ["tests/test_state.py", "-k", "format"]),
+    ]
+    return [(m, list(tests) or own) for mutations, own in groups for m in mutations]
+
+
+def main() -> None:
+    runs = planned_runs(sys.argv[1:])
     missed = 0
     with tempfile.TemporaryDirectory(prefix="carbs-mutation-") as scratch:
         copy = Path(scratch)
