@@ -96,6 +96,20 @@ def test_paired_wins_counts_strictly_lower_regrets_on_shared_seeds() -> None:
     assert paired_wins(mine, theirs) == (1, 3)
 
 
+def test_sign_test_drops_ties_and_is_two_sided() -> None:
+    from benchmarks.report import sign_test
+
+    seeds = range(10)
+    seven_of_ten = sign_test({s: 0.0 if s < 7 else 1.0 for s in seeds}, dict.fromkeys(seeds, 0.5))
+    assert seven_of_ten == pytest.approx(0.34375)
+    three_of_ten = sign_test({s: 1.0 if s < 7 else 0.0 for s in seeds}, dict.fromkeys(seeds, 0.5))
+    assert three_of_ten == pytest.approx(seven_of_ten)
+    # Two ties leave 7 of 8: less likely by chance than 7 of 10.
+    tied = {s: 0.5 if s >= 8 else (0.0 if s < 7 else 1.0) for s in seeds}
+    assert sign_test(tied, dict.fromkeys(seeds, 0.5)) == pytest.approx(0.0703125)
+    assert sign_test(dict.fromkeys(seeds, 0.5), dict.fromkeys(seeds, 0.5)) == 1.0
+
+
 def test_every_adapter_asks_legal_choices_and_listed_values() -> None:
     """Categorical params reach carbs as ``CategoricalSpace``, Optuna as a categorical
     distribution and random search as a uniform choice; ordinal ones (powers of two)
