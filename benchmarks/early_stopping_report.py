@@ -28,7 +28,7 @@ import numpy as np
 
 from benchmarks.early_stopping_methods import METHODS, STOPPING_METHODS
 from benchmarks.learning_curves import CURVE_PROBLEMS
-from benchmarks.metrics import BestAtCost, empirical_front, pareto_regret, value
+from benchmarks.metrics import BestAtCost, empirical_front, pareto_regret, sign_test, value
 from benchmarks.problems import Problem
 from carbs import CARBSParams
 from carbs.stopping import CompletedCurve, StoppingRule, decide
@@ -271,10 +271,11 @@ def table_equal_cost(sweeps: Sweeps) -> str:
 
 
 def table_paired(sweeps: Sweeps, reference_method: str = "carbs_stop") -> str:
-    """Seeds on which ``reference_method``'s regret at the budget is lower / equal / higher."""
+    """Seeds on which ``reference_method``'s regret at the budget is lower / equal / higher,
+    and the sign test's p-value of that split."""
     if reference_method not in sweeps.methods:
         return f"({reference_method} not run)"
-    lines = [f"| {reference_method} vs | lower | tie | higher |", "|---|---|---|---|"]
+    lines = [f"| {reference_method} vs | lower | tie | higher | p |", "|---|---|---|---|---|"]
     for method in sweeps.methods:
         if method == reference_method:
             continue
@@ -285,7 +286,10 @@ def table_paired(sweeps: Sweeps, reference_method: str = "carbs_stop") -> str:
             theirs = sweeps.regret(sweeps.runs.get((method, seed), []), budget)
             counts[0 if mine < theirs - 1e-12 else 2 if mine > theirs + 1e-12 else 1] += 1
         n = len(sweeps.seeds)
-        lines.append(f"| {method} | {counts[0]}/{n} | {counts[1]}/{n} | {counts[2]}/{n} |")
+        p = sign_test(counts[0], counts[2])
+        lines.append(
+            f"| {method} | {counts[0]}/{n} | {counts[1]}/{n} | {counts[2]}/{n} | {p:.2g} |"
+        )
     return "\n".join(lines)
 
 

@@ -150,3 +150,17 @@ def median_iqr(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
             quartiles[:, j] = np.percentile(column, [50, 25, 75])
     shape = samples.shape[1:]
     return quartiles[0].reshape(shape), quartiles[1].reshape(shape), quartiles[2].reshape(shape)
+
+
+def sign_test(lower: int, higher: int) -> float:
+    """Two-sided sign-test p-value of ``lower`` against ``higher`` paired seeds (ties left out).
+
+    How often a split at least as uneven comes from chance alone if neither side
+    were better: 7 against 3 gives 0.34, so a count like that says little on its
+    own. 1.0 when there is no untied pair.
+    """
+    from scipy.stats import binomtest
+
+    if lower + higher == 0:
+        return 1.0
+    return float(binomtest(lower, lower + higher, 0.5).pvalue)

@@ -40,6 +40,7 @@ from benchmarks.metrics import (
     pareto_regret_curve,
     pareto_regret_levels,
     reference_front,
+    sign_test,
 )
 from benchmarks.problems import PROBLEMS, Problem
 
@@ -87,21 +88,12 @@ def paired_wins(mine: dict[int, float], theirs: dict[int, float]) -> tuple[int, 
     return sum(mine[seed] < theirs[seed] for seed in shared), len(shared)
 
 
-def sign_test(mine: dict[int, float], theirs: dict[int, float]) -> float:
-    """Two-sided sign-test p-value of the paired regrets (ties dropped; 1.0 without pairs).
-
-    How often a split at least as uneven as the observed one comes from chance
-    alone if neither optimizer were better: 7 of 10 seeds gives 0.34, so a
-    count like that says little on its own.
-    """
-    from scipy.stats import binomtest
-
+def paired_sign_test(mine: dict[int, float], theirs: dict[int, float]) -> float:
+    """:func:`~benchmarks.metrics.sign_test` of regrets keyed by seed, on the shared seeds."""
     shared = set(mine) & set(theirs)
     lower = sum(mine[seed] < theirs[seed] for seed in shared)
     higher = sum(mine[seed] > theirs[seed] for seed in shared)
-    if lower + higher == 0:
-        return 1.0
-    return float(binomtest(lower, lower + higher, 0.5).pvalue)
+    return sign_test(lower, higher)
 
 
 def level_medians(
@@ -204,7 +196,7 @@ def render_tables(
         if reference in regrets:
             paired_rows[_label(problem)] = {
                 o: "{}/{} (p {:.2g})".format(
-                    *paired_wins(regrets[reference], r), sign_test(regrets[reference], r)
+                    *paired_wins(regrets[reference], r), paired_sign_test(regrets[reference], r)
                 )
                 for o, r in regrets.items()
                 if o != reference

@@ -97,7 +97,7 @@ def test_paired_wins_counts_strictly_lower_regrets_on_shared_seeds() -> None:
 
 
 def test_sign_test_drops_ties_and_is_two_sided() -> None:
-    from benchmarks.report import sign_test
+    from benchmarks.report import paired_sign_test as sign_test
 
     seeds = range(10)
     seven_of_ten = sign_test({s: 0.0 if s < 7 else 1.0 for s in seeds}, dict.fromkeys(seeds, 0.5))
