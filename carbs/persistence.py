@@ -18,7 +18,7 @@ from carbs.checks import check_bool
 from carbs.config import with_side_effects, with_side_effects_of
 from carbs.errors import InvalidParamError
 from carbs.jsonio import PathLike, dumps, loads, write_atomic
-from carbs.observations import ObservationInParam, ObserveOutput
+from carbs.observations import ObservationInBasic, ObservationInParam
 from carbs.spaces import Param, SearchSpace
 from carbs.state import STATE_FILE_NAME, CARBSState, check_params_match, read_state
 from carbs.sweep import Sweep
@@ -35,9 +35,12 @@ class PersistenceMixin:
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # pragma: no cover - CARBS's own
         raise NotImplementedError
 
-    def initialize_from_observations(
+    def _new_observations(
         self, observations: Sequence[ObservationInParam]
-    ) -> ObserveOutput:  # pragma: no cover - CARBS's own
+    ) -> list[ObservationInBasic]:  # pragma: no cover - CARBS's own
+        raise NotImplementedError
+
+    def _autosave(self) -> None:  # pragma: no cover - CARBS's own
         raise NotImplementedError
 
     @property
@@ -147,9 +150,10 @@ class PersistenceMixin:
 
         Args:
             path: A state file written by :meth:`save` or by autosave.
-            is_prior_observation_valid: Add the prior observations as data (which
-                also centres the search on the best of them); if ``False`` only the
-                search centre moves to the best prior success inside the bounds.
+            is_prior_observation_valid: Add the prior observations as data and
+                centre the search on the best of them; their intermediate reports
+                come along, for early stopping. If ``False`` only the search centre
+                moves to the best prior success inside the bounds.
             added_parameters: Values of params new in this sweep; they also become
                 those params' search centre.
 
@@ -166,8 +170,11 @@ class PersistenceMixin:
         )
         with self._lock:
             if plan.observations:
-                self.initialize_from_observations(plan.observations)
+                self._sweep.initialize(self._new_observations(plan.observations))
+                self._sweep.adopt_curves(plan.curves)
             self._sweep.move_center(plan.center)
+            if plan.observations:
+                self._autosave()
 
     @classmethod
     def _from_state(

@@ -226,6 +226,11 @@ class Sweep:
         curve = self._state.curves.get(suggestion_id, stopping.ReportedCurve())
         self._state.curves[suggestion_id] = curve.with_report(cost, output, planned_cost)
 
+    def adopt_curves(self, curves: Mapping[str, stopping.ReportedCurve]) -> None:
+        """Keep earlier runs' reports (a warm start's) where this sweep has none for that id."""
+        for suggestion_id, curve in curves.items():
+            self._state.curves.setdefault(suggestion_id, curve)
+
     def stop_decision(self, suggestion_id: str) -> stopping.StopDecision:
         """Whether the outstanding suggestion, at its latest report, should stop."""
         state, config = self._state, self._state.config

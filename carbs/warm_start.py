@@ -18,6 +18,7 @@ from carbs.observations import ObservationInBasic, ObservationInParam
 from carbs.pareto import ranked_successes
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, SearchSpace
 from carbs.state import CARBSState
+from carbs.stopping import ReportedCurve
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +32,13 @@ class WarmStartPlan:
             (empty unless prior observations are valid).
         center: Param values to move the search centre to, by name; applied
             after the observations are added.
+        curves: The intermediate reports of the prior runs in ``observations``, by
+            suggestion id, so that early stopping learns from them at once.
     """
 
     observations: list[ObservationInParam]
     center: dict[str, float]
+    curves: dict[str, ReportedCurve] = attrs.Factory(dict)
 
 
 def plan_warm_start(
@@ -97,7 +101,9 @@ def plan_warm_start(
             f"bounds; first: {out_of_bounds[0]}"
         )
     logger.info("warm_start: adding %d prior observation(s) from %s", len(converted), source)
-    return WarmStartPlan(converted, added)
+    ids = {o.input.get(SUGGESTION_ID_DICT_KEY) for o in converted}
+    curves = {key: curve for key, curve in prior.curves.items() if key in ids and curve.costs}
+    return WarmStartPlan(converted, added, curves)
 
 
 def _values(

@@ -463,3 +463,39 @@ def test_warm_start_keeps_stopped_runs_stopped_and_plots_leave_them_out(tmp_path
     points = sum(len(c.get_offsets()) for c in history.axes[0].collections)
     assert points == completed  # stopped runs' partial outputs are not plotted as results
     plot_pareto_front(prior)
+
+
+def test_warm_start_carries_the_prior_runs_curves_into_the_stopping_rule(tmp_path: Path) -> None:
+    prior = sweep_with_completed_curves(8)
+    path = prior.save(tmp_path / "prior.json")
+    prior_curves = prior.get_state_dict()["curves"]
+    assert len(prior_curves) == 8
+
+    carbs = make_carbs(seed=3)
+    carbs.warm_start(path, True)
+    assert carbs.get_state_dict()["curves"] == prior_curves
+    suggestion = carbs.suggest().suggestion
+    carbs.report(suggestion, 50.0, max(1.0, suggestion["epochs"] / 2))  # far above every final
+    decision = carbs.should_stop(suggestion)
+    assert decision.should_stop  # the prior curves count: a new sweep would wait for five
+    assert decision.curve_count >= carbs.config.early_stopping_min_runs
+
+    # Only the search centre moves when the prior runs are not data: no curves either.
+    hint = make_carbs(seed=3)
+    hint.warm_start(path, False)
+    assert hint.get_state_dict()["curves"] == {}
+
+
+def test_an_autosaved_warm_start_holds_the_curves_and_the_new_centre(tmp_path: Path) -> None:
+    prior = sweep_with_completed_curves(6)
+    path = prior.save(tmp_path / "prior.json")
+    config = CARBSParams(
+        better_direction_sign=-1,
+        checkpoint_dir=str(tmp_path / "new"),
+        is_saved_on_every_observation=True,
+    )
+    carbs = CARBS(config, make_carbs().params)
+    carbs.warm_start(path, True)
+    saved = json.loads(carbs.checkpoint_path.read_text())
+    assert saved["curves"] == prior.get_state_dict()["curves"]
+    assert saved == carbs.get_state_dict()
