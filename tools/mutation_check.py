@@ -8,7 +8,8 @@ the decision tests, restores the file and prints ``caught`` or ``MISSED``; it wo
 in a temporary copy of the repository, so the working tree is never edited. Every
 line must say ``caught``. :data:`STOPPING_MUTATIONS` break the early-stopping rule
 (a reversed threshold, a dropped minimum, the wrong target, a stopped run's
-partial output taken for its final one) and run against ``tests/test_stopping.py``;
+partial output taken for its final one, a warm start that leaves the prior runs'
+curves behind) and run against ``tests/test_stopping.py``;
 :data:`RESAMPLE_MUTATIONS` break how resample turns are counted.
 """
 
@@ -214,6 +215,7 @@ STOPPING_MUTATIONS = [
         'predicted = suggestion.log_info.get("predicted_cost")',
         "predicted = None",
     ),
+    ("carbs/persistence.py", "self._sweep.adopt_curves(plan.curves)", "pass"),
 ]
 
 
