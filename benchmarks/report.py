@@ -90,10 +90,7 @@ def paired_wins(mine: dict[int, float], theirs: dict[int, float]) -> tuple[int, 
 
 def paired_sign_test(mine: dict[int, float], theirs: dict[int, float]) -> float:
     """:func:`~benchmarks.metrics.sign_test` of regrets keyed by seed, on the shared seeds."""
-    shared = set(mine) & set(theirs)
-    lower = sum(mine[seed] < theirs[seed] for seed in shared)
-    higher = sum(mine[seed] > theirs[seed] for seed in shared)
-    return sign_test(lower, higher)
+    return sign_test(paired_wins(mine, theirs)[0], paired_wins(theirs, mine)[0])
 
 
 def level_medians(

@@ -218,19 +218,23 @@ def origins_below(
     lower: Tensor,
     upper: Tensor,
     direction: Tensor | None = None,
+    end_log_cost: float | None = None,
 ) -> Tensor:
     """Search origins between the front's cheapest member and the cheap end of a ray.
 
     :data:`ORIGINS_PER_END` points on the ray from ``cheapest`` (the cheapest
     member's input, ``(d,)``) along ``direction`` (see :func:`level_direction`;
     by default the plane's gradient), evenly spaced in predicted log cost down to
-    where the ray ends. None if the front already reaches it.
+    where the ray ends. None if the front already reaches it. ``end_log_cost`` is
+    the plane's value at the ray's cheap end, if the caller has it already.
 
     Returns:
         Shape ``(k, d)``, ``k`` 0 or :data:`ORIGINS_PER_END`.
     """
     here = float(plane.log_cost(cheapest))
-    gap = plane.cheapest_log_cost(cheapest, lower, upper, direction) - here
+    if end_log_cost is None:
+        end_log_cost = plane.cheapest_log_cost(cheapest, lower, upper, direction)
+    gap = end_log_cost - here
     if gap > -1e-9:
         return cheapest.new_zeros((0, cheapest.shape[0]))
     fractions = torch.arange(1, ORIGINS_PER_END + 1, dtype=torch.float64) / ORIGINS_PER_END
@@ -296,7 +300,9 @@ def search_origins(
         direction = None
         if model is not None and config.is_level_descent_below_front:
             direction = level_direction(plane.slope, model.performance_gradient(cheapest))
-        below = origins_below(plane, cheapest, lower, upper, direction)
+        # Along the slope the ray ends at the floor just found.
+        end = log_floor if direction is None else None
+        below = origins_below(plane, cheapest, lower, upper, direction, end)
     # A steep plane along an unbounded param can put the cheapest legal cost below the
     # smallest float; clamp it there so that the floor stays positive (budgets take its log).
     floor = math.exp(max(log_floor, _LOG_SMALLEST_FLOAT))

@@ -75,6 +75,7 @@ def plan_warm_start(
     if not prior.observations:
         _warn(f"warm_start: the prior state {source} holds no observations")
     converted: list[ObservationInParam] = []
+    curves: dict[str, ReportedCurve] = {}
     out_of_bounds: list[str] = []
     for observation in prior.observations:
         values = {**_values(observation, prior_space, space), **added}
@@ -85,6 +86,9 @@ def plan_warm_start(
             continue
         if observation.suggestion_id is not None:
             values[SUGGESTION_ID_DICT_KEY] = observation.suggestion_id
+            curve = prior.curves.get(observation.suggestion_id)
+            if curve is not None and curve.costs:
+                curves[observation.suggestion_id] = curve
         converted.append(
             ObservationInParam(
                 input=values,
@@ -101,8 +105,6 @@ def plan_warm_start(
             f"bounds; first: {out_of_bounds[0]}"
         )
     logger.info("warm_start: adding %d prior observation(s) from %s", len(converted), source)
-    ids = {o.input.get(SUGGESTION_ID_DICT_KEY) for o in converted}
-    curves = {key: curve for key, curve in prior.curves.items() if key in ids and curve.costs}
     return WarmStartPlan(converted, added, curves)
 
 
