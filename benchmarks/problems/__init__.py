@@ -13,6 +13,8 @@ import math
 import numpy as np
 
 from benchmarks.problems import (
+    boosting,
+    branin_mf,
     digits_choices,
     digits_mlp,
     gpu_memory,
@@ -20,6 +22,7 @@ from benchmarks.problems import (
     lm_shape,
     scaling_law,
     sparse20,
+    vision_scaling,
 )
 from benchmarks.problems.base import (
     EvalResult,
@@ -40,6 +43,9 @@ PROBLEMS: dict[str, Problem] = {
         sparse20.make_problem(),
         lm_shape.make_problem(),
         digits_choices.make_problem(),
+        branin_mf.make_problem(),
+        boosting.make_problem(),
+        vision_scaling.make_problem(),
     )
 }
 
