@@ -184,7 +184,7 @@ class CARBSParams:
             in standard-normal output units; larger explores more. The default is
             the original release's. On a rugged, low-dimensional objective (the
             benchmarks' ``branin_mf``) 0.5 nearly halved the regret; on the seven
-            other problems it made no difference that ten seeds could show
+            other problems it was neither a consistent gain nor a consistent loss
             (``benchmarks/RESULTS.md``).
         num_candidates_for_suggestion_per_dim: Candidates scored per suggestion, per
             param (at most 100,000).
