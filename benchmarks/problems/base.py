@@ -25,6 +25,8 @@ ParamKind = Literal["linear", "log", "logit", "ordinal", "categorical"]
 ParamValues = dict[str, Any]
 EvalResult = tuple[float, float, bool]
 """``(output_to_minimise, cost, failed)``; the output is NaN when ``failed``."""
+ArrayOrFloat = np.ndarray | float
+"""A scalar or an array of values, for formulas that work elementwise on either."""
 
 
 def logit10(p: float | np.ndarray) -> Any:

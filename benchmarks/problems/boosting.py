@@ -22,7 +22,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from benchmarks.problems.base import EvalResult, ParamSpec, ParamValues, Problem
+from benchmarks.problems.base import (
+    ArrayOrFloat,
+    EvalResult,
+    ParamSpec,
+    ParamValues,
+    Problem,
+)
 
 TREE_RANGE = (10, 5000)
 LEAF_COUNTS = (4, 8, 16, 32, 64, 128, 256, 512)
@@ -32,10 +38,7 @@ LEAF_SIZE_RANGE = (1, 200)
 NOISE_STD = 0.002
 
 
-Values = np.ndarray | float
-
-
-def run_cost(trees: Values, subsample: Values, leaves: Values) -> np.ndarray:
+def run_cost(trees: ArrayOrFloat, subsample: ArrayOrFloat, leaves: ArrayOrFloat) -> np.ndarray:
     """Seconds: one pass over the sampled rows per tree, growing with the leaf count."""
     return 1e-3 * np.asarray(trees, float) * subsample * np.sqrt(leaves)
 
@@ -45,7 +48,7 @@ def optimal_leaf_size(leaves: float) -> float:
     return 20.0 * (leaves / 32.0) ** 0.5
 
 
-def fitting_loss(trees: Values, lr: Values, leaves: Values) -> np.ndarray:
+def fitting_loss(trees: ArrayOrFloat, lr: ArrayOrFloat, leaves: ArrayOrFloat) -> np.ndarray:
     """The loss terms that do not depend on subsampling or leaf size, elementwise."""
     fitted = trees * lr * (leaves / 32.0) ** 0.3
     underfit = 0.25 / (1.0 + fitted / 3.0)
@@ -55,7 +58,7 @@ def fitting_loss(trees: Values, lr: Values, leaves: Values) -> np.ndarray:
     return 0.05 + underfit + overfit + step_size + capacity
 
 
-def subsampling_variance(subsample: Values) -> np.ndarray:
+def subsampling_variance(subsample: ArrayOrFloat) -> np.ndarray:
     """The loss that heavy row subsampling adds."""
     return 0.005 * (1.0 - np.asarray(subsample, float)) ** 2 / subsample
 

@@ -22,7 +22,13 @@ import math
 
 import numpy as np
 
-from benchmarks.problems.base import EvalResult, ParamSpec, ParamValues, Problem
+from benchmarks.problems.base import (
+    ArrayOrFloat,
+    EvalResult,
+    ParamSpec,
+    ParamValues,
+    Problem,
+)
 
 WIDTH_RANGE = (0.25, 4.0)
 EPOCH_RANGE = (1, 300)
@@ -44,10 +50,7 @@ def optimal_weight_decay(epochs: float) -> float:
     return 5e-4 * (30.0 / epochs) ** 0.5
 
 
-Values = np.ndarray | float
-
-
-def run_cost(width: Values, epochs: Values, batch: Values) -> np.ndarray:
+def run_cost(width: ArrayOrFloat, epochs: ArrayOrFloat, batch: ArrayOrFloat) -> np.ndarray:
     """GPU-hours: compute grows with width squared and epochs, small batches add overhead."""
     return 0.02 * np.square(width) * epochs * (1.0 + 64.0 / np.asarray(batch, dtype=float))
 
