@@ -42,9 +42,6 @@ MIN_LEVEL_RISE = 0.1
 """The least share of the cost slope a level direction must keep (see :func:`level_direction`)."""
 COST_DRIVER_SHARE = 0.01
 """A param drives cost when its slope is more than this share of the steepest one."""
-SLOPE_CONFIDENCE = 0.95
-"""The plane keeps a param's slope only where the runs show it differs from 0 at this
-confidence (a two-sided t-test); see :meth:`CostPlane.fit`."""
 _LOG_SMALLEST_FLOAT = math.log(sys.float_info.min)
 
 
@@ -77,10 +74,6 @@ class CostPlane:
         plane has coefficients (``d + 1`` for real params; a categorical column has one per
         choice but the first).
 
-        A real param keeps its slope only where a t-test at :data:`SLOPE_CONFIDENCE` says
-        it differs from 0; the plane is then refitted with the others' slopes at 0, so
-        that no ray moves a param that the runs do not show to drive cost.
-
         Args:
             successes: Successful observations.
             choice_counts: The number of choices of each categorical column, by column.
@@ -99,21 +92,12 @@ class CostPlane:
         if x.shape[0] < 2 * design.shape[1]:
             return None
         log_cost = torch.log(torch.tensor([o.cost for o in successes], dtype=torch.float64))
-        solution, gram_inverse = _least_squares(design, log_cost)
-        # A param that does not drive cost still gets a small slope from chance
-        # correlations, and a ray along the slope carries it to its bound once the
-        # real drivers have stopped at theirs (a learning rate at its minimum in the
-        # cheapest origin). Only slopes the runs show are kept; the plane is refitted
-        # without the others.
-        residual = log_cost - design @ solution
-        variance = float(residual @ residual) / (design.shape[0] - design.shape[1])
-        std_error = (variance * gram_inverse.diagonal()[: len(real)]).clamp_min(0.0).sqrt()
-        shown = solution[: len(real)].abs() > _t_quantile(design) * std_error
-        if not bool(shown.all()):
-            kept = torch.cat([shown, torch.ones(design.shape[1] - len(real), dtype=torch.bool)])
-            reduced, _ = _least_squares(design[:, kept], log_cost)
-            solution = torch.zeros(design.shape[1], dtype=torch.float64)
-            solution[kept] = reduced
+        # Normal equations with a tiny ridge: well posed when a param never varied, and,
+        # unlike torch.linalg.lstsq, the same to the last bit on every call (a seed
+        # must fix every suggestion).
+        gram = design.T @ design
+        ridge = 1e-9 * float(gram.diagonal().mean()) * torch.eye(gram.shape[0], dtype=torch.float64)
+        solution = torch.linalg.solve(gram + ridge, design.T @ log_cost)
         slope = torch.zeros(x.shape[1], dtype=torch.float64)
         slope[real] = solution[: len(real)]
         offsets, start = [], len(real)
@@ -200,29 +184,6 @@ class CostPlane:
     ) -> float:
         steps = torch.tensor([sign * MAX_MOVE * 1e3], dtype=torch.float64)
         return float(self.log_cost(self.ray(start, lower, upper, steps, direction)[0]))
-
-
-def _least_squares(design: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
-    """Coefficients ``(p,)`` of ``design`` ``(n, p)`` for ``target`` ``(n,)``, and the inverse
-    of the (ridged) Gram matrix ``(p, p)``.
-
-    Normal equations with a tiny ridge: well posed when a param never varied, and,
-    unlike ``torch.linalg.lstsq``, the same to the last bit on every call (a seed
-    must fix every suggestion).
-    """
-    gram = design.T @ design
-    ridge = 1e-9 * float(gram.diagonal().mean()) * torch.eye(gram.shape[0], dtype=torch.float64)
-    gram_inverse = torch.linalg.inv(gram + ridge)
-    return gram_inverse @ (design.T @ target), gram_inverse
-
-
-def _t_quantile(design: Tensor) -> float:
-    """The two-sided Student-t quantile at :data:`SLOPE_CONFIDENCE` for the residual
-    degrees of freedom of ``design`` ``(n, p)`` (``n >= 2p``, so at least ``p``)."""
-    from scipy import stats  # imported on use: scipy.stats costs ~0.5 s at import
-
-    dof = design.shape[0] - design.shape[1]
-    return float(stats.t.ppf(0.5 + SLOPE_CONFIDENCE / 2, dof))
 
 
 def level_direction(slope: Tensor, performance_gradient: Tensor) -> Tensor | None:

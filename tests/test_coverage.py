@@ -37,45 +37,6 @@ def test_the_plane_recovers_a_log_linear_cost_and_needs_enough_runs() -> None:
     assert CostPlane.fit(successes[: 2 * 4 - 1]) is None  # fewer than 2 (d + 1)
 
 
-def scattered_runs(log_cost: object, noise: float) -> list[ObservationInBasic]:
-    """Twenty runs at random points of the unit cube, log cost plus normal noise (a
-    stand-in for a cost that is not quite log-linear)."""
-    generator = torch.Generator().manual_seed(0)
-    points = torch.rand(20, 3, generator=generator, dtype=torch.float64)
-    noises = noise * torch.randn(20, generator=generator, dtype=torch.float64)
-    return [
-        ObservationInBasic(p, 0.0, math.exp(log_cost(p.tolist()) + float(e)))  # type: ignore[operator]
-        for p, e in zip(points, noises, strict=True)
-    ]
-
-
-def test_the_plane_drops_a_slope_the_runs_do_not_show_so_rays_leave_that_param_alone() -> None:
-    """Cost ignores x1 and x2, but noise gives them small least-squares slopes (checked
-    below); a ray along such a slope would carry them to their bounds once x0 stops at its."""
-    successes = scattered_runs(lambda p: 2.0 * p[0], noise=0.2)
-    design = torch.cat(
-        [torch.stack([o.real_number_input for o in successes]), torch.ones(20, 1).double()], 1
-    )
-    log_cost = torch.log(torch.tensor([o.cost for o in successes], dtype=torch.float64))
-    raw = torch.linalg.lstsq(design, log_cost.unsqueeze(-1)).solution.squeeze(-1)
-    assert float(raw[1:3].abs().min()) > 0.02  # chance slopes, not round-off
-    plane = CostPlane.fit(successes)
-    assert plane is not None
-    assert plane.slope[1:].tolist() == [0.0, 0.0]
-    assert float(plane.slope[0]) == pytest.approx(2.0, abs=0.3)
-    start, lower, upper = f64(0.5, 0.5, 0.5), f64(0.0, 0.0, 0.0), f64(1.0, 1.0, 1.0)
-    end = plane.ray(start, lower, upper, f64(-1e6))[0]
-    assert end.tolist() == [0.0, 0.5, 0.5]
-
-
-def test_the_plane_keeps_a_weak_slope_that_the_runs_do_show() -> None:
-    successes = scattered_runs(lambda p: 2.0 * p[0] + 0.2 * p[1], noise=0.01)
-    plane = CostPlane.fit(successes)
-    assert plane is not None
-    assert float(plane.slope[1]) == pytest.approx(0.2, abs=0.02)
-    assert float(plane.slope[2]) == 0.0
-
-
 def test_the_ray_moves_params_in_proportion_to_their_effect_on_cost_and_stops_at_bounds() -> None:
     plane = CostPlane(f64(2.0, 1.0, 0.0), 3.0)
     start = f64(0.5, 0.5, 0.7)
