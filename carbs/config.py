@@ -220,6 +220,15 @@ class CARBSParams:
             plane's slope, which shrinks every cost-driving param at once into
             the smallest corner. States saved before this setting existed load
             with ``False``, so that they resume exactly.
+        is_below_front_scored: Under ``WHOLE_COST_AXIS``, at a budget below the
+            front's cheapest member, a candidate predicted within the budget is
+            scored by its expected improvement over the worst successful output
+            plus ``exploration_bias`` (the worst run is the reference point of the
+            front's hypervolume), so the search moves down the cost axis through
+            runs the model expects to be good. ``False`` counts every such candidate
+            alike and lets the prior density and the success probability choose.
+            States saved before this setting existed load with ``False``, so that
+            they resume exactly.
         max_outstanding_suggestions: Suggestions neither observed nor forgotten
             that are kept (and shown to the model as fantasies); beyond this the
             oldest is dropped with a warning, so that suggestions of crashed
@@ -291,6 +300,7 @@ class CARBSParams:
     num_fully_bayesian_samples: int = attrs.field(default=16, validator=_integer(2, 10_000))
     is_failure_output_imputed: bool = attrs.field(default=True, validator=_boolean)
     is_level_descent_below_front: bool = attrs.field(default=True, validator=_boolean)
+    is_below_front_scored: bool = attrs.field(default=True, validator=_boolean)
     early_stopping_min_fraction: float = attrs.field(
         default=0.2, validator=_number(min_value=0.0, max_value=1.0)
     )

@@ -116,6 +116,14 @@ def format6_to_7(data: Mapping[str, Any]) -> dict[str, Any]:
     return _with_setting_off(data, 7, "is_level_descent_below_front")
 
 
+def format7_to_8(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Format 8 added ``config.is_below_front_scored`` (candidates below the front
+    scored by their expected improvement over the worst run), on by default. Older
+    states counted every such candidate alike, so they load with it off and resume
+    exactly."""
+    return _with_setting_off(data, 8, "is_below_front_scored")
+
+
 def _with_setting_off(data: Mapping[str, Any], version: int, setting: str) -> dict[str, Any]:
     """``data`` as format ``version``, whose config gained the bool ``setting``: off
     in the upgraded state (unless already there), so that it behaves as it did."""
@@ -141,6 +149,7 @@ STEPS: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     4: format4_to_5,
     5: format5_to_6,
     6: format6_to_7,
+    7: format7_to_8,
 }
 """``STEPS[v]`` turns a format-``v`` state into a format-``v + 1`` state."""
 

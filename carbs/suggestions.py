@@ -16,7 +16,12 @@ import torch
 from linear_operator.utils.errors import NanError, NotPSDError
 from torch import Tensor
 
-from carbs.acquisition import CandidateScores, improvement_target, score_candidates
+from carbs.acquisition import (
+    CandidateScores,
+    improvement_target,
+    log_expected_improvement,
+    score_candidates,
+)
 from carbs.candidates import CandidateSampler, Stretch
 from carbs.config import CARBSParams
 from carbs.coverage import search_origins
@@ -197,17 +202,25 @@ def budget_terms(
     predictions: SurrogatePredictions,
     budget: float,
     plane_log_cost: Tensor | None = None,
+    *,
+    reference: float | None = None,
+    exploration_bias: float = 0.0,
 ) -> tuple[Tensor, Tensor | None]:
     """What each candidate must beat at one budget ``B`` (see :func:`threshold_cost`).
 
     Where the front covers ``B`` the rule is the established release's: a
     candidate must beat the front's value at ``max(c, B)`` (the Pareto GP, read
     inside the front), so a cheap candidate must match a dearer member and a
-    dear one improves the front at its own cost. Below the front nothing is
-    known, so at such a budget every success that costs at most ``B`` improves
-    the front by the same (unbounded) amount: the improvement term is 0 for those
-    candidates and ``-inf`` for the others, and the prior density and the success
-    probability choose among them. If no candidate is predicted that cheap, the
+    dear one improves the front at its own cost. Below the front no run is
+    known, so at such a budget every success that costs at most ``B`` extends
+    the front; the candidates predicted dearer get ``-inf``. Among the others,
+    with a ``reference`` (surrogate space: the worst successful output, the
+    reference point of the front's hypervolume) each is scored by its expected
+    improvement over ``reference + exploration_bias``, so that a cheap run the
+    model expects to be good beats one it expects to be as bad as the worst run;
+    without one (``None``, the rule before format 8) their improvement term is 0
+    and the prior density and the success probability choose among them. If no
+    candidate is predicted that cheap, the
     term is minus the log-cost shortfall, so the cheapest candidates are preferred;
     the shortfall is then measured by the cost plane (``plane_log_cost``, the
     candidates' log costs on it) where there is one: away from its data the cost
@@ -215,18 +228,24 @@ def budget_terms(
     the data, and the front would never move down.
 
     Returns:
-        The targets (surrogate units; ``-inf`` where nothing is known) and, for a
-        budget below the front, the log-improvement term that replaces EI.
+        The targets (surrogate units: the reference below the front, ``-inf`` where
+        nothing is compared) and, for a budget below the front, the log-improvement
+        term that replaces EI.
     """
     if budget < front[0].mean_cost:
+        nothing = torch.full_like(predictions.pareto_surrogate, -math.inf)
         shortfall = torch.log(predictions.cost / budget).clamp_min(0.0)
         if bool((shortfall > 0).all()):
             if plane_log_cost is not None:
                 shortfall = (plane_log_cost - math.log(budget)).clamp_min(0.0)
-            log_improvement = -shortfall
-        else:
-            log_improvement = torch.where(shortfall > 0, -math.inf, 0.0).to(torch.float64)
-        return torch.full_like(predictions.pareto_surrogate, -math.inf), log_improvement
+            return nothing, -shortfall
+        within = shortfall <= 0
+        if reference is None:
+            return nothing, torch.where(within, 0.0, -math.inf).to(torch.float64)
+        log_ei = log_expected_improvement(
+            predictions.surrogate_mean, predictions.surrogate_std, reference + exploration_bias
+        )
+        return torch.full_like(nothing, reference), torch.where(within, log_ei, -math.inf)
     floor = model.pareto_surrogate_at_cost(budget)
     return improvement_target(predictions.pareto_surrogate, floor=floor), None
 
@@ -255,7 +274,16 @@ def acquisition_terms(
     if not config.is_expected_improvement_pareto_value_clamped:
         return improvement_target(predictions.pareto_surrogate), None
     budget = threshold_cost(config, front, generator, floor_cost, ceiling_cost)
-    return budget_terms(model, front, predictions, budget, plane_log_cost)
+    reference = model.worst_success_surrogate if config.is_below_front_scored else None
+    return budget_terms(
+        model,
+        front,
+        predictions,
+        budget,
+        plane_log_cost,
+        reference=reference,
+        exploration_bias=config.exploration_bias,
+    )
 
 
 def bayesian_choice(

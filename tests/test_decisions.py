@@ -208,6 +208,7 @@ class KnownModel:
     """Predictions that are fixed functions of the candidate points."""
 
     floor: float = 0.3
+    worst_success_surrogate: float = -2.0
 
     def predict(self, points: torch.Tensor) -> SurrogatePredictions:
         x0, x1 = points[:, 0], points[:, 1]
@@ -363,7 +364,8 @@ def _predictions(costs: list[float], means: list[float]) -> SurrogatePredictions
     )
 
 
-def test_at_a_budget_below_the_front_every_affordable_success_counts_the_same() -> None:
+def test_without_a_reference_every_affordable_success_below_the_front_counts_the_same() -> None:
+    """The rule before format 8 (``is_below_front_scored=False``)."""
     model, front = _fitted()
     cheapest = front[0].mean_cost
     predictions = _predictions([cheapest / 100, cheapest / 5, cheapest * 2], [-3.0, -2.0, 2.0])
@@ -371,6 +373,77 @@ def test_at_a_budget_below_the_front_every_affordable_success_counts_the_same() 
     assert log_improvement is not None
     assert log_improvement.tolist() == [0.0, -math.inf, -math.inf]  # only the affordable one
     assert bool(torch.isinf(target).all())  # nothing is known there: no finite target
+
+
+def test_below_the_front_the_affordable_candidate_expected_to_be_better_wins() -> None:
+    """With a reference (the worst run, surrogate space), each affordable candidate is
+    scored by its expected improvement over the reference plus the bias: better
+    predicted wins at equal width, a wide posterior beats a narrow one at equal mean,
+    and a dearer candidate gets nothing, however good."""
+    model, front = _fitted()
+    cheapest = front[0].mean_cost
+    budget = cheapest / 10
+    predictions = attrs.evolve(
+        _predictions(
+            [cheapest / 100, cheapest / 50, cheapest / 20, cheapest * 2], [-1.0, 0.5, 0.5, 3.0]
+        ),
+        surrogate_std=f64(0.2, 0.2, 0.6, 0.2),
+    )
+    reference, bias = -2.0, 1.0
+    target, log_improvement = budget_terms(
+        model, front, predictions, budget, reference=reference, exploration_bias=bias
+    )
+    assert log_improvement is not None
+    expected = [
+        math.log(norm.pdf(z) * s + (m - reference - bias) * norm.cdf(z))
+        for m, s in ((-1.0, 0.2), (0.5, 0.2), (0.5, 0.6))
+        for z in [(m - reference - bias) / s]
+    ]
+    assert log_improvement[:3].tolist() == pytest.approx(expected, rel=1e-9)
+    assert float(log_improvement[3]) == -math.inf  # predicted above the budget
+    assert int(torch.argmax(log_improvement)) == 2  # as good as #1 on average, but wider
+    assert float(log_improvement[1]) > float(log_improvement[0])  # better predicted
+    assert target.tolist() == [reference] * 4
+    # Without the bias the target is lower and every improvement larger.
+    _, unbiased = budget_terms(model, front, predictions, budget, reference=reference)
+    assert unbiased is not None and bool((unbiased[:3] > log_improvement[:3]).all())
+
+
+def test_the_config_scores_candidates_below_the_front_against_the_worst_run() -> None:
+    """acquisition_terms hands budget_terms the worst success (surrogate space) and the
+    exploration bias when ``is_below_front_scored`` is on, and no reference when off."""
+    model, front = _fitted()
+    worst = min(model.output_to_surrogate(o) for g in front for o in g.outputs)
+    assert model.worst_success_surrogate < worst  # the worst run is not on the front
+    floor = front[0].mean_cost / 1e9  # budgets fall below the front on nearly every draw
+    cheap = front[0].mean_cost / 1e10
+    predictions = _predictions([cheap, cheap, front[-1].mean_cost], [-1.0, 1.0, 1.0])
+    for seed in range(5):
+        scored = CARBSParams(exploration_bias=0.5)
+        target, term = acquisition_terms(
+            scored, model, front, predictions, torch.Generator().manual_seed(seed), floor
+        )
+        budget = threshold_cost(scored, front, torch.Generator().manual_seed(seed), floor)
+        if budget >= front[0].mean_cost:  # a budget inside the front: draw again
+            continue
+        assert term is not None
+        _, expected = budget_terms(
+            model,
+            front,
+            predictions,
+            budget,
+            reference=model.worst_success_surrogate,
+            exploration_bias=0.5,
+        )
+        torch.testing.assert_close(term, expected)
+        assert target.tolist() == [model.worst_success_surrogate] * 3
+        off = CARBSParams(exploration_bias=0.5, is_below_front_scored=False)
+        _, flat = acquisition_terms(
+            off, model, front, predictions, torch.Generator().manual_seed(seed), floor
+        )
+        assert flat is not None and flat.tolist() == [0.0, 0.0, -math.inf]
+        return
+    pytest.fail("no draw fell below the front")
 
 
 def test_below_the_front_with_nothing_affordable_the_nearest_to_the_budget_wins() -> None:

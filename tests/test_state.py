@@ -641,7 +641,7 @@ def test_a_format1_state_is_upgraded_in_memory_and_saved_as_the_current_format(
     assert all(o.suggestion_type is None for o in carbs.observations)  # unknown in format 1
     assert carbs.fallback_count == 0
     saved = json.loads(carbs.save(tmp_path / "upgraded.json").read_text())
-    assert saved["format_version"] == FORMAT_VERSION == 7
+    assert saved["format_version"] == FORMAT_VERSION == 8
     assert "success_observations" not in saved and len(saved["observations"]) == 9
     again = CARBS.load(tmp_path / "upgraded.json")
     assert without_times(again.get_state_dict()) == without_times(carbs.get_state_dict())
@@ -726,3 +726,24 @@ def test_states_saved_before_format7_keep_the_slope_ray_below_the_front(tmp_path
     assert new.config.is_level_descent_below_front is True
     again = CARBS.load(new.save(tmp_path / "new.json"))
     assert again.config.is_level_descent_below_front is True
+
+
+def test_a_format7_state_written_by_ed5a770_counts_candidates_below_the_front_alike() -> None:
+    """Saved by commit ed5a770 (format 7) during a sweep started mid-range, with the
+    suggestion it made next at a budget below the front: the cheapest legal corner,
+    which every affordable candidate tied for. Format 8 scores those candidates
+    against the worst run, so the file loads with ``is_below_front_scored`` off and
+    resumes exactly; with it on, the same state suggests something else."""
+    source = DATA / "state_format7_ed5a770.json"
+    assert json.loads(source.read_text())["format_version"] == 7
+    old = CARBS.load(source)
+    assert old.config.is_below_front_scored is False
+    expected = json.loads((DATA / "state_format7_ed5a770.next.json").read_text())
+    assert old.suggest("next").suggestion == expected
+    data = json.loads(source.read_text())
+    data["format_version"] = 8
+    data["config"]["is_below_front_scored"] = True
+    scored = CARBS.load_from_string(json.dumps(data))
+    assert scored.suggest("next").suggestion != expected
+    new = CARBS(CARBSParams(), format1_params())
+    assert new.config.is_below_front_scored is True

@@ -64,7 +64,11 @@ MUTATIONS = [
         "success_probability=predictions.success_probability,",
         "success_probability=torch.ones_like(predictions.success_probability),",
     ),
-    ("carbs/suggestions.py", "exploration_bias=config.exploration_bias,", "exploration_bias=0.0,"),
+    (
+        "carbs/suggestions.py",
+        "exploration_bias=config.exploration_bias,\n        log_prior_density=",
+        "exploration_bias=0.0,\n        log_prior_density=",
+    ),
     ("carbs/suggestions.py", "max_cost=config.max_suggestion_cost,", "max_cost=None,"),
     (
         "carbs/suggestions.py",
@@ -83,8 +87,34 @@ MUTATIONS = [
     ),
     (
         "carbs/suggestions.py",
-        "torch.where(shortfall > 0, -math.inf, 0.0)",
-        "torch.where(shortfall > 0, 0.0, -math.inf)",
+        "return nothing, torch.where(within, 0.0, -math.inf)",
+        "return nothing, torch.where(within, -math.inf, 0.0)",
+    ),
+    # Below the front, candidates scored against the worst run (format 8).
+    (
+        "carbs/suggestions.py",
+        "predictions.surrogate_std, reference + exploration_bias",
+        "predictions.surrogate_std, reference",
+    ),
+    (
+        "carbs/suggestions.py",
+        "torch.where(within, log_ei, -math.inf)",
+        "torch.where(within, 0.0 * log_ei, -math.inf)",
+    ),
+    (
+        "carbs/suggestions.py",
+        "reference = model.worst_success_surrogate if config.is_below_front_scored else None",
+        "reference = None",
+    ),
+    (
+        "carbs/suggestions.py",
+        "exploration_bias=config.exploration_bias,\n    )",
+        "exploration_bias=0.0,\n    )",
+    ),
+    (
+        "carbs/surrogate/model.py",
+        "self.worst_success_surrogate = float(y[: len(successes)].min())",
+        "self.worst_success_surrogate = float(y[: len(successes)].max())",
     ),
     (
         "carbs/suggestions.py",
@@ -239,14 +269,20 @@ RESAMPLE_MUTATIONS = [
 ]
 """Break how resample turns are counted (from the repeated inputs, skips included)."""
 
-FORMAT7_MUTATIONS = [
+MIGRATION_MUTATIONS = [
     (
         "carbs/migrations.py",
         'return _with_setting_off(data, 7, "is_level_descent_below_front")',
         'return {**data, "format_version": 7}',
     ),
+    (
+        "carbs/migrations.py",
+        'return _with_setting_off(data, 8, "is_below_front_scored")',
+        'return {**data, "format_version": 8}',
+    ),
 ]
-"""Format-7 migration: old states would switch to the level descent."""
+"""Format-7 and format-8 migrations: old states would switch to the level descent, or
+to candidates below the front scored against the worst run."""
 
 RESAMPLE_TESTS = [
     "tests/test_optimizer.py",
@@ -291,7 +327,7 @@ def planned_runs(tests: Sequence[str] = ()) -> list[tuple[tuple[str, str, str], 
         (MUTATIONS, decision_tests),
         (STOPPING_MUTATIONS, ["tests/test_stopping.py"]),
         (RESAMPLE_MUTATIONS, RESAMPLE_TESTS),
-        (FORMAT7_MUTATIONS, ["tests/test_state.py", "-k", "format"]),
+        (MIGRATION_MUTATIONS, ["tests/test_state.py", "-k", "format"]),
     ]
     return [(m, list(tests) or own) for mutations, own in groups for m in mutations]
 

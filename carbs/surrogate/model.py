@@ -109,6 +109,8 @@ class SurrogateModel:
         self.cost_transform: LogCostTransform | None = None
         self.num_train = 0
         self.front_scaled_log_cost_range = (-1.0, 1.0)
+        self.worst_success_surrogate = 0.0
+        """The worst successful output in surrogate space (set by :meth:`fit`)."""
 
     @property
     def hyperparameters(self) -> Hyperparameters:
@@ -163,6 +165,7 @@ class SurrogateModel:
 
         x_centred = x - self.input_offset
         y = self.output_transform.to_surrogate(torch.as_tensor(outputs))
+        self.worst_success_surrogate = float(y[: len(successes)].min())
         log_cost = self.cost_transform.to_surrogate(torch.as_tensor(costs))
         is_map = self.num_hyperparameter_samples == 1  # NUTS turns the GP into a batch in place
         self.performance_gp = self.fitter.regression(
