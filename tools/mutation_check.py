@@ -357,7 +357,7 @@ def main() -> None:
             finally:
                 file.write_text(src)
             missed += status == "MISSED"
-            print(f"{status}: {path}: {new.strip()[:70]}", flush=True)
+            print(f"{status}: {path}: {' '.join(new.split())[:70]}", flush=True)
     raise SystemExit(1 if missed else 0)
 
 
