@@ -220,12 +220,12 @@ def budget_terms(
     model expects to be good beats one it expects to be as bad as the worst run;
     without one (``None``, the rule before format 8) their improvement term is 0
     and the prior density and the success probability choose among them. If no
-    candidate is predicted that cheap, the
-    term is minus the log-cost shortfall, so the cheapest candidates are preferred;
-    the shortfall is then measured by the cost plane (``plane_log_cost``, the
-    candidates' log costs on it) where there is one: away from its data the cost
-    GP reverts to the data's mean, so its cheapest candidate is the one nearest
-    the data, and the front would never move down.
+    candidate is predicted that cheap, the term is minus the log-cost shortfall,
+    so the cheapest candidates are preferred; the shortfall is then measured by
+    the cost plane (``plane_log_cost``, the candidates' log costs on it) where
+    there is one: away from its data the cost GP reverts to the data's mean, so
+    its cheapest candidate is the one nearest the data, and the front would
+    never move down.
 
     Returns:
         The targets (surrogate units: the reference below the front, ``-inf`` where

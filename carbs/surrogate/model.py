@@ -109,8 +109,9 @@ class SurrogateModel:
         self.cost_transform: LogCostTransform | None = None
         self.num_train = 0
         self.front_scaled_log_cost_range = (-1.0, 1.0)
+        # The worst successful output in surrogate space: the reference point below the
+        # front (see carbs.suggestions.budget_terms).
         self.worst_success_surrogate = 0.0
-        """The worst successful output in surrogate space (set by :meth:`fit`)."""
 
     @property
     def hyperparameters(self) -> Hyperparameters:
