@@ -229,6 +229,14 @@ class CARBSParams:
             alike and lets the prior density and the success probability choose.
             States saved before this setting existed load with ``False``, so that
             they resume exactly.
+        is_cost_overhead_fitted: Under ``WHOLE_COST_AXIS``, the cost plane may
+            include a fixed overhead per run (start-up, data loading, evaluation),
+            ``cost ~ overhead + exp(plane)``, kept where it fits the runs' costs
+            significantly better (:meth:`carbs.coverage.CostPlane.fit`). No run is
+            cheaper than its overhead, so budgets and search origins then stop
+            there instead of aiming at costs no run can reach. ``False`` fits a
+            pure plane in log cost. States saved before this setting existed
+            load with ``False``, so that they resume exactly.
         max_outstanding_suggestions: Suggestions neither observed nor forgotten
             that are kept (and shown to the model as fantasies); beyond this the
             oldest is dropped with a warning, so that suggestions of crashed
@@ -301,6 +309,7 @@ class CARBSParams:
     is_failure_output_imputed: bool = attrs.field(default=True, validator=_boolean)
     is_level_descent_below_front: bool = attrs.field(default=True, validator=_boolean)
     is_below_front_scored: bool = attrs.field(default=True, validator=_boolean)
+    is_cost_overhead_fitted: bool = attrs.field(default=True, validator=_boolean)
     early_stopping_min_fraction: float = attrs.field(
         default=0.2, validator=_number(min_value=0.0, max_value=1.0)
     )

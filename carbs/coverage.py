@@ -7,7 +7,10 @@ make a run cheaper and how cheap a legal run can get, even from a cluster of
 runs far from the cheap end. :func:`origins_below` places search origins along
 it, between the front's cheapest member and the cheapest legal cost, so that
 the search can reach costs below the front in a few steps rather than one
-search radius at a time. The ray need not follow the plane's slope, which
+search radius at a time. Costs measured in time usually include a fixed
+overhead per run (start-up, data loading, evaluation), which no param removes;
+the plane fits it where the runs' costs show one, so that the cheapest legal
+cost is never put below it. The ray need not follow the plane's slope, which
 shrinks every cost-driving param at once: :func:`level_direction` turns it so
 that the performance model's prediction stays level, giving up first the
 compute that adds least. (Origins above the front were tried and dropped: they
@@ -42,12 +45,21 @@ MIN_LEVEL_RISE = 0.1
 """The least share of the cost slope a level direction must keep (see :func:`level_direction`)."""
 COST_DRIVER_SHARE = 0.01
 """A param drives cost when its slope is more than this share of the steepest one."""
+OVERHEAD_FRACTIONS = tuple(i / 32 for i in range(32))
+"""Trial overheads, as fractions of the cheapest run's cost (see :meth:`CostPlane.fit`)."""
+OVERHEAD_LIKELIHOOD_RATIO = 10.83
+"""Twice the log-likelihood gain an overhead must bring: the chi-squared test of one more
+coefficient at the 0.1% level (``scipy.stats.chi2.isf(1e-3, 1)``)."""
 _LOG_SMALLEST_FLOAT = math.log(sys.float_info.min)
 
 
 @attrs.frozen
 class CostPlane:
-    """``log(cost) ~ slope . x + intercept + offset[choice]`` over basic space.
+    """``cost ~ overhead + exp(slope . x + intercept + offset[choice])`` over basic space.
+
+    Without an overhead (0, the default) this is a plane in log cost. With one,
+    log cost flattens towards ``log(overhead)`` as the plane falls: no change
+    of the params makes a run cheaper than its fixed cost.
 
     Real (and ordinal) columns enter linearly. A categorical column holds a
     choice's index, which is no number: each choice gets its own additive offset
@@ -60,23 +72,36 @@ class CostPlane:
         intercept: The plane's value at the origin of basic space (first choices).
         choice_offsets: ``(column, offsets)`` for each categorical column, offsets
             of shape ``(number of choices,)``.
+        overhead: The fixed cost of every run, the user's units (``>= 0``).
     """
 
     slope: Tensor
     intercept: float
     choice_offsets: tuple[tuple[int, Tensor], ...] = ()
+    overhead: float = 0.0
 
     @classmethod
     def fit(
-        cls, successes: Sequence[ObservationInBasic], choice_counts: Mapping[int, int] | None = None
+        cls,
+        successes: Sequence[ObservationInBasic],
+        choice_counts: Mapping[int, int] | None = None,
+        is_overhead_fitted: bool = False,
     ) -> CostPlane | None:
-        """Least squares through the successes; ``None`` with fewer than twice as many as the
-        plane has coefficients (``d + 1`` for real params; a categorical column has one per
-        choice but the first).
+        """Least squares through the successes' log costs; ``None`` with fewer than twice
+        as many as the plane has coefficients (``d + 1`` for real params; a categorical
+        column has one per choice but the first).
+
+        With ``is_overhead_fitted`` each overhead in :data:`OVERHEAD_FRACTIONS` of the
+        cheapest run's cost is tried: the plane is fitted to ``log(cost - overhead)``
+        and scored by its squared error in log cost. The best overhead is kept only
+        if it passes a likelihood-ratio test against none (``n log(SSE_0 / SSE)``
+        above :data:`OVERHEAD_LIKELIHOOD_RATIO`), so that a cost that is a product of
+        powers (FLOPs) keeps a pure plane, and noise does not stop the way down.
 
         Args:
             successes: Successful observations.
             choice_counts: The number of choices of each categorical column, by column.
+            is_overhead_fitted: Whether to try a fixed cost per run.
         """
         choice_counts = dict(choice_counts or {})
         if not successes:
@@ -91,13 +116,30 @@ class CostPlane:
         design = torch.cat(columns, dim=1)
         if x.shape[0] < 2 * design.shape[1]:
             return None
-        log_cost = torch.log(torch.tensor([o.cost for o in successes], dtype=torch.float64))
+        costs = torch.tensor([o.cost for o in successes], dtype=torch.float64)
+        log_cost = torch.log(costs)
+        overheads = torch.tensor(OVERHEAD_FRACTIONS, dtype=torch.float64) * float(costs.min())
+        if not is_overhead_fitted:
+            overheads = overheads[:1]
         # Normal equations with a tiny ridge: well posed when a param never varied, and,
         # unlike torch.linalg.lstsq, the same to the last bit on every call (a seed
-        # must fix every suggestion).
+        # must fix every suggestion). One solve serves every trial overhead.
         gram = design.T @ design
         ridge = 1e-9 * float(gram.diagonal().mean()) * torch.eye(gram.shape[0], dtype=torch.float64)
-        solution = torch.linalg.solve(gram + ridge, design.T @ log_cost)
+        targets = torch.log(costs.unsqueeze(1) - overheads.unsqueeze(0))  # (n, g)
+        solutions = torch.linalg.solve(gram + ridge, design.T @ targets)  # (p, g)
+        fitted = torch.logaddexp(design @ solutions, torch.log(overheads).unsqueeze(0))
+        squared_errors = (fitted - log_cost.unsqueeze(1)).square().sum(dim=0)  # (g,)
+        best = int(torch.argmin(squared_errors))
+        # Keep the overhead only where it is significant: a wrong one would stop the way
+        # down the cost axis short of the cheapest runs.
+        log_ratio = math.log(
+            (float(squared_errors[0]) + 1e-300) / (float(squared_errors[best]) + 1e-300)
+        )
+        if best != 0 and x.shape[0] * log_ratio <= OVERHEAD_LIKELIHOOD_RATIO:
+            best = 0
+        solution = solutions[:, best]
+        overhead = float(overheads[best])
         slope = torch.zeros(x.shape[1], dtype=torch.float64)
         slope[real] = solution[: len(real)]
         offsets, start = [], len(real)
@@ -106,14 +148,16 @@ class CostPlane:
                 (column, torch.cat([slope.new_zeros(1), solution[start : start + count - 1]]))
             )
             start += count - 1
-        return cls(slope, float(solution[-1]), tuple(offsets))
+        return cls(slope, float(solution[-1]), tuple(offsets), overhead)
 
     def log_cost(self, points: Tensor) -> Tensor:
-        """The plane at points ``(..., d)``, shape ``(...)``."""
+        """The predicted log cost at points ``(..., d)``, shape ``(...)``."""
         value = points @ self.slope + self.intercept
         for column, offsets in self.choice_offsets:
             choice = points[..., column].round().long().clamp(0, offsets.shape[0] - 1)
             value = value + offsets[choice]
+        if self.overhead > 0:
+            value = torch.logaddexp(value, torch.full_like(value, math.log(self.overhead)))
         return value
 
     def ray(
@@ -287,7 +331,7 @@ def search_origins(
     origins = front_inputs(front)
     if config.improvement_target is not ImprovementTargetEnum.WHOLE_COST_AXIS:
         return SearchOrigins(origins)
-    plane = CostPlane.fit(successes, space.choice_counts())
+    plane = CostPlane.fit(successes, space.choice_counts(), config.is_cost_overhead_fitted)
     if plane is None:
         return SearchOrigins(origins)
     lower, upper = space.basic_bounds()

@@ -124,6 +124,13 @@ def format7_to_8(data: Mapping[str, Any]) -> dict[str, Any]:
     return _with_setting_off(data, 8, "is_below_front_scored")
 
 
+def format8_to_9(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Format 9 added ``config.is_cost_overhead_fitted`` (a fixed cost per run in the
+    cost plane), on by default. Older states fitted a pure plane in log cost, so they
+    load with it off and resume exactly."""
+    return _with_setting_off(data, 9, "is_cost_overhead_fitted")
+
+
 def _with_setting_off(data: Mapping[str, Any], version: int, setting: str) -> dict[str, Any]:
     """``data`` as format ``version``, whose config gained the bool ``setting``: off
     in the upgraded state (unless already there), so that it behaves as it did."""
@@ -150,6 +157,7 @@ STEPS: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     5: format5_to_6,
     6: format6_to_7,
     7: format7_to_8,
+    8: format8_to_9,
 }
 """``STEPS[v]`` turns a format-``v`` state into a format-``v + 1`` state."""
 

@@ -277,7 +277,11 @@ class Sweep:
         predicted = suggestion.log_info.get("predicted_cost")
         if isinstance(predicted, float) and math.isfinite(predicted) and predicted > 0:
             return predicted
-        plane = CostPlane.fit(self._state.successes, self.search_space.choice_counts())
+        plane = CostPlane.fit(
+            self._state.successes,
+            self.search_space.choice_counts(),
+            self._state.config.is_cost_overhead_fitted,
+        )
         if plane is None:
             return None
         return float(torch.exp(plane.log_cost(suggestion.real_number_input.unsqueeze(0)))[0])

@@ -37,6 +37,61 @@ def test_the_plane_recovers_a_log_linear_cost_and_needs_enough_runs() -> None:
     assert CostPlane.fit(successes[: 2 * 4 - 1]) is None  # fewer than 2 (d + 1)
 
 
+def _with_overhead(overhead: float) -> list[ObservationInBasic]:
+    """The grid's runs at ``overhead + exp(2 x0 + x1 + 3)`` (x2 does not drive cost)."""
+    return [
+        ObservationInBasic(f64(*p), 0.0, overhead + math.exp(2.0 * p[0] + p[1] + 3.0))
+        for p in grid()
+    ]
+
+
+def test_the_plane_fits_a_fixed_cost_per_run_where_the_costs_show_one() -> None:
+    successes = _with_overhead(20.0)  # runs cost 40 to 220: half the cheapest is start-up
+    plane = CostPlane.fit(successes, is_overhead_fitted=True)
+    assert plane is not None
+    cheapest = min(o.cost for o in successes)
+    assert plane.overhead == pytest.approx(20.0, abs=cheapest / 32)  # the grid's resolution
+    torch.testing.assert_close(plane.slope, f64(2.0, 1.0, 0.0), atol=0.1, rtol=0)
+    # Far down the plane the predicted cost is the overhead, never below it.
+    far_down = plane.log_cost(f64(-50.0, -50.0, 0.0))
+    assert float(far_down) == pytest.approx(math.log(plane.overhead), abs=1e-9)
+    pure = CostPlane.fit(successes)  # the default: a plane in log cost, which goes on down
+    assert pure is not None and pure.overhead == 0.0
+    assert float(pure.log_cost(f64(-50.0, -50.0, 0.0))) < math.log(1.0)
+    # A product of powers keeps a pure plane even when an overhead may be fitted.
+    exact = CostPlane.fit(_with_overhead(0.0), is_overhead_fitted=True)
+    assert exact is not None and exact.overhead == 0.0
+
+
+def test_an_overhead_must_be_significant() -> None:
+    # A log-linear cost with 5% multiplicative noise: some trial overhead always fits the
+    # noise a little better (here one of 19% of the cheapest run's cost), but not
+    # significantly.
+    wiggle = [0.05 * math.sin(7.0 * i) for i in range(len(grid()))]
+    noisy = [
+        ObservationInBasic(f64(*p), 0.0, math.exp(2.0 * p[0] + p[1] + 3.0 + w))
+        for p, w in zip(grid(), wiggle, strict=True)
+    ]
+    plane = CostPlane.fit(noisy, is_overhead_fitted=True)
+    assert plane is not None and plane.overhead == 0.0
+    # The same noise on top of a real overhead: the overhead is still found.
+    with_overhead = [ObservationInBasic(o.real_number_input, 0.0, 30.0 + o.cost) for o in noisy]
+    found = CostPlane.fit(with_overhead, is_overhead_fitted=True)
+    assert found is not None and found.overhead == pytest.approx(30.0, rel=0.15)
+
+
+def test_the_ray_stops_at_the_overhead() -> None:
+    plane = CostPlane(f64(2.0, 0.0), 0.0, overhead=math.exp(-1.0))
+    start, lower, upper = f64(0.5, 0.3), f64(-5.0, 0.0), f64(5.0, 1.0)
+    # The plane alone would reach log cost -10 at the bound; the overhead keeps it at -1.
+    assert plane.cheapest_log_cost(start, lower, upper) == pytest.approx(-1.0, abs=1e-3)
+    half, end = plane.points_at(start, lower, upper, f64(0.0, -3.0))
+    assert float(plane.log_cost(half)) == pytest.approx(0.0, abs=1e-9)
+    # log(exp(2 x0) + exp(-1)) = 0 at x0 = log(1 - exp(-1)) / 2.
+    assert float(half[0]) == pytest.approx(math.log(1 - math.exp(-1.0)) / 2, abs=1e-9)
+    assert float(end[0]) == pytest.approx(-5.0)  # a cost below the overhead: the ray's end
+
+
 def test_the_ray_moves_params_in_proportion_to_their_effect_on_cost_and_stops_at_bounds() -> None:
     plane = CostPlane(f64(2.0, 1.0, 0.0), 3.0)
     start = f64(0.5, 0.5, 0.7)

@@ -532,6 +532,26 @@ def test_a_cheapest_legal_cost_below_the_smallest_float_still_gives_positive_bud
     assert all(0.0 < b <= front[-1].mean_cost for b in budgets)
 
 
+def test_budgets_and_origins_stop_at_a_fixed_cost_per_run() -> None:
+    # Every run pays 1e5 for start-up on top of size * steps: the cheapest legal run
+    # (size = steps = 1) costs 1e5 + 1, not the 1 a plane in log cost predicts.
+    space, successes, _ = _mid_range_runs()
+    with_overhead = [
+        ObservationInBasic(o.real_number_input, o.output, 1e5 + o.cost) for o in successes
+    ]
+    front = pareto_groups(group_observations(with_overhead), 0.2, -1, True)
+    search = search_origins(CARBSParams(), space, front, with_overhead)
+    assert search.plane is not None and search.plane.overhead > 0.9e5
+    assert search.floor_cost is not None and search.floor_cost >= search.plane.overhead
+    below = search.points[len(front) :]
+    assert bool((torch.exp(search.plane.log_cost(below)) > search.plane.overhead).all())
+    # Without the overhead the floor is the plane's, far below any run that can be made,
+    # and budgets would be drawn there.
+    pure = search_origins(CARBSParams(is_cost_overhead_fitted=False), space, front, with_overhead)
+    assert pure.plane is not None and pure.plane.overhead == 0.0
+    assert pure.floor_cost is not None and pure.floor_cost < 1e4
+
+
 class _GradientOnly:
     """A stand-in for the fitted model: the performance gradient is all search_origins asks."""
 

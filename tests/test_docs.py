@@ -109,3 +109,10 @@ def test_shell_blocks_run_as_written(path: Path, block: Block, tmp_path: Path) -
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_the_state_page_names_the_current_format_version() -> None:
+    from carbs.state import FORMAT_VERSION
+
+    page = (ROOT / "docs" / "saving-and-resuming.md").read_text(encoding="utf-8")
+    assert f"| `format_version` | Layout version, currently `{FORMAT_VERSION}`. |" in page

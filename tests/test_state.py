@@ -641,7 +641,7 @@ def test_a_format1_state_is_upgraded_in_memory_and_saved_as_the_current_format(
     assert all(o.suggestion_type is None for o in carbs.observations)  # unknown in format 1
     assert carbs.fallback_count == 0
     saved = json.loads(carbs.save(tmp_path / "upgraded.json").read_text())
-    assert saved["format_version"] == FORMAT_VERSION == 8
+    assert saved["format_version"] == FORMAT_VERSION == 9
     assert "success_observations" not in saved and len(saved["observations"]) == 9
     again = CARBS.load(tmp_path / "upgraded.json")
     assert without_times(again.get_state_dict()) == without_times(carbs.get_state_dict())
@@ -747,3 +747,23 @@ def test_a_format7_state_written_by_ed5a770_counts_candidates_below_the_front_al
     assert scored.suggest("next").suggestion != expected
     new = CARBS(CARBSParams(), format1_params())
     assert new.config.is_below_front_scored is True
+
+
+def test_a_format8_state_written_by_26ebdd6_fits_no_overhead_in_its_cost_plane() -> None:
+    """Saved by commit 26ebdd6 (format 8) during a sweep whose every run pays a 20 s
+    start-up, with the suggestion it made next. Format 9 fits that fixed cost in the
+    cost plane, so the file loads with ``is_cost_overhead_fitted`` off and resumes
+    exactly; with it on, the same state suggests something else."""
+    source = DATA / "state_format8_26ebdd6.json"
+    assert json.loads(source.read_text())["format_version"] == 8
+    old = CARBS.load(source)
+    assert old.config.is_cost_overhead_fitted is False
+    expected = json.loads((DATA / "state_format8_26ebdd6.next.json").read_text())
+    assert old.suggest("next").suggestion == expected
+    data = json.loads(source.read_text())
+    data["format_version"] = 9
+    data["config"]["is_cost_overhead_fitted"] = True
+    fitted = CARBS.load_from_string(json.dumps(data))
+    assert fitted.suggest("next").suggestion != expected
+    new = CARBS(CARBSParams(), format1_params())
+    assert new.config.is_cost_overhead_fitted is True

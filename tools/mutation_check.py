@@ -199,6 +199,31 @@ MUTATIONS += [
 MUTATIONS += [
     (
         "carbs/coverage.py",
+        "        if best != 0 and x.shape[0] * log_ratio <= OVERHEAD_LIKELIHOOD_RATIO:",
+        "        if best != 0 and x.shape[0] * log_ratio <= math.log(x.shape[0]):",
+    ),
+    (
+        "carbs/coverage.py",
+        "            value = torch.logaddexp(value, torch.full_like(value, math.log(self.overhead)))",
+        "            pass",
+    ),
+    (
+        "carbs/coverage.py",
+        "    plane = CostPlane.fit(successes, space.choice_counts(), config.is_cost_overhead_fitted)",
+        "    plane = CostPlane.fit(successes, space.choice_counts())",
+    ),
+    (
+        "carbs/coverage.py",
+        "        overhead = float(overheads[best])",
+        "        overhead = 0.0",
+    ),
+]
+"""A fixed cost per run in the cost plane (format 9): kept without significance, not
+applied to the predicted cost, never fitted, or fitted and dropped."""
+
+MUTATIONS += [
+    (
+        "carbs/coverage.py",
         "direction = level_direction(plane.slope, model.performance_gradient(cheapest))",
         "direction = None",
     ),
@@ -280,9 +305,15 @@ MIGRATION_MUTATIONS = [
         'return _with_setting_off(data, 8, "is_below_front_scored")',
         'return {**data, "format_version": 8}',
     ),
+    (
+        "carbs/migrations.py",
+        'return _with_setting_off(data, 9, "is_cost_overhead_fitted")',
+        'return {**data, "format_version": 9}',
+    ),
 ]
-"""Format-7 and format-8 migrations: old states would switch to the level descent, or
-to candidates below the front scored against the worst run."""
+"""Format-7, -8 and -9 migrations: old states would switch to the level descent, to
+candidates below the front scored against the worst run, or to a cost plane with an
+overhead."""
 
 RESAMPLE_TESTS = [
     "tests/test_optimizer.py",

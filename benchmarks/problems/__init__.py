@@ -22,6 +22,7 @@ from benchmarks.problems import (
     lm_shape,
     scaling_law,
     sparse20,
+    startup,
     vision_scaling,
 )
 from benchmarks.problems.base import (
@@ -46,6 +47,9 @@ PROBLEMS: dict[str, Problem] = {
         branin_mf.make_problem(),
         boosting.make_problem(),
         vision_scaling.make_problem(),
+        # Held-out variants with a start-up cost per run (seconds; GPU-hours).
+        startup.with_startup(boosting.make_problem(), 1.0, "boosting_startup"),
+        startup.with_startup(vision_scaling.make_problem(), 0.05, "vision_startup"),
     )
 }
 
