@@ -204,13 +204,13 @@ MUTATIONS += [
     ),
     (
         "carbs/coverage.py",
-        "            value = torch.logaddexp(value, torch.full_like(value, math.log(self.overhead)))",
-        "            pass",
+        "value = torch.logaddexp(value, torch.full_like(value, math.log(self.overhead)))",
+        "pass",
     ),
     (
         "carbs/coverage.py",
-        "    plane = CostPlane.fit(successes, space.choice_counts(), config.is_cost_overhead_fitted)",
-        "    plane = CostPlane.fit(successes, space.choice_counts())",
+        "space.choice_counts(), config.is_cost_overhead_fitted)",
+        "space.choice_counts())",
     ),
     (
         "carbs/coverage.py",
