@@ -728,42 +728,34 @@ def test_states_saved_before_format7_keep_the_slope_ray_below_the_front(tmp_path
     assert again.config.is_level_descent_below_front is True
 
 
-def test_a_format7_state_written_by_ed5a770_counts_candidates_below_the_front_alike() -> None:
-    """Saved by commit ed5a770 (format 7) during a sweep started mid-range, with the
-    suggestion it made next at a budget below the front: the cheapest legal corner,
-    which every affordable candidate tied for. Format 8 scores those candidates
-    against the worst run, so the file loads with ``is_below_front_scored`` off and
-    resumes exactly; with it on, the same state suggests something else."""
-    source = DATA / "state_format7_ed5a770.json"
-    assert json.loads(source.read_text())["format_version"] == 7
+@pytest.mark.parametrize(
+    ("stem", "version", "setting"),
+    [
+        # Saved during a sweep started mid-range, at a budget below the front: the
+        # cheapest legal corner, which every affordable candidate tied for. Format 8
+        # scores those candidates against the worst run.
+        ("state_format7_ed5a770", 7, "is_below_front_scored"),
+        # Saved during a sweep whose every run pays a 20 s start-up. Format 9 fits
+        # that fixed cost in the cost plane.
+        ("state_format8_26ebdd6", 8, "is_cost_overhead_fitted"),
+    ],
+)
+def test_a_format7_or_format8_state_resumes_exactly_with_the_next_setting_off(
+    stem: str, version: int, setting: str
+) -> None:
+    """Saved by the named commit, with the suggestion it made next: the file loads
+    with the setting its successor format added off and resumes exactly; with it on,
+    the same state suggests something else; new optimizers have it on."""
+    source = DATA / f"{stem}.json"
+    assert json.loads(source.read_text())["format_version"] == version
     old = CARBS.load(source)
-    assert old.config.is_below_front_scored is False
-    expected = json.loads((DATA / "state_format7_ed5a770.next.json").read_text())
+    assert getattr(old.config, setting) is False
+    expected = json.loads((DATA / f"{stem}.next.json").read_text())
     assert old.suggest("next").suggestion == expected
     data = json.loads(source.read_text())
-    data["format_version"] = 8
-    data["config"]["is_below_front_scored"] = True
-    scored = CARBS.load_from_string(json.dumps(data))
-    assert scored.suggest("next").suggestion != expected
+    data["format_version"] = version + 1
+    data["config"][setting] = True
+    switched = CARBS.load_from_string(json.dumps(data))
+    assert switched.suggest("next").suggestion != expected
     new = CARBS(CARBSParams(), format1_params())
-    assert new.config.is_below_front_scored is True
-
-
-def test_a_format8_state_written_by_26ebdd6_fits_no_overhead_in_its_cost_plane() -> None:
-    """Saved by commit 26ebdd6 (format 8) during a sweep whose every run pays a 20 s
-    start-up, with the suggestion it made next. Format 9 fits that fixed cost in the
-    cost plane, so the file loads with ``is_cost_overhead_fitted`` off and resumes
-    exactly; with it on, the same state suggests something else."""
-    source = DATA / "state_format8_26ebdd6.json"
-    assert json.loads(source.read_text())["format_version"] == 8
-    old = CARBS.load(source)
-    assert old.config.is_cost_overhead_fitted is False
-    expected = json.loads((DATA / "state_format8_26ebdd6.next.json").read_text())
-    assert old.suggest("next").suggestion == expected
-    data = json.loads(source.read_text())
-    data["format_version"] = 9
-    data["config"]["is_cost_overhead_fitted"] = True
-    fitted = CARBS.load_from_string(json.dumps(data))
-    assert fitted.suggest("next").suggestion != expected
-    new = CARBS(CARBSParams(), format1_params())
-    assert new.config.is_cost_overhead_fitted is True
+    assert getattr(new.config, setting) is True
