@@ -229,14 +229,16 @@ class CARBSParams:
             alike and lets the prior density and the success probability choose.
             States saved before this setting existed load with ``False``, so that
             they resume exactly.
-        is_cost_overhead_fitted: Under ``WHOLE_COST_AXIS``, the cost plane may
-            include a fixed overhead per run (start-up, data loading, evaluation),
-            ``cost ~ overhead + exp(plane)``, kept where it fits the runs' costs
-            significantly better (:meth:`carbs.coverage.CostPlane.fit`). No run is
-            cheaper than its overhead, so budgets and search origins then stop
-            there instead of aiming at costs no run can reach. ``False`` fits a
-            pure plane in log cost. States saved before this setting existed
-            load with ``False``, so that they resume exactly.
+        is_cost_overhead_fitted: The cost plane (which, under ``WHOLE_COST_AXIS``,
+            says how cheap a legal run can get, and which early stopping falls
+            back on for a run's planned cost) may include a fixed overhead per
+            run (start-up, data loading, evaluation), ``cost ~ overhead +
+            exp(plane)``, kept where it fits the runs' costs significantly better
+            (:meth:`carbs.coverage.CostPlane.fit`). No run is cheaper than its
+            overhead, so budgets and search origins then stop there instead of
+            aiming at costs no run can reach. ``False`` fits a pure plane in log
+            cost. States saved before this setting existed load with ``False``,
+            so that they resume exactly.
         max_outstanding_suggestions: Suggestions neither observed nor forgotten
             that are kept (and shown to the model as fantasies); beyond this the
             oldest is dropped with a warning, so that suggestions of crashed
