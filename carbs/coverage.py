@@ -118,28 +118,17 @@ class CostPlane:
             return None
         costs = torch.tensor([o.cost for o in successes], dtype=torch.float64)
         log_cost = torch.log(costs)
-        overheads = torch.tensor(OVERHEAD_FRACTIONS, dtype=torch.float64) * float(costs.min())
-        if not is_overhead_fitted:
-            overheads = overheads[:1]
         # Normal equations with a tiny ridge: well posed when a param never varied, and,
         # unlike torch.linalg.lstsq, the same to the last bit on every call (a seed
-        # must fix every suggestion). One solve serves every trial overhead.
+        # must fix every suggestion).
         gram = design.T @ design
         ridge = 1e-9 * float(gram.diagonal().mean()) * torch.eye(gram.shape[0], dtype=torch.float64)
-        targets = torch.log(costs.unsqueeze(1) - overheads.unsqueeze(0))  # (n, g)
-        solutions = torch.linalg.solve(gram + ridge, design.T @ targets)  # (p, g)
-        fitted = torch.logaddexp(design @ solutions, torch.log(overheads).unsqueeze(0))
-        squared_errors = (fitted - log_cost.unsqueeze(1)).square().sum(dim=0)  # (g,)
-        best = int(torch.argmin(squared_errors))
-        # Keep the overhead only where it is significant: a wrong one would stop the way
-        # down the cost axis short of the cheapest runs.
-        log_ratio = math.log(
-            (float(squared_errors[0]) + 1e-300) / (float(squared_errors[best]) + 1e-300)
-        )
-        if best != 0 and x.shape[0] * log_ratio <= OVERHEAD_LIKELIHOOD_RATIO:
-            best = 0
-        solution = solutions[:, best]
-        overhead = float(overheads[best])
+        solution = torch.linalg.solve(gram + ridge, design.T @ log_cost)
+        overhead = 0.0
+        if is_overhead_fitted:
+            trial = _best_overhead(design, gram + ridge, costs, solution)
+            if trial is not None:
+                overhead, solution = trial
         slope = torch.zeros(x.shape[1], dtype=torch.float64)
         slope[real] = solution[: len(real)]
         offsets, start = [], len(real)
@@ -228,6 +217,33 @@ class CostPlane:
     ) -> float:
         steps = torch.tensor([sign * MAX_MOVE * 1e3], dtype=torch.float64)
         return float(self.log_cost(self.ray(start, lower, upper, steps, direction)[0]))
+
+
+def _best_overhead(
+    design: Tensor, regularised_gram: Tensor, costs: Tensor, pure: Tensor
+) -> tuple[float, Tensor] | None:
+    """The significant overhead of :meth:`CostPlane.fit` and the plane under it, or ``None``.
+
+    Args:
+        design: The plane's design matrix, ``(n, p)``.
+        regularised_gram: ``design.T @ design`` plus the ridge, ``(p, p)``.
+        costs: The runs' costs, ``(n,)``.
+        pure: The coefficients without an overhead, ``(p,)``.
+    """
+    log_cost = torch.log(costs)
+    overheads = torch.tensor(OVERHEAD_FRACTIONS[1:], dtype=torch.float64) * float(costs.min())
+    targets = torch.log(costs.unsqueeze(1) - overheads.unsqueeze(0))  # (n, g)
+    solutions = torch.linalg.solve(regularised_gram, design.T @ targets)  # (p, g)
+    fitted = torch.logaddexp(design @ solutions, torch.log(overheads).unsqueeze(0))
+    squared_errors = (fitted - log_cost.unsqueeze(1)).square().sum(dim=0)  # (g,)
+    best = int(torch.argmin(squared_errors))
+    pure_error = float((design @ pure - log_cost).square().sum())
+    # Keep the overhead only where it is significant: a wrong one would stop the way
+    # down the cost axis short of the cheapest runs.
+    log_ratio = math.log((pure_error + 1e-300) / (float(squared_errors[best]) + 1e-300))
+    if costs.shape[0] * log_ratio <= OVERHEAD_LIKELIHOOD_RATIO:
+        return None
+    return float(overheads[best]), solutions[:, best]
 
 
 def level_direction(slope: Tensor, performance_gradient: Tensor) -> Tensor | None:

@@ -199,8 +199,8 @@ MUTATIONS += [
 MUTATIONS += [
     (
         "carbs/coverage.py",
-        "        if best != 0 and x.shape[0] * log_ratio <= OVERHEAD_LIKELIHOOD_RATIO:",
-        "        if best != 0 and x.shape[0] * log_ratio <= math.log(x.shape[0]):",
+        "if costs.shape[0] * log_ratio <= OVERHEAD_LIKELIHOOD_RATIO:",
+        "if costs.shape[0] * log_ratio <= math.log(costs.shape[0]):",
     ),
     (
         "carbs/coverage.py",
@@ -214,8 +214,8 @@ MUTATIONS += [
     ),
     (
         "carbs/coverage.py",
-        "        overhead = float(overheads[best])",
-        "        overhead = 0.0",
+        "                overhead, solution = trial",
+        "                pass",
     ),
 ]
 """A fixed cost per run in the cost plane (format 9): kept without significance, not
