@@ -45,7 +45,7 @@ MIN_LEVEL_RISE = 0.1
 """The least share of the cost slope a level direction must keep (see :func:`level_direction`)."""
 COST_DRIVER_SHARE = 0.01
 """A param drives cost when its slope is more than this share of the steepest one."""
-OVERHEAD_FRACTIONS = tuple(i / 32 for i in range(32))
+OVERHEAD_FRACTIONS = tuple(i / 32 for i in range(1, 32))
 """Trial overheads, as fractions of the cheapest run's cost (see :meth:`CostPlane.fit`)."""
 OVERHEAD_LIKELIHOOD_RATIO = 10.83
 """Twice the log-likelihood gain an overhead must bring: the chi-squared test of one more
@@ -126,7 +126,7 @@ class CostPlane:
         solution = torch.linalg.solve(gram + ridge, design.T @ log_cost)
         overhead = 0.0
         if is_overhead_fitted:
-            trial = _best_overhead(design, gram + ridge, costs, solution)
+            trial = _best_overhead(design, gram + ridge, costs, log_cost, solution)
             if trial is not None:
                 overhead, solution = trial
         slope = torch.zeros(x.shape[1], dtype=torch.float64)
@@ -220,18 +220,17 @@ class CostPlane:
 
 
 def _best_overhead(
-    design: Tensor, regularised_gram: Tensor, costs: Tensor, pure: Tensor
+    design: Tensor, regularised_gram: Tensor, costs: Tensor, log_cost: Tensor, pure: Tensor
 ) -> tuple[float, Tensor] | None:
     """The significant overhead of :meth:`CostPlane.fit` and the plane under it, or ``None``.
 
     Args:
         design: The plane's design matrix, ``(n, p)``.
         regularised_gram: ``design.T @ design`` plus the ridge, ``(p, p)``.
-        costs: The runs' costs, ``(n,)``.
+        costs: The runs' costs, ``(n,)``, and ``log_cost`` their logarithms.
         pure: The coefficients without an overhead, ``(p,)``.
     """
-    log_cost = torch.log(costs)
-    overheads = torch.tensor(OVERHEAD_FRACTIONS[1:], dtype=torch.float64) * float(costs.min())
+    overheads = torch.tensor(OVERHEAD_FRACTIONS, dtype=torch.float64) * float(costs.min())
     targets = torch.log(costs.unsqueeze(1) - overheads.unsqueeze(0))  # (n, g)
     solutions = torch.linalg.solve(regularised_gram, design.T @ targets)  # (p, g)
     fitted = torch.logaddexp(design @ solutions, torch.log(overheads).unsqueeze(0))
