@@ -185,15 +185,17 @@ def threshold_cost(
 ) -> float:
     """A budget drawn log-uniformly from the front's cheapest member (or ``low_cost``, if
     lower) up to its dearest member (or ``high_cost``, if higher), capped at
-    ``max_suggestion_cost``."""
+    ``max_suggestion_cost``. The draw never leaves that range, even by rounding: a
+    budget a hair below the cheapest member would count as one below the front."""
     cheapest, dearest = front[0].mean_cost, front[-1].mean_cost
-    log_low = math.log(cheapest if low_cost is None else min(low_cost, cheapest))
-    log_high = math.log(dearest if high_cost is None else max(high_cost, dearest))
+    low = cheapest if low_cost is None else min(low_cost, cheapest)
+    high = dearest if high_cost is None else max(high_cost, dearest)
     if config.max_suggestion_cost is not None:
-        log_high = min(log_high, math.log(config.max_suggestion_cost))
-    log_high = max(log_high, log_low)
+        high = min(high, config.max_suggestion_cost)
+    high = max(high, low)
+    log_low, log_high = math.log(low), math.log(high)
     u = float(torch.rand((), generator=generator, dtype=torch.float64))
-    return math.exp(log_low + u * (log_high - log_low))
+    return min(max(math.exp(log_low + u * (log_high - log_low)), low), high)
 
 
 def budget_terms(

@@ -132,6 +132,27 @@ def test_threshold_cost_is_log_uniform_over_the_front_and_capped() -> None:
     assert below == pytest.approx(10.0)  # a cap below the front: its cheapest member
 
 
+def test_a_budget_never_falls_below_the_front_by_rounding() -> None:
+    """``exp(log(5.0))`` is ``4.999999999999999``: a front of one cost (one member, or
+    members that cost the same) once gave a budget a hair below its cheapest member, and
+    the candidates were then judged by the rule for budgets below the front (against
+    the worst run). Such costs are common: about 38% of the multiples of 0.1."""
+    assert math.exp(math.log(5.0)) < 5.0
+    for cost in (3.3, 3.6, 5.0, 6.5, 7.0):
+        front = [_group([0.0], 1.0, cost)]
+        generator = torch.Generator().manual_seed(0)
+        draws = [threshold_cost(CARBSParams(), front, generator) for _ in range(20)]
+        assert draws == [cost] * 20
+        # A cap below the front or a floor equal to it leaves the same budget.
+        capped = threshold_cost(CARBSParams(max_suggestion_cost=1.0), front, generator)
+        assert capped == cost
+        assert threshold_cost(CARBSParams(), front, generator, low_cost=cost) == cost
+    wide = [_group([0.0], 1.0, 5.0), _group([1.0], 2.0, 7.0)]
+    generator = torch.Generator().manual_seed(0)
+    draws = [threshold_cost(CARBSParams(), wide, generator, high_cost=7.0) for _ in range(500)]
+    assert min(draws) >= 5.0 and max(draws) <= 7.0
+
+
 def _group(x: list[float], output: float, cost: float) -> ObservationGroup:
     return ObservationGroup(torch.tensor(x, dtype=torch.float64), (output,), (cost,))
 
