@@ -72,7 +72,7 @@ MUTATIONS = [
     ("carbs/suggestions.py", "max_cost=config.max_suggestion_cost,", "max_cost=None,"),
     (
         "carbs/suggestions.py",
-        "        log_high = min(log_high, math.log(config.max_suggestion_cost))",
+        "        high = min(high, config.max_suggestion_cost)",
         "        pass",
     ),
     (
@@ -118,8 +118,8 @@ MUTATIONS = [
     ),
     (
         "carbs/suggestions.py",
-        "    log_low = math.log(cheapest if low_cost is None else min(low_cost, cheapest))",
-        "    log_low = math.log(cheapest)",
+        "    low = cheapest if low_cost is None else min(low_cost, cheapest)",
+        "    low = cheapest",
     ),
     (
         "carbs/coverage.py",
@@ -184,8 +184,8 @@ MUTATIONS = [
 MUTATIONS += [
     (
         "carbs/suggestions.py",
-        "log_high = math.log(dearest if high_cost is None else max(high_cost, dearest))",
-        "log_high = math.log(dearest)",
+        "high = dearest if high_cost is None else max(high_cost, dearest)",
+        "high = dearest",
     ),
     (
         "carbs/coverage.py",
@@ -199,8 +199,8 @@ MUTATIONS += [
 MUTATIONS += [
     (
         "carbs/coverage.py",
-        "if costs.shape[0] * log_ratio <= OVERHEAD_LIKELIHOOD_RATIO:",
-        "if costs.shape[0] * log_ratio <= math.log(costs.shape[0]):",
+        "if gain <= OVERHEAD_LIKELIHOOD_RATIO:",
+        "if gain <= math.log(costs.shape[0]):",
     ),
     (
         "carbs/coverage.py",
@@ -220,6 +220,31 @@ MUTATIONS += [
 ]
 """A fixed cost per run in the cost plane (format 9): kept without significance, not
 applied to the predicted cost, never fitted, or fitted and dropped."""
+
+MUTATIONS += [
+    (
+        "carbs/coverage.py",
+        "if plane is None or (config.is_cost_plane_tested and not plane.is_significant):",
+        "if plane is None:",
+    ),
+    (
+        "carbs/coverage.py",
+        "if plane is None or (config.is_cost_plane_tested and not plane.is_significant):",
+        "if plane is None or not plane.is_significant:",
+    ),
+    (
+        "carbs/coverage.py",
+        ") > _chi_squared_threshold(design.shape[1] - 1)",
+        ") > 0.0",
+    ),
+    (
+        "carbs/suggestions.py",
+        "return min(max(math.exp(log_low + u * (log_high - log_low)), low), high)",
+        "return math.exp(log_low + u * (log_high - log_low))",
+    ),
+]
+"""Costs the params do not drive (format 10): the plane used anyway, the setting
+ignored, or every plane called significant; a budget below the front by rounding."""
 
 MUTATIONS += [
     (
@@ -310,10 +335,15 @@ MIGRATION_MUTATIONS = [
         'return _with_setting_off(data, 9, "is_cost_overhead_fitted")',
         'return {**data, "format_version": 9}',
     ),
+    (
+        "carbs/migrations.py",
+        'return _with_setting_off(data, 10, "is_cost_plane_tested")',
+        'return {**data, "format_version": 10}',
+    ),
 ]
-"""Format-7, -8 and -9 migrations: old states would switch to the level descent, to
-candidates below the front scored against the worst run, or to a cost plane with an
-overhead."""
+"""Format-7 to -10 migrations: old states would switch to the level descent, to
+candidates below the front scored against the worst run, to a cost plane with an
+overhead, or to a tested cost plane."""
 
 RESAMPLE_TESTS = [
     "tests/test_optimizer.py",
