@@ -239,6 +239,17 @@ class CARBSParams:
             aiming at costs no run can reach. ``False`` fits a pure plane in log
             cost. States saved before this setting existed load with ``False``,
             so that they resume exactly.
+        is_cost_plane_tested: Under ``WHOLE_COST_AXIS``, the cost plane is used
+            (origins below the front, budgets below and above it) only where a
+            likelihood-ratio test at 0.1% shows that the params explain the
+            runs' log costs better than one constant cost
+            (:attr:`carbs.coverage.CostPlane.is_significant`). Where cost does not
+            depend on the params (a fixed time per run, or costs that vary by
+            noise alone), the cheaper costs the plane would predict are noise,
+            and budgets below the front would send the search after them instead
+            of after better outputs. ``False`` uses every plane. States saved
+            before this setting existed load with ``False``, so that they resume
+            exactly.
         max_outstanding_suggestions: Suggestions neither observed nor forgotten
             that are kept (and shown to the model as fantasies); beyond this the
             oldest is dropped with a warning, so that suggestions of crashed
@@ -312,6 +323,7 @@ class CARBSParams:
     is_level_descent_below_front: bool = attrs.field(default=True, validator=_boolean)
     is_below_front_scored: bool = attrs.field(default=True, validator=_boolean)
     is_cost_overhead_fitted: bool = attrs.field(default=True, validator=_boolean)
+    is_cost_plane_tested: bool = attrs.field(default=True, validator=_boolean)
     early_stopping_min_fraction: float = attrs.field(
         default=0.2, validator=_number(min_value=0.0, max_value=1.0)
     )

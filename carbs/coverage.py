@@ -50,6 +50,9 @@ OVERHEAD_FRACTIONS = tuple(i / 32 for i in range(1, 32))
 OVERHEAD_LIKELIHOOD_RATIO = 10.83
 """Twice the log-likelihood gain an overhead must bring: the chi-squared test of one more
 coefficient at the 0.1% level (``scipy.stats.chi2.isf(1e-3, 1)``)."""
+PLANE_SIGNIFICANCE_LEVEL = 1e-3
+"""Level of the likelihood-ratio test that the params drive cost at all (see
+:attr:`CostPlane.is_significant`)."""
 _LOG_SMALLEST_FLOAT = math.log(sys.float_info.min)
 
 
@@ -73,12 +76,19 @@ class CostPlane:
         choice_offsets: ``(column, offsets)`` for each categorical column, offsets
             of shape ``(number of choices,)``.
         overhead: The fixed cost of every run, the user's units (``>= 0``).
+        is_significant: Whether the params explain the runs' log costs better than
+            one constant does, by a likelihood-ratio test at
+            :data:`PLANE_SIGNIFICANCE_LEVEL` (chi-squared with as many degrees of
+            freedom as the plane has coefficients beyond its intercept). Where
+            they do not (a fixed time per run, or costs that vary by noise
+            alone), the slope is noise and so is every cheaper cost it predicts.
     """
 
     slope: Tensor
     intercept: float
     choice_offsets: tuple[tuple[int, Tensor], ...] = ()
     overhead: float = 0.0
+    is_significant: bool = True
 
     @classmethod
     def fit(
@@ -97,6 +107,8 @@ class CostPlane:
         if it passes a likelihood-ratio test against none (``n log(SSE_0 / SSE)``
         above :data:`OVERHEAD_LIKELIHOOD_RATIO`), so that a cost that is a product of
         powers (FLOPs) keeps a pure plane, and noise does not stop the way down.
+        Whatever the overhead, :attr:`is_significant` says whether the pure plane
+        explains the log costs better than a constant.
 
         Args:
             successes: Successful observations.
@@ -124,9 +136,14 @@ class CostPlane:
         gram = design.T @ design
         ridge = 1e-9 * float(gram.diagonal().mean()) * torch.eye(gram.shape[0], dtype=torch.float64)
         solution = torch.linalg.solve(gram + ridge, design.T @ log_cost)
+        pure_error = float((design @ solution - log_cost).square().sum())
+        constant_error = float((log_cost - log_cost.mean()).square().sum())
+        is_significant = _likelihood_ratio(
+            x.shape[0], constant_error, pure_error
+        ) > _chi_squared_threshold(design.shape[1] - 1)
         overhead = 0.0
         if is_overhead_fitted:
-            trial = _best_overhead(design, gram + ridge, costs, log_cost, solution)
+            trial = _best_overhead(design, gram + ridge, costs, log_cost, pure_error)
             if trial is not None:
                 overhead, solution = trial
         slope = torch.zeros(x.shape[1], dtype=torch.float64)
@@ -137,7 +154,7 @@ class CostPlane:
                 (column, torch.cat([slope.new_zeros(1), solution[start : start + count - 1]]))
             )
             start += count - 1
-        return cls(slope, float(solution[-1]), tuple(offsets), overhead)
+        return cls(slope, float(solution[-1]), tuple(offsets), overhead, is_significant)
 
     def log_cost(self, points: Tensor) -> Tensor:
         """The predicted log cost at points ``(..., d)``, shape ``(...)``."""
@@ -219,8 +236,26 @@ class CostPlane:
         return float(self.log_cost(self.ray(start, lower, upper, steps, direction)[0]))
 
 
+def _likelihood_ratio(count: int, simpler_error: float, fuller_error: float) -> float:
+    """Twice the log-likelihood gain of the fuller of two nested least-squares fits to
+    ``count`` points with Gaussian errors, from their sums of squared errors."""
+    return count * math.log((simpler_error + 1e-300) / (fuller_error + 1e-300))
+
+
+def _chi_squared_threshold(degrees_of_freedom: int) -> float:
+    """What :func:`_likelihood_ratio` must exceed for a fit with that many more
+    coefficients to be significant at :data:`PLANE_SIGNIFICANCE_LEVEL`."""
+    from scipy import special  # imported on use: `import carbs` stays quick
+
+    return float(special.chdtri(max(degrees_of_freedom, 1), PLANE_SIGNIFICANCE_LEVEL))
+
+
 def _best_overhead(
-    design: Tensor, regularised_gram: Tensor, costs: Tensor, log_cost: Tensor, pure: Tensor
+    design: Tensor,
+    regularised_gram: Tensor,
+    costs: Tensor,
+    log_cost: Tensor,
+    pure_error: float,
 ) -> tuple[float, Tensor] | None:
     """The significant overhead of :meth:`CostPlane.fit` and the plane under it, or ``None``.
 
@@ -228,7 +263,7 @@ def _best_overhead(
         design: The plane's design matrix, ``(n, p)``.
         regularised_gram: ``design.T @ design`` plus the ridge, ``(p, p)``.
         costs: The runs' costs, ``(n,)``, and ``log_cost`` their logarithms.
-        pure: The coefficients without an overhead, ``(p,)``.
+        pure_error: The sum of squared errors in log cost of the plane without one.
     """
     overheads = torch.tensor(OVERHEAD_FRACTIONS, dtype=torch.float64) * float(costs.min())
     targets = torch.log(costs.unsqueeze(1) - overheads.unsqueeze(0))  # (n, g)
@@ -236,11 +271,10 @@ def _best_overhead(
     fitted = torch.logaddexp(design @ solutions, torch.log(overheads).unsqueeze(0))
     squared_errors = (fitted - log_cost.unsqueeze(1)).square().sum(dim=0)  # (g,)
     best = int(torch.argmin(squared_errors))
-    pure_error = float((design @ pure - log_cost).square().sum())
     # Keep the overhead only where it is significant: a wrong one would stop the way
     # down the cost axis short of the cheapest runs.
-    log_ratio = math.log((pure_error + 1e-300) / (float(squared_errors[best]) + 1e-300))
-    if costs.shape[0] * log_ratio <= OVERHEAD_LIKELIHOOD_RATIO:
+    gain = _likelihood_ratio(costs.shape[0], pure_error, float(squared_errors[best]))
+    if gain <= OVERHEAD_LIKELIHOOD_RATIO:
         return None
     return float(overheads[best]), solutions[:, best]
 
@@ -338,6 +372,10 @@ def search_origins(
     the compute that adds least first, rather than shrinking every cost-driving
     param at once into the smallest, worst corner.
 
+    Where the runs' costs do not depend on the params significantly
+    (:attr:`CostPlane.is_significant`, with ``is_cost_plane_tested``), there are
+    no origins below the front, and budgets neither reach below nor above it.
+
     Budgets reach above the front only with a ``max_suggestion_cost``: it says
     what one run may cost, so costs up to it (and up to the dearest legal run)
     are worth aiming at from the start. Without it nothing bounds a run's cost,
@@ -347,7 +385,9 @@ def search_origins(
     if config.improvement_target is not ImprovementTargetEnum.WHOLE_COST_AXIS:
         return SearchOrigins(origins)
     plane = CostPlane.fit(successes, space.choice_counts(), config.is_cost_overhead_fitted)
-    if plane is None:
+    if plane is None or (config.is_cost_plane_tested and not plane.is_significant):
+        # Nothing says that any params make a run cheaper or dearer: the costs seen
+        # are the costs there are, and budgets stay within the front's.
         return SearchOrigins(origins)
     lower, upper = space.basic_bounds()
     cheapest = front[0].input_in_basic

@@ -131,6 +131,13 @@ def format8_to_9(data: Mapping[str, Any]) -> dict[str, Any]:
     return _with_setting_off(data, 9, "is_cost_overhead_fitted")
 
 
+def format9_to_10(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Format 10 added ``config.is_cost_plane_tested`` (the cost plane used only where
+    the params drive cost significantly), on by default. Older states used every plane,
+    so they load with it off and resume exactly."""
+    return _with_setting_off(data, 10, "is_cost_plane_tested")
+
+
 def _with_setting_off(data: Mapping[str, Any], version: int, setting: str) -> dict[str, Any]:
     """``data`` as format ``version``, whose config gained the bool ``setting``: off
     in the upgraded state (unless already there), so that it behaves as it did."""
@@ -158,6 +165,7 @@ STEPS: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     6: format6_to_7,
     7: format7_to_8,
     8: format8_to_9,
+    9: format9_to_10,
 }
 """``STEPS[v]`` turns a format-``v`` state into a format-``v + 1`` state."""
 

@@ -80,6 +80,36 @@ def test_an_overhead_must_be_significant() -> None:
     assert found is not None and found.overhead == pytest.approx(30.0, rel=0.15)
 
 
+def test_the_plane_is_significant_only_where_the_params_drive_cost() -> None:
+    wiggle = [0.05 * math.sin(7.0 * i) for i in range(len(grid()))]
+    # A product of powers (FLOPs), and the same with 5% noise: the params explain it.
+    for noise in ([0.0] * len(grid()), wiggle):
+        driven = [
+            ObservationInBasic(f64(*p), 0.0, math.exp(2.0 * p[0] + p[1] + 3.0 + w))
+            for p, w in zip(grid(), noise, strict=True)
+        ]
+        plane = CostPlane.fit(driven, is_overhead_fitted=True)
+        assert plane is not None and plane.is_significant
+    # A fixed time per run, exactly or with the same noise: the params explain nothing,
+    # though least squares still gives the noise a slope.
+    for noise in ([0.0] * len(grid()), wiggle):
+        fixed = [
+            ObservationInBasic(f64(*p), 0.0, math.exp(3.0 + w))
+            for p, w in zip(grid(), noise, strict=True)
+        ]
+        plane = CostPlane.fit(fixed, is_overhead_fitted=True)
+        assert plane is not None and not plane.is_significant
+    assert float(CostPlane.fit(fixed).slope.abs().max()) > 0.01  # type: ignore[union-attr]
+    # A weak real driver is significant once the runs show it beyond the noise: 0.2 per
+    # unit of x0 is 0.1 across the grid, twice the noise.
+    weak = [
+        ObservationInBasic(f64(*p), 0.0, math.exp(0.2 * p[0] + 3.0 + 0.5 * w))
+        for p, w in zip(grid(), wiggle, strict=True)
+    ]
+    plane = CostPlane.fit(weak)
+    assert plane is not None and plane.is_significant
+
+
 def test_the_ray_stops_at_the_overhead() -> None:
     plane = CostPlane(f64(2.0, 0.0), 0.0, overhead=math.exp(-1.0))
     start, lower, upper = f64(0.5, 0.3), f64(-5.0, 0.0), f64(5.0, 1.0)

@@ -573,6 +573,56 @@ def test_budgets_and_origins_stop_at_a_fixed_cost_per_run() -> None:
     assert pure.floor_cost is not None and pure.floor_cost < 1e4
 
 
+def test_costs_the_params_do_not_drive_keep_budgets_and_origins_within_the_front() -> None:
+    # A fixed time per run with 5% noise: least squares gives the noise a slope, and a
+    # plane taken at its word would put a floor (and a ceiling) where no run could go.
+    space, mid_range, _ = _mid_range_runs()
+    costs = [600 * math.exp(0.05 * math.sin(7.0 * i)) for i in range(len(mid_range))]
+    successes = [
+        ObservationInBasic(o.real_number_input, float(o.real_number_input[2]), cost)
+        for o, cost in zip(mid_range, costs, strict=True)
+    ]
+    front = pareto_groups(group_observations(successes), 0.2, -1, True)
+    capped = CARBSParams(max_suggestion_cost=1e4)
+    search = search_origins(capped, space, front, successes)
+    assert search.plane is None and search.floor_cost is None and search.ceiling_cost is None
+    assert search.points.shape[0] == len(front)
+    untested = search_origins(
+        CARBSParams(max_suggestion_cost=1e4, is_cost_plane_tested=False), space, front, successes
+    )
+    assert untested.plane is not None and not untested.plane.is_significant
+    assert untested.floor_cost is not None and untested.floor_cost < front[0].mean_cost
+    assert untested.ceiling_cost is not None and untested.ceiling_cost > front[-1].mean_cost
+
+
+def test_with_one_cost_for_every_run_candidates_are_judged_against_the_front() -> None:
+    """Every run costs 5 (``exp(log(5)) < 5``, and the plane's ridge puts its floor a hair
+    below 5): no budget may fall below the front, or every candidate would be judged
+    against the worst run, and the search would stay where it started."""
+    params = [
+        Param("x", LinearSpace(min=-3.0, max=3.0), search_center=0.0),
+        Param("y", LinearSpace(min=-3.0, max=3.0), search_center=0.0),
+    ]
+
+    def target_of_next(config: CARBSParams) -> tuple[float, float]:
+        carbs = CARBS(config, params)
+        for _ in range(12):
+            out = carbs.suggest()
+            x, y = out.params["x"], out.params["y"]
+            loss = (x - 1.0) ** 2 + (y + 0.5) ** 2
+            carbs.observe(ObservationInParam(input=out.suggestion, output=loss, cost=5.0))
+        log = carbs.suggest().log
+        assert log["suggestion_type"] == "bayesian"
+        return log["improvement_target"], log["pareto_surrogate"]
+
+    target, front_value = target_of_next(CARBSParams(better_direction_sign=-1, seed=3))
+    assert target == pytest.approx(front_value)  # the front's value: a run must beat the best
+    assert target > 1.0
+    untested = CARBSParams(better_direction_sign=-1, seed=3, is_cost_plane_tested=False)
+    worst_target, _ = target_of_next(untested)
+    assert worst_target < -1.0  # the worst run's value: any run at all would do
+
+
 class _GradientOnly:
     """A stand-in for the fitted model: the performance gradient is all search_origins asks."""
 

@@ -641,7 +641,7 @@ def test_a_format1_state_is_upgraded_in_memory_and_saved_as_the_current_format(
     assert all(o.suggestion_type is None for o in carbs.observations)  # unknown in format 1
     assert carbs.fallback_count == 0
     saved = json.loads(carbs.save(tmp_path / "upgraded.json").read_text())
-    assert saved["format_version"] == FORMAT_VERSION == 9
+    assert saved["format_version"] == FORMAT_VERSION == 10
     assert "success_observations" not in saved and len(saved["observations"]) == 9
     again = CARBS.load(tmp_path / "upgraded.json")
     assert without_times(again.get_state_dict()) == without_times(carbs.get_state_dict())
@@ -738,9 +738,12 @@ def test_states_saved_before_format7_keep_the_slope_ray_below_the_front(tmp_path
         # Saved during a sweep whose every run pays a 20 s start-up. Format 9 fits
         # that fixed cost in the cost plane.
         ("state_format8_26ebdd6", 8, "is_cost_overhead_fitted"),
+        # Saved during a sweep of fixed ten-minute runs, whose costs vary by seconds of
+        # noise. Format 10 uses the cost plane only where the params drive cost.
+        ("state_format9_7277046", 9, "is_cost_plane_tested"),
     ],
 )
-def test_a_format7_or_format8_state_resumes_exactly_with_the_next_setting_off(
+def test_a_state_of_format7_or_later_resumes_exactly_with_the_next_setting_off(
     stem: str, version: int, setting: str
 ) -> None:
     """Saved by the named commit, with the suggestion it made next: the file loads
