@@ -17,6 +17,7 @@ from benchmarks.problems import (
     branin_mf,
     digits_choices,
     digits_mlp,
+    fixed_cost,
     gpu_memory,
     hartmann,
     lm_shape,
@@ -50,6 +51,10 @@ PROBLEMS: dict[str, Problem] = {
         # Held-out variants with a start-up cost per run (seconds; GPU-hours).
         startup.with_startup(boosting.make_problem(), 1.0, "boosting_startup"),
         startup.with_startup(vision_scaling.make_problem(), 0.05, "vision_startup"),
+        # Held-out variants whose runs all cost the same: counted runs (exactly 1 each),
+        # and ten-minute runs (GPU-hours) that overrun their box by up to 2%.
+        fixed_cost.with_fixed_cost(boosting.make_problem(), 1.0, 0.0, "boosting_fixed"),
+        fixed_cost.with_fixed_cost(vision_scaling.make_problem(), 1 / 6, 0.02, "vision_fixed"),
     )
 }
 
