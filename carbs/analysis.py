@@ -65,6 +65,7 @@ class Snapshot:
             self.config.min_pareto_cost_fraction,
             self.config.better_direction_sign,
             self.config.is_pareto_group_selection_conservative,
+            self.config.is_pareto_bucket_challenged,
         )
 
 

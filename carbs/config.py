@@ -204,6 +204,14 @@ class CARBSParams:
             counts towards the Pareto front.
         is_pareto_group_selection_conservative: A single sample must beat the best
             sample of the previous front member to join the front.
+        is_pareto_bucket_challenged: In conservative selection, the cheapest
+            ``min_pareto_cost_fraction`` of the runs put forward their best
+            resampled group; a single run among them replaces it if it beats that
+            group's best sample, as a single run joins the front above them. The
+            established release let no single run of the bucket in once any was
+            resampled: where every run costs the same, the bucket holds them all,
+            and the front stayed at the first resampled run. States saved before
+            this setting existed load with ``False``, so that they resume exactly.
         is_expected_improvement_pareto_value_clamped: Clamp the improvement target
             from below by the front's value at a random cost, pushing the search
             towards higher costs.
@@ -304,6 +312,7 @@ class CARBSParams:
         default=0.2, validator=_number(min_value=0.0, max_value=1.0)
     )
     is_pareto_group_selection_conservative: bool = attrs.field(default=True, validator=_boolean)
+    is_pareto_bucket_challenged: bool = attrs.field(default=True, validator=_boolean)
     is_expected_improvement_pareto_value_clamped: bool = attrs.field(
         default=True, validator=_boolean
     )

@@ -133,9 +133,11 @@ def format8_to_9(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def format9_to_10(data: Mapping[str, Any]) -> dict[str, Any]:
     """Format 10 added ``config.is_cost_plane_tested`` (the cost plane used only where
-    the params drive cost significantly), on by default. Older states used every plane,
-    so they load with it off and resume exactly."""
-    return _with_setting_off(data, 10, "is_cost_plane_tested")
+    the params drive cost significantly) and ``config.is_pareto_bucket_challenged`` (a
+    single run may beat the cheapest bucket's resampled groups), both on by default.
+    Older states did neither, so they load with both off and resume exactly."""
+    tested = _with_setting_off(data, 10, "is_cost_plane_tested")
+    return _with_setting_off(tested, 10, "is_pareto_bucket_challenged")
 
 
 def _with_setting_off(data: Mapping[str, Any], version: int, setting: str) -> dict[str, Any]:

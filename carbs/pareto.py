@@ -121,22 +121,29 @@ def pareto_groups(
     min_pareto_cost_fraction: float,
     better_direction_sign: int,
     is_conservative: bool,
+    is_bucket_challenged: bool = False,
 ) -> list[ObservationGroup]:
     """Select the Pareto front from observation groups, sorted by cost.
 
     Groups whose mean cost is at or below the ``min_pareto_cost_fraction``
     quantile of all observed costs form one bucket, of which only the best
-    group joins the front (in conservative mode, resampled groups of the
-    bucket are preferred when any exist). Above the threshold, in order of
-    cost, a group joins when its mean beats the last front member's mean; in
-    conservative mode a single-sample group must beat the last member's best
-    single sample instead.
+    group joins the front (in conservative mode, the best resampled group of the
+    bucket when any exists; with ``is_bucket_challenged``, a single-sample group
+    of the bucket that beats that group's best sample takes its place). Above
+    the threshold, in order of cost, a group joins when its mean beats the last
+    front member's mean; in conservative mode a single-sample group must beat
+    the last member's best single sample instead.
 
     Args:
         groups: Non-empty list of groups of successful observations.
         min_pareto_cost_fraction: Quantile in ``[0, 1]`` of all costs.
         better_direction_sign: ``1`` to maximise, ``-1`` to minimise.
         is_conservative: Use the conservative rule above.
+        is_bucket_challenged: Let a single sample beat the bucket's resampled
+            groups as it beats a front member above the bucket. Without it, once
+            any group of the bucket is resampled no single run there can join
+            the front: where every run costs the same, the bucket holds them all
+            and the front stays at the first resampled run.
 
     Returns:
         The front, cheapest first.
@@ -148,9 +155,14 @@ def pareto_groups(
 
     sign = better_direction_sign
     cheap = [g for g in groups if g.mean_cost <= threshold]
+    challengers: list[ObservationGroup] = []
     if is_conservative:
         resampled = [g for g in cheap if g.count > 1]
-        cheap = resampled or cheap
+        if resampled and is_bucket_challenged:
+            confirmed = max(resampled, key=lambda g: g.signed_mean(sign))
+            best_sample = confirmed.signed_best(sign)
+            challengers = [g for g in cheap if g.count == 1 and g.signed_mean(sign) > best_sample]
+        cheap = challengers or resampled or cheap
     rest = sorted((g for g in groups if g.mean_cost > threshold), key=lambda g: g.mean_cost)
     if not cheap:
         # Only happens when every group mixes costs around the threshold.
@@ -173,6 +185,7 @@ def successes_front(
     min_pareto_cost_fraction: float,
     better_direction_sign: int,
     is_conservative: bool,
+    is_bucket_challenged: bool = False,
 ) -> list[ObservationGroup]:
     """The Pareto front of the successful ``observations`` (see :func:`pareto_groups`)."""
     successes = [o for o in observations if o.is_complete]
@@ -183,6 +196,7 @@ def successes_front(
         min_pareto_cost_fraction,
         better_direction_sign,
         is_conservative,
+        is_bucket_challenged,
     )
 
 

@@ -60,6 +60,7 @@ class Sweep:
             config.min_pareto_cost_fraction,
             config.better_direction_sign,
             is_conservative,
+            config.is_pareto_bucket_challenged,
         )
 
     # -- choosing ----------------------------------------------------------------------------------

@@ -623,6 +623,30 @@ def test_with_one_cost_for_every_run_candidates_are_judged_against_the_front() -
     assert worst_target < -1.0  # the worst run's value: any run at all would do
 
 
+def test_with_counted_runs_the_front_follows_the_best_run_after_a_resample() -> None:
+    params = [
+        Param("lr", LogSpace(scale=0.5, min=1e-5, max=1.0), search_center=1e-3),
+        Param("width", LogSpace(is_integer=True, min=4, max=1024), search_center=64),
+    ]
+
+    def front_and_best(config: CARBSParams) -> tuple[float, float]:
+        carbs = CARBS(config, params)
+        for _ in range(16):
+            out = carbs.suggest()
+            lr, width = out.params["lr"], out.params["width"]
+            loss = (math.log10(lr) + 2.5) ** 2 + 3.0 / math.log2(width)
+            carbs.observe(ObservationInParam(input=out.suggestion, output=loss, cost=1.0))
+        assert carbs.resample_count >= 1
+        (member,) = carbs.get_pareto_groups()  # one cost: one member
+        return member.mean_output, carbs.best().output
+
+    front, best = front_and_best(CARBSParams(better_direction_sign=-1, seed=5))
+    assert front == best
+    old_rule = CARBSParams(better_direction_sign=-1, seed=5, is_pareto_bucket_challenged=False)
+    stuck, best = front_and_best(old_rule)
+    assert stuck > best + 0.05  # the resampled run, long since beaten
+
+
 class _GradientOnly:
     """A stand-in for the fitted model: the performance gradient is all search_origins asks."""
 

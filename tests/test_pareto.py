@@ -121,6 +121,36 @@ def test_conservative_bucket_prefers_resampled_groups() -> None:
     assert pareto_groups(groups, 0.5, 1, is_conservative=True) == [confirmed, dearer]
 
 
+def test_a_challenged_bucket_lets_a_single_sample_beat_the_resampled_groups() -> None:
+    # As above the bucket, a single sample must beat the confirmed group's best sample
+    # (0.7), not its mean (0.65).
+    confirmed = _group(1.0, (0.6, 0.7), 1.0)
+    dearer = _group(2.0, (0.8,), 5.0)
+    close = _group(0.0, (0.69,), 1.0)
+    assert pareto_groups([close, confirmed, dearer], 0.5, 1, True, True) == [confirmed, dearer]
+    lucky = _group(0.0, (0.9,), 1.0)
+    higher = _group(3.0, (0.75,), 1.0)
+    groups = [lucky, higher, confirmed, dearer]
+    assert pareto_groups(groups, 0.5, 1, True, True) == [lucky]  # the best challenger
+    assert pareto_groups(groups, 0.5, 1, True, False) == [confirmed, dearer]
+    # Minimising: the best sample is the lowest.
+    low = _group(1.0, (0.3, 0.4), 1.0)
+    assert pareto_groups([_group(0.0, (0.25,), 1.0), low], 0.5, -1, True, True)[0].outputs == (
+        0.25,
+    )
+    assert pareto_groups([_group(0.0, (0.31,), 1.0), low], 0.5, -1, True, True) == [low]
+
+
+def test_where_every_run_costs_the_same_the_front_is_the_best_run() -> None:
+    """Counted runs (cost 1 each) fill the bucket; after one resample the front once
+    stayed at that run however much better the runs after it were."""
+    resampled = _group(0.0, (0.5, 0.55), 1.0)
+    later = [_group(float(i), (0.5 + 0.1 * i,), 1.0) for i in range(1, 6)]
+    front = pareto_groups([resampled, *later], 0.2, 1, True, True)
+    assert front == [later[-1]]
+    assert pareto_groups([resampled, *later], 0.2, 1, True, False) == [resampled]
+
+
 def test_front_of_one_group_and_of_none() -> None:
     only = _group(0.0, (1.0,), 3.0)
     assert pareto_groups([only], 0.2, 1, True) == [only]

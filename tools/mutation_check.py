@@ -248,6 +248,26 @@ ignored, or every plane called significant; a budget below the front by rounding
 
 MUTATIONS += [
     (
+        "carbs/pareto.py",
+        "        cheap = challengers or resampled or cheap",
+        "        cheap = resampled or cheap",
+    ),
+    (
+        "carbs/pareto.py",
+        "if g.count == 1 and g.signed_mean(sign) > best_sample",
+        "if g.count == 1 and g.signed_mean(sign) > confirmed.signed_mean(sign)",
+    ),
+    (
+        "carbs/sweep.py",
+        "            config.is_pareto_bucket_challenged,\n",
+        "",
+    ),
+]
+"""A challenged bucket (format 10): no challenger, one that need only beat the
+confirmed mean, or the setting never passed to the sweep's front."""
+
+MUTATIONS += [
+    (
         "carbs/coverage.py",
         "direction = level_direction(plane.slope, model.performance_gradient(cheapest))",
         "direction = None",
@@ -337,8 +357,13 @@ MIGRATION_MUTATIONS = [
     ),
     (
         "carbs/migrations.py",
-        'return _with_setting_off(data, 10, "is_cost_plane_tested")',
-        'return {**data, "format_version": 10}',
+        'tested = _with_setting_off(data, 10, "is_cost_plane_tested")',
+        'tested = {**data, "format_version": 10}',
+    ),
+    (
+        "carbs/migrations.py",
+        'return _with_setting_off(tested, 10, "is_pareto_bucket_challenged")',
+        "return tested",
     ),
 ]
 """Format-7 to -10 migrations: old states would switch to the level descent, to
@@ -379,6 +404,7 @@ def planned_runs(tests: Sequence[str] = ()) -> list[tuple[tuple[str, str, str], 
     of them, if given)."""
     decision_tests = [
         "tests/test_decisions.py",
+        "tests/test_pareto.py",
         "tests/test_acquisition.py",
         "tests/test_coverage.py",
         "tests/test_choice_spaces.py",
