@@ -47,12 +47,9 @@ COST_DRIVER_SHARE = 0.01
 """A param drives cost when its slope is more than this share of the steepest one."""
 OVERHEAD_FRACTIONS = tuple(i / 32 for i in range(1, 32))
 """Trial overheads, as fractions of the cheapest run's cost (see :meth:`CostPlane.fit`)."""
-OVERHEAD_LIKELIHOOD_RATIO = 10.83
-"""Twice the log-likelihood gain an overhead must bring: the chi-squared test of one more
-coefficient at the 0.1% level (``scipy.stats.chi2.isf(1e-3, 1)``)."""
-PLANE_SIGNIFICANCE_LEVEL = 1e-3
-"""Level of the likelihood-ratio test that the params drive cost at all (see
-:attr:`CostPlane.is_significant`)."""
+SIGNIFICANCE_LEVEL = 1e-3
+"""Level of the cost plane's likelihood-ratio tests: that the params drive cost at all
+(:attr:`CostPlane.is_significant`), and that a fixed cost per run fits better than none."""
 _LOG_SMALLEST_FLOAT = math.log(sys.float_info.min)
 
 
@@ -78,7 +75,7 @@ class CostPlane:
         overhead: The fixed cost of every run, the user's units (``>= 0``).
         is_significant: Whether the params explain the runs' log costs better than
             one constant does, by a likelihood-ratio test at
-            :data:`PLANE_SIGNIFICANCE_LEVEL` (chi-squared with as many degrees of
+            :data:`SIGNIFICANCE_LEVEL` (chi-squared with as many degrees of
             freedom as the plane has coefficients beyond its intercept). Where
             they do not (a fixed time per run, or costs that vary by noise
             alone), the slope is noise and so is every cheaper cost it predicts.
@@ -104,8 +101,8 @@ class CostPlane:
         With ``is_overhead_fitted`` each overhead in :data:`OVERHEAD_FRACTIONS` of the
         cheapest run's cost is tried: the plane is fitted to ``log(cost - overhead)``
         and scored by its squared error in log cost. The best overhead is kept only
-        if it passes a likelihood-ratio test against none (``n log(SSE_0 / SSE)``
-        above :data:`OVERHEAD_LIKELIHOOD_RATIO`), so that a cost that is a product of
+        if it passes a likelihood-ratio test against none (``n log(SSE_0 / SSE)``, one
+        more coefficient, at :data:`SIGNIFICANCE_LEVEL`), so that a cost that is a product of
         powers (FLOPs) keeps a pure plane, and noise does not stop the way down.
         Whatever the overhead, :attr:`is_significant` says whether the pure plane
         explains the log costs better than a constant.
@@ -244,10 +241,10 @@ def _likelihood_ratio(count: int, simpler_error: float, fuller_error: float) -> 
 
 def _chi_squared_threshold(degrees_of_freedom: int) -> float:
     """What :func:`_likelihood_ratio` must exceed for a fit with that many more
-    coefficients to be significant at :data:`PLANE_SIGNIFICANCE_LEVEL`."""
+    coefficients to be significant at :data:`SIGNIFICANCE_LEVEL`."""
     from scipy import special  # imported on use: `import carbs` stays quick
 
-    return float(special.chdtri(max(degrees_of_freedom, 1), PLANE_SIGNIFICANCE_LEVEL))
+    return float(special.chdtri(max(degrees_of_freedom, 1), SIGNIFICANCE_LEVEL))
 
 
 def _best_overhead(
@@ -274,7 +271,7 @@ def _best_overhead(
     # Keep the overhead only where it is significant: a wrong one would stop the way
     # down the cost axis short of the cheapest runs.
     gain = _likelihood_ratio(costs.shape[0], pure_error, float(squared_errors[best]))
-    if gain <= OVERHEAD_LIKELIHOOD_RATIO:
+    if gain <= _chi_squared_threshold(1):
         return None
     return float(overheads[best]), solutions[:, best]
 

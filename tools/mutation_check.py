@@ -199,7 +199,7 @@ MUTATIONS += [
 MUTATIONS += [
     (
         "carbs/coverage.py",
-        "if gain <= OVERHEAD_LIKELIHOOD_RATIO:",
+        "if gain <= _chi_squared_threshold(1):",
         "if gain <= math.log(costs.shape[0]):",
     ),
     (
