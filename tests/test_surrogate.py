@@ -54,6 +54,101 @@ def test_unidentified_lengthscales_stay_at_the_prior_median() -> None:
     )
 
 
+# Thirteen runs of lm_menu (seed 11, cheap start): a categorical column (the model,
+# choices 1 and 3) and two real ones; only the last run failed. From its priors' medians
+# the success GP's fit took a line-search step to output scales of e^-676 and
+# lengthscales of e^-1609, where the Cholesky of the kernel matrix fails, at every jitter.
+_SEPARABLE_INPUTS = [
+    [3.0, -0.4921856027577167, -0.47217046904693794],
+    [1.0, -0.3351091706597238, -0.4617491414868473],
+    [3.0, -0.0637961189500551, 0.2886529889918825],
+    [3.0, -0.24612158959929786, -0.8169074097063804],
+    [1.0, -0.386729912327068, -0.054395966499745096],
+    [3.0, -0.4010720488032362, 0.3825599627924876],
+    [1.0, -0.386729912327068, -0.054395966499745096],
+    [3.0, -0.46023123434029856, -1.0081931998776041],
+    [3.0, 0.20891399617944373, 0.2625736547557107],
+    [3.0, 0.604954448751597, 0.22509160361720681],
+    [3.0, 1.091360419900754, 0.3948477089307678],
+    [1.0, -0.4282710210298344, 0.5020819559132055],
+    [3.0, 1.2950177459625216, 0.8120042781159964],
+]
+
+
+def test_a_fit_whose_line_search_leaves_the_valid_kernels_keeps_its_best_step() -> None:
+    x = torch.tensor(_SEPARABLE_INPUTS, dtype=torch.float64)
+    is_success = torch.ones(13, dtype=torch.bool)
+    is_success[-1] = False
+    model = SuccessGP(x, is_success, lengthscale=0.3, categorical=(0,))
+    fit_map(model, 60)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    p = success_probability(model, x)
+    assert p[-1] < 0.8 < p[:-1].min(), p
+
+
+def _failing_from_call(model: ExactRegressionGP, call: int, error: Exception) -> None:
+    """Make the ``call``-th evaluation (from 1) of ``model``'s prior raise ``error``."""
+    forward, calls = model.forward, [0]
+
+    def flaky(x: torch.Tensor) -> object:
+        calls[0] += 1
+        if calls[0] >= call:
+            raise error
+        return forward(x)
+
+    model.forward = flaky  # type: ignore[method-assign]
+
+
+def _regression_problem() -> ExactRegressionGP:
+    x = torch.linspace(-1, 1, 12, dtype=torch.float64).unsqueeze(-1)
+    return ExactRegressionGP(x, torch.sin(3 * x[:, 0]), lengthscale=0.3)
+
+
+def _fit_loss(model: ExactRegressionGP) -> float:
+    """The loss :func:`fit_map` minimises, at the model's current hyperparameters."""
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    from carbs.surrogate.gp import log_prior_jacobian
+
+    model.train()
+    x, y = model.train_inputs[0], model.train_targets
+    with torch.no_grad():
+        mll = ExactMarginalLogLikelihood(model.likelihood, model)
+        objective = mll(model(x), y) + log_prior_jacobian(model) / y.shape[-1]
+    model.eval()
+    return -float(objective.sum())
+
+
+def test_a_numerical_error_mid_fit_keeps_the_best_hyperparameters_evaluated() -> None:
+    from linear_operator.utils.errors import NanError
+
+    model = _regression_problem()
+    start_loss = _fit_loss(model)
+    _failing_from_call(model, 6, NanError("cholesky_cpu: NaN"))
+    loss = fit_map(model, 60)
+    model.forward = type(model).forward.__get__(model)  # type: ignore[method-assign]
+    assert loss < start_loss - 1e-3
+    assert _fit_loss(model) == pytest.approx(loss, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [(1, "nan"), (4, "bug")],
+    ids=["numerical error at the start", "other error later"],
+)
+def test_a_fit_that_cannot_keep_a_step_restores_its_start(call: int, error: str) -> None:
+    from linear_operator.utils.errors import NanError
+
+    from carbs.surrogate.gp import GPFitError
+
+    model = _regression_problem()
+    start = [p.detach().clone() for p in model.parameters()]
+    _failing_from_call(model, call, NanError("NaN") if error == "nan" else ValueError("bug"))
+    with pytest.raises(GPFitError):
+        fit_map(model, 60)
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), start, strict=True))
+
+
 # -- output transform --------------------------------------------------------------------------
 outputs_lists = st.lists(
     st.floats(min_value=-1e6, max_value=1e6, allow_subnormal=False), min_size=1, max_size=40

@@ -30,6 +30,7 @@ from gpytorch.likelihoods import DirichletClassificationLikelihood, GaussianLike
 from gpytorch.means import ConstantMean
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from linear_operator.operators import DiagLinearOperator
+from linear_operator.utils.errors import NanError, NotPSDError
 from linear_operator.utils.warnings import NumericalWarning
 from torch import Tensor
 
@@ -38,6 +39,12 @@ from carbs.surrogate.kernels import classification_kernel, log_normal, regressio
 NOISE_PRIOR_MEDIAN = 1e-2
 # Cholesky up to this size; gpytorch's default (800) switches to conjugate gradients.
 MAX_CHOLESKY_SIZE = 4000
+FIT_NUMERICAL_ERRORS: tuple[type[Exception], ...] = (
+    NotPSDError,
+    NanError,
+    torch.linalg.LinAlgError,
+)
+"""Errors of a kernel matrix that a trial step of the fit can run into (see :func:`fit_map`)."""
 
 
 class GPFitError(RuntimeError):
@@ -185,12 +192,19 @@ def fit_map(model: gpytorch.models.ExactGP, max_iter: int, max_eval: int | None 
     The maximisation is over the logarithms of the hyperparameters (see
     :func:`log_prior_jacobian`). The model's current hyperparameters are the
     starting point (warm start).
-    On a non-finite result the starting values are restored and
-    :class:`GPFitError` is raised.
+
+    A trial step of L-BFGS's line search can leave the region where the kernel
+    matrix is numerically valid (on separable success labels, say, where the
+    marginal likelihood keeps rising towards infinite output scales, and the
+    quasi-Newton step grows with it). Where such a step raises a numerical
+    error (:data:`FIT_NUMERICAL_ERRORS`), the fit keeps the best
+    hyperparameters it had evaluated: every one of them gave a finite loss. Only
+    where the first evaluation fails, or the result is not finite, are the
+    starting values restored and :class:`GPFitError` raised.
 
     Returns:
-        The final loss per data point: the negative of the log marginal
-        likelihood plus the log priors and :func:`log_prior_jacobian`.
+        The lowest loss evaluated, per data point: the negative of the log
+        marginal likelihood plus the log priors and :func:`log_prior_jacobian`.
     """
     start = {k: v.clone() for k, v in model.state_dict().items()}
     model.train()
@@ -208,14 +222,20 @@ def fit_map(model: gpytorch.models.ExactGP, max_iter: int, max_eval: int | None 
     train_x = model.train_inputs[0]
     train_y = model.train_targets
     num_data = train_y.shape[-1]
+    best_loss = math.inf
+    best_values: list[Tensor] = []
 
     def closure() -> Tensor:
+        nonlocal best_loss, best_values
         optimizer.zero_grad()
         # gpytorch's mll is per data point, priors included; the Jacobian term follows suit.
         objective = mll(model(train_x), train_y) + log_prior_jacobian(model) / num_data
         loss = -objective.sum()
         if torch.isfinite(loss):
             loss.backward()
+            if float(loss.detach()) < best_loss:
+                best_loss = float(loss.detach())
+                best_values = [param.detach().clone() for param in params]
         return loss
 
     try:
@@ -227,17 +247,21 @@ def fit_map(model: gpytorch.models.ExactGP, max_iter: int, max_eval: int | None 
             warnings.catch_warnings(),
         ):
             warnings.simplefilter("ignore", NumericalWarning)
-            loss = optimizer.step(closure)
+            optimizer.step(closure)
     except Exception as error:  # linear_operator raises several error types for non-PSD matrices
-        model.load_state_dict(start)
-        model.eval()
-        raise GPFitError(f"GP fit failed: {error}") from error
-    finite = torch.isfinite(loss) and all(torch.isfinite(p).all() for p in params)
+        if not (isinstance(error, FIT_NUMERICAL_ERRORS) and best_values):
+            model.load_state_dict(start)
+            model.eval()
+            raise GPFitError(f"GP fit failed: {error}") from error
+        with torch.no_grad():
+            for param, value in zip(params, best_values, strict=True):
+                param.copy_(value)
+    finite = math.isfinite(best_loss) and all(torch.isfinite(p).all() for p in params)
     model.eval()
     if not finite:
         model.load_state_dict(start)
         raise GPFitError("GP fit reached a non-finite marginal likelihood")
-    return float(loss.detach())
+    return best_loss
 
 
 def sample_hyperparameters_nuts(
