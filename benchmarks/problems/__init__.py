@@ -21,6 +21,7 @@ from benchmarks.problems import (
     gpu_memory,
     hartmann,
     lm_shape,
+    model_menu,
     scaling_law,
     sparse20,
     startup,
@@ -55,6 +56,8 @@ PROBLEMS: dict[str, Problem] = {
         # and ten-minute runs (GPU-hours) that overrun their box by up to 2%.
         fixed_cost.with_fixed_cost(boosting.make_problem(), 1.0, 0.0, "boosting_fixed"),
         fixed_cost.with_fixed_cost(vision_scaling.make_problem(), 1 / 6, 0.02, "vision_fixed"),
+        # Held-out: the model picked by name from a menu, a categorical param that drives cost.
+        model_menu.make_problem(),
     )
 }
 
