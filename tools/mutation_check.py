@@ -10,7 +10,8 @@ line must say ``caught``. :data:`STOPPING_MUTATIONS` break the early-stopping ru
 (a reversed threshold, a dropped minimum, the wrong target, a stopped run's
 partial output taken for its final one, a warm start that leaves the prior runs'
 curves behind) and run against ``tests/test_stopping.py``;
-:data:`RESAMPLE_MUTATIONS` break how resample turns are counted.
+:data:`RESAMPLE_MUTATIONS` break how resample turns are counted, and
+:data:`FIT_MUTATIONS` how a GP fit keeps its best step.
 """
 
 from __future__ import annotations
@@ -370,6 +371,16 @@ MIGRATION_MUTATIONS = [
 candidates below the front scored against the worst run, to a cost plane with an
 overhead, or to a tested cost plane."""
 
+FIT_MUTATIONS = [
+    (
+        "carbs/surrogate/gp.py",
+        "if not (isinstance(error, FIT_NUMERICAL_ERRORS) and best_values):",
+        "if True:",
+    ),
+    ("carbs/surrogate/gp.py", "if float(loss.detach()) < best_loss:", "if True:"),
+]
+"""A GP fit whose line search steps into an invalid kernel: it must keep its best step."""
+
 RESAMPLE_TESTS = [
     "tests/test_optimizer.py",
     "tests/test_state.py",
@@ -415,6 +426,7 @@ def planned_runs(tests: Sequence[str] = ()) -> list[tuple[tuple[str, str, str], 
         (STOPPING_MUTATIONS, ["tests/test_stopping.py"]),
         (RESAMPLE_MUTATIONS, RESAMPLE_TESTS),
         (MIGRATION_MUTATIONS, ["tests/test_state.py", "-k", "format"]),
+        (FIT_MUTATIONS, ["tests/test_surrogate.py"]),
     ]
     return [(m, list(tests) or own) for mutations, own in groups for m in mutations]
 
