@@ -13,7 +13,6 @@ from typing import Any, Literal
 import attrs
 import numpy as np
 import torch
-from linear_operator.utils.errors import NanError, NotPSDError
 from torch import Tensor
 
 from carbs.acquisition import (
@@ -34,15 +33,10 @@ from carbs.pareto import (
 )
 from carbs.spaces import SearchSpace
 from carbs.surrogate.fitting import Hyperparameters
-from carbs.surrogate.gp import ExactRegressionGP, GPFitError
+from carbs.surrogate.gp import FIT_NUMERICAL_ERRORS, ExactRegressionGP, GPFitError
 from carbs.surrogate.model import SurrogateModel, SurrogatePredictions
 
-NUMERICAL_ERRORS: tuple[type[Exception], ...] = (
-    GPFitError,
-    NotPSDError,
-    NanError,
-    torch.linalg.LinAlgError,
-)
+NUMERICAL_ERRORS: tuple[type[Exception], ...] = (GPFitError, *FIT_NUMERICAL_ERRORS)
 """Failures of a GP fit or solve that make a suggestion fall back to sampling around the
 front. Anything else (a shape error, a bug) propagates."""
 

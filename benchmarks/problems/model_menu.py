@@ -13,20 +13,10 @@ tokens. Added after the suite, as a check on problems carbs was not developed on
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from benchmarks.problems.base import EvalResult, ParamSpec, ParamValues, Problem
-from benchmarks.problems.scaling_law import (
-    DIVERGENCE_FACTOR,
-    FAILED_COST_FRACTION,
-    LR_PENALTY,
-    LR_RANGE,
-    NOISE_STD,
-    optimal_lr,
-    scaling_loss,
-)
+from benchmarks.problems.scaling_law import LR_RANGE, lm_loss, lm_run, scaling_loss
 
 MENU = {
     "gpt-10m": 1e7,
@@ -42,18 +32,12 @@ TOKEN_RANGE = (1e8, 1e11)
 
 def noise_free(params: ParamValues) -> float:
     """Loss without seed noise (finite even where training would diverge)."""
-    n_params = MENU[str(params["model"])]
-    penalty = LR_PENALTY * math.log10(float(params["lr"]) / optimal_lr(n_params)) ** 2
-    return scaling_loss(n_params, float(params["tokens"])) + penalty
+    return lm_loss(MENU[str(params["model"])], float(params["tokens"]), float(params["lr"]))
 
 
 def evaluate(params: ParamValues, rng: np.random.Generator) -> EvalResult:
     """One run: ``(loss, 6 N D, diverged)``; a diverged run costs a fifth and has NaN loss."""
-    n_params = MENU[str(params["model"])]
-    cost = 6.0 * n_params * float(params["tokens"])
-    if float(params["lr"]) > DIVERGENCE_FACTOR * optimal_lr(n_params):
-        return float("nan"), FAILED_COST_FRACTION * cost, True
-    return noise_free(params) + NOISE_STD * float(rng.normal()), cost, False
+    return lm_run(MENU[str(params["model"])], float(params["tokens"]), float(params["lr"]), rng)
 
 
 def true_best_at_cost(cost: float) -> float:

@@ -35,20 +35,28 @@ def scaling_loss(n_params: float, tokens: float) -> float:
     return E + A / n_params**ALPHA + B / tokens**BETA
 
 
-def noise_free(params: ParamValues) -> float:
+def lm_loss(n_params: float, tokens: float, lr: float) -> float:
     """Loss without seed noise (finite even where training would diverge)."""
-    n_params, tokens, lr = float(params["n_params"]), float(params["tokens"]), float(params["lr"])
     penalty = LR_PENALTY * math.log10(lr / optimal_lr(n_params)) ** 2
     return scaling_loss(n_params, tokens) + penalty
 
 
-def evaluate(params: ParamValues, rng: np.random.Generator) -> EvalResult:
+def lm_run(n_params: float, tokens: float, lr: float, rng: np.random.Generator) -> EvalResult:
     """One run: ``(loss, 6 N D, diverged)``; a diverged run costs a fifth and has NaN loss."""
-    n_params, tokens, lr = float(params["n_params"]), float(params["tokens"]), float(params["lr"])
     cost = 6.0 * n_params * tokens
     if lr > DIVERGENCE_FACTOR * optimal_lr(n_params):
         return float("nan"), FAILED_COST_FRACTION * cost, True
-    return noise_free(params) + NOISE_STD * float(rng.normal()), cost, False
+    return lm_loss(n_params, tokens, lr) + NOISE_STD * float(rng.normal()), cost, False
+
+
+def noise_free(params: ParamValues) -> float:
+    """Loss without seed noise (finite even where training would diverge)."""
+    return lm_loss(float(params["n_params"]), float(params["tokens"]), float(params["lr"]))
+
+
+def evaluate(params: ParamValues, rng: np.random.Generator) -> EvalResult:
+    """One run: ``(loss, 6 N D, diverged)``; a diverged run costs a fifth and has NaN loss."""
+    return lm_run(float(params["n_params"]), float(params["tokens"]), float(params["lr"]), rng)
 
 
 def true_best_at_cost(cost: float) -> float:

@@ -44,7 +44,8 @@ FIT_NUMERICAL_ERRORS: tuple[type[Exception], ...] = (
     NanError,
     torch.linalg.LinAlgError,
 )
-"""Errors of a kernel matrix that a trial step of the fit can run into (see :func:`fit_map`)."""
+"""Numerical failures of a kernel matrix: a trial step of a fit (see :func:`fit_map`), a
+fantasy's joint sample, or a suggestion's solves can run into them."""
 
 
 class GPFitError(RuntimeError):

@@ -16,7 +16,6 @@ import attrs
 import gpytorch
 import numpy as np
 import torch
-from linear_operator.utils.errors import NanError, NotPSDError
 from torch import Tensor
 
 from carbs.config import OutstandingSuggestionEstimatorEnum
@@ -24,6 +23,7 @@ from carbs.observations import ObservationInBasic
 from carbs.pareto import ObservationGroup
 from carbs.surrogate.fitting import JITTER_RETRIES, GPFitter, Hyperparameters
 from carbs.surrogate.gp import (
+    FIT_NUMERICAL_ERRORS,
     MAX_CHOLESKY_SIZE,
     ExactRegressionGP,
     SuccessGP,
@@ -233,7 +233,7 @@ class SurrogateModel:
                 base = torch.randn(shape, generator=self.generator, dtype=torch.float64)
                 try:
                     fantasy = posterior.rsample(base_samples=base.unsqueeze(0)).squeeze(0)
-                except (NotPSDError, NanError, torch.linalg.LinAlgError):
+                except FIT_NUMERICAL_ERRORS:
                     # A singular joint covariance (repeated points): sample the marginals.
                     fantasy = posterior.mean + posterior.variance.clamp_min(0).sqrt() * base
             else:
