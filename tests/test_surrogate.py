@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -184,6 +187,17 @@ def test_quantile_transform_known_values() -> None:
     got = transform.to_surrogate(torch.tensor([3.0, 2.0, 1.0], dtype=torch.float64))
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12)
     assert got[2] > got[0]  # minimising: the smallest output is the best
+
+
+def test_extrapolating_past_the_float_range_gives_infinities_without_warnings() -> None:
+    # Outputs near the largest float: beyond them the line leaves the float range.
+    transform = QuantileNormalTransform.fit(np.array([-1e308, 0.0, 1e308]), 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        outputs = transform.from_surrogate(torch.tensor([-50.0, 0.0, 50.0], dtype=torch.float64))
+        surrogate = transform.to_surrogate(torch.tensor([-1.7e308, 1.7e308], dtype=torch.float64))
+    assert outputs.tolist() == [-math.inf, 0.0, math.inf]
+    assert torch.isfinite(surrogate).all() and surrogate[0] < surrogate[1]
 
 
 def test_log_cost_transform_maps_observed_range_to_unit_interval() -> None:

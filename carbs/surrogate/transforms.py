@@ -79,7 +79,8 @@ def _interp_linear_tails(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.nd
 
     An end gap narrower than float64 resolution at the data's scale counts as that
     resolution: two outputs that differ by ~1e-308 would otherwise give an infinite
-    slope and map everything beyond them to infinity.
+    slope and map everything beyond them to infinity. Past the float range the
+    line gives infinities, without a warning.
     """
     if xp.shape[0] == 1:
         return fp[0] + (x - xp[0])
@@ -87,8 +88,11 @@ def _interp_linear_tails(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.nd
     resolution = np.finfo(np.float64).eps * max(1.0, float(np.abs(xp).max()))
     left_slope = (fp[1] - fp[0]) / max(xp[1] - xp[0], resolution)
     right_slope = (fp[-1] - fp[-2]) / max(xp[-1] - xp[-2], resolution)
-    result = np.where(x < xp[0], fp[0] + (x - xp[0]) * left_slope, result)
-    return np.where(x > xp[-1], fp[-1] + (x - xp[-1]) * right_slope, result)
+    # Far past outputs near the largest float the line leaves the float range, where inf
+    # is the answer; np.where also evaluates each line where the other value is kept.
+    with np.errstate(over="ignore"):
+        result = np.where(x < xp[0], fp[0] + (x - xp[0]) * left_slope, result)
+        return np.where(x > xp[-1], fp[-1] + (x - xp[-1]) * right_slope, result)
 
 
 @attrs.frozen
