@@ -377,7 +377,7 @@ FIT_MUTATIONS = [
         "if not (isinstance(error, FIT_NUMERICAL_ERRORS) and best_values):",
         "if True:",
     ),
-    ("carbs/surrogate/gp.py", "if float(loss.detach()) < best_loss:", "if True:"),
+    ("carbs/surrogate/gp.py", "if value < best_loss:", "if True:"),
 ]
 """A GP fit whose line search steps into an invalid kernel: it must keep its best step."""
 

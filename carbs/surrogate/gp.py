@@ -187,6 +187,16 @@ def log_prior_jacobian(model: gpytorch.Module) -> Tensor:
     return sum(logs, torch.zeros(()))
 
 
+def map_loss(model: gpytorch.models.ExactGP, mll: ExactMarginalLogLikelihood) -> Tensor:
+    """What :func:`fit_map` minimises, at ``model``'s hyperparameters (in training mode):
+    the negative log marginal likelihood plus log priors and :func:`log_prior_jacobian`,
+    per data point (summed over a batch of GPs). A scalar."""
+    train_y = model.train_targets
+    # gpytorch's mll is per data point, priors included; the Jacobian term follows suit.
+    objective = mll(model(model.train_inputs[0]), train_y)
+    return -(objective + log_prior_jacobian(model) / train_y.shape[-1]).sum()
+
+
 def fit_map(model: gpytorch.models.ExactGP, max_iter: int, max_eval: int | None = None) -> float:
     """Maximise the marginal likelihood plus log priors of ``model`` with L-BFGS.
 
@@ -220,23 +230,18 @@ def fit_map(model: gpytorch.models.ExactGP, max_iter: int, max_eval: int | None 
         tolerance_grad=1e-5,
         tolerance_change=1e-6,
     )
-    train_x = model.train_inputs[0]
-    train_y = model.train_targets
-    num_data = train_y.shape[-1]
     best_loss = math.inf
     best_values: list[Tensor] = []
 
     def closure() -> Tensor:
         nonlocal best_loss, best_values
         optimizer.zero_grad()
-        # gpytorch's mll is per data point, priors included; the Jacobian term follows suit.
-        objective = mll(model(train_x), train_y) + log_prior_jacobian(model) / num_data
-        loss = -objective.sum()
-        if torch.isfinite(loss):
+        loss = map_loss(model, mll)
+        value = float(loss.detach())
+        if math.isfinite(value):
             loss.backward()
-            if float(loss.detach()) < best_loss:
-                best_loss = float(loss.detach())
-                best_values = [param.detach().clone() for param in params]
+            if value < best_loss:
+                best_loss, best_values = value, [param.detach().clone() for param in params]
         return loss
 
     try:
