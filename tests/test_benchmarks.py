@@ -312,3 +312,37 @@ def test_no_run_beats_the_true_front_of_a_later_problem(name: str) -> None:
             point, current = proposal, value
     # It gets within a few thousandths of the front (the Branin valley is the slowest).
     assert -1e-9 <= current < 0.002
+
+
+def test_stragglers_and_flaky_failures_change_only_what_they_say() -> None:
+    """The held-out cluster variants keep their base problem's outputs and front: a
+    straggler only costs more (never less than its nominal cost; about one run in
+    twenty three times as much), and a flaky run fails about one time in ten wherever
+    it is, having spent between a tenth and all of its cost."""
+    base = PROBLEMS["boosting"]
+    stragglers, flaky = PROBLEMS["boosting_stragglers"], PROBLEMS["boosting_flaky"]
+    for problem in (stragglers, flaky):
+        assert problem.true_best_at_cost(1.0) == base.true_best_at_cost(1.0)
+        assert (problem.min_cost, problem.max_cost) == (base.min_cost, base.max_cost)
+    param_rng = np.random.default_rng(3)
+    ratios, failed, spent = [], [], []
+    for seed in range(4000):
+        params = {spec.name: spec.sample(param_rng) for spec in base.params}
+        output, cost, base_failed = base.evaluate(params, np.random.default_rng(seed))
+        assert not base_failed
+        straggled = stragglers.evaluate(params, np.random.default_rng(seed))
+        assert straggled[0] == output and not straggled[2]
+        ratios.append(straggled[1] / cost)
+        flaky_output, flaky_cost, flaky_failed = flaky.evaluate(params, np.random.default_rng(seed))
+        assert flaky_output == output
+        failed.append(flaky_failed)
+        spent.append(flaky_cost / cost)
+    ratio = np.array(ratios)
+    assert ratio.min() >= 1.0
+    assert 0.03 < np.mean(ratio > 2.5) < 0.07
+    assert np.median(ratio) < 1.1
+    is_failed, share = np.array(failed), np.array(spent)
+    assert 0.08 < is_failed.mean() < 0.12
+    assert (share[~is_failed] == 1.0).all()
+    assert share[is_failed].min() >= 0.1 and share[is_failed].max() <= 1.0
+    assert share[is_failed].mean() < 0.65

@@ -18,6 +18,7 @@ from benchmarks.problems import (
     digits_choices,
     digits_mlp,
     fixed_cost,
+    flaky,
     gpu_memory,
     hartmann,
     lm_shape,
@@ -25,6 +26,7 @@ from benchmarks.problems import (
     scaling_law,
     sparse20,
     startup,
+    stragglers,
     vision_scaling,
 )
 from benchmarks.problems.base import (
@@ -58,6 +60,14 @@ PROBLEMS: dict[str, Problem] = {
         fixed_cost.with_fixed_cost(vision_scaling.make_problem(), 1 / 6, 0.02, "vision_fixed"),
         # Held-out: the model picked by name from a menu, a categorical param that drives cost.
         model_menu.make_problem(),
+        # Held-out: wall-clock costs that overrun a little, and 5% of runs that straggle 3x.
+        stragglers.with_stragglers(boosting.make_problem(), 0.1, 0.05, 3.0, "boosting_stragglers"),
+        stragglers.with_stragglers(
+            vision_scaling.make_problem(), 0.1, 0.05, 3.0, "vision_stragglers"
+        ),
+        # Held-out: one run in ten fails whatever its params (pre-emption, a lost node).
+        flaky.with_flaky_failures(boosting.make_problem(), 0.1, "boosting_flaky"),
+        flaky.with_flaky_failures(vision_scaling.make_problem(), 0.1, "vision_flaky"),
     )
 }
 
