@@ -9,6 +9,8 @@ Usage::
     python benchmarks/run.py --first-seed 10 --seeds 10 --optimizers carbs   # seeds 10-19
     CARBS_BENCH_CONFIG='{"exploration_bias": 0.5}' python benchmarks/run.py \
         --optimizers carbs --label 'carbs[bias 0.5]'      # a variant, named in the records
+    CARBS_BENCH_SEED_OFFSET=1000 python benchmarks/run.py \
+        --optimizers carbs --label 'carbs[control]'       # the same code, another random path
     python benchmarks/report.py benchmarks/results/full.jsonl
 
 Each line holds ``problem, optimizer, seed, step, params, output, true_output, cost,

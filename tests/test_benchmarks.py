@@ -89,6 +89,31 @@ def test_carbs_config_overrides_reach_the_optimizer(monkeypatch: pytest.MonkeyPa
         CarbsOptimizer(PROBLEMS["hartmann3_mf"], seed=0)
 
 
+def test_a_seed_offset_moves_carbs_path_and_not_the_problems_noise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``$CARBS_BENCH_SEED_OFFSET`` runs carbs down another random path on the same
+    problem noise: the control a variant is paired against."""
+    from benchmarks.optimizers import CARBS_SEED_OFFSET_ENV, CarbsOptimizer
+    from benchmarks.run import run_one
+
+    def sweep(optimizer: str) -> list[dict[str, object]]:
+        records = run_one("hartmann3_mf", optimizer, 3, 4)
+        return [{k: v for k, v in r.items() if not k.endswith("_seconds")} for r in records]
+
+    carbs_default, random_default = sweep("carbs"), sweep("random")
+    monkeypatch.setenv(CARBS_SEED_OFFSET_ENV, "0")
+    assert sweep("carbs") == carbs_default
+    monkeypatch.setenv(CARBS_SEED_OFFSET_ENV, "1000")
+    assert CarbsOptimizer(PROBLEMS["hartmann3_mf"], seed=3)._carbs.config.seed == 1003
+    assert [r["params"] for r in sweep("carbs")] != [r["params"] for r in carbs_default]
+    # The problem's noise (and every other optimizer) stays the seed's.
+    assert sweep("random") == random_default
+    monkeypatch.setenv(CARBS_SEED_OFFSET_ENV, "1.5")
+    with pytest.raises(ValueError, match=CARBS_SEED_OFFSET_ENV):
+        CarbsOptimizer(PROBLEMS["hartmann3_mf"], seed=0)
+
+
 def test_paired_wins_counts_strictly_lower_regrets_on_shared_seeds() -> None:
     from benchmarks.report import paired_wins
 
