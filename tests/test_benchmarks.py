@@ -101,6 +101,7 @@ def test_a_seed_offset_moves_carbs_path_and_not_the_problems_noise(
         records = run_one("hartmann3_mf", optimizer, 3, 4)
         return [{k: v for k, v in r.items() if not k.endswith("_seconds")} for r in records]
 
+    monkeypatch.delenv(CARBS_SEED_OFFSET_ENV, raising=False)
     carbs_default, random_default = sweep("carbs"), sweep("random")
     monkeypatch.setenv(CARBS_SEED_OFFSET_ENV, "0")
     assert sweep("carbs") == carbs_default
