@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -248,6 +248,26 @@ class Problem:
             self.true_best_fn is None or self.noise_free_fn is None
         ):
             raise ValueError(f"{self.name}: output_ceiling is needed without a closed form")
+
+    def variant(
+        self,
+        name: str,
+        note: str,
+        evaluate_fn: Callable[[ParamValues, np.random.Generator], EvalResult],
+        **changes: Any,
+    ) -> Problem:
+        """This problem run through another ``evaluate_fn`` (and any other field in
+        ``changes``), named ``name``, its description extended by ``note``; the copy
+        starts with empty caches, since its front or ceiling may differ."""
+        return replace(
+            self,
+            name=name,
+            description=f"{self.description}; {note}",
+            evaluate_fn=evaluate_fn,
+            _true_best_cache={},
+            _ceiling_cache=[],
+            **changes,
+        )
 
     @property
     def search_center(self) -> ParamValues:

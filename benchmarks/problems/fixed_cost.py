@@ -16,8 +16,6 @@ is the final regret.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from benchmarks.problems.base import EvalResult, ParamValues, Problem
@@ -35,14 +33,11 @@ def with_fixed_cost(base: Problem, cost: float, overrun: float, name: str) -> Pr
         assert base.true_best_fn is not None
         return float(base.true_best_fn(base.max_cost))
 
-    return dataclasses.replace(
-        base,
-        name=name,
-        description=f"{base.description}; every run costs {cost:g} (overrun {overrun:g})",
-        evaluate_fn=evaluate,
+    return base.variant(
+        name,
+        f"every run costs {cost:g} (overrun {overrun:g})",
+        evaluate,
         min_cost=cost,
         max_cost=cost * (1 + max(overrun, 1e-9)),
         true_best_fn=true_best_at_cost if base.true_best_fn is not None else None,
-        _true_best_cache={},
-        _ceiling_cache=[],
     )

@@ -14,8 +14,6 @@ it does not change what the run would have scored.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from benchmarks.problems.base import EvalResult, ParamValues, Problem
@@ -27,17 +25,12 @@ def with_flaky_failures(base: Problem, rate: float, name: str) -> Problem:
 
     def evaluate(params: ParamValues, rng: np.random.Generator) -> EvalResult:
         output, cost, failed = base.evaluate_fn(params, rng)
+        # Both draws are made for every run, so that the noise stream, and with it which
+        # runs fail, is the same for every optimizer.
         flaky = float(rng.random()) < rate
         spent = float(rng.uniform(0.1, 1.0))
         if flaky and not failed:
             return output, cost * spent, True
         return output, cost, failed
 
-    return dataclasses.replace(
-        base,
-        name=name,
-        description=f"{base.description}; {rate:.0%} of runs fail whatever their params",
-        evaluate_fn=evaluate,
-        _true_best_cache={},
-        _ceiling_cache=[],
-    )
+    return base.variant(name, f"{rate:.0%} of runs fail whatever their params", evaluate)

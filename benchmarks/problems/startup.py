@@ -10,7 +10,6 @@ which models the overhead does not aim at costs no run can reach.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -35,14 +34,11 @@ def with_startup(base: Problem, startup: float, name: str) -> Problem:
             return math.inf
         return float(base.true_best_fn(max(cost - startup, base.min_cost)))
 
-    return dataclasses.replace(
-        base,
-        name=name,
-        description=f"{base.description}; plus a fixed start-up of {startup:g} per run",
-        evaluate_fn=evaluate,
+    return base.variant(
+        name,
+        f"plus a fixed start-up of {startup:g} per run",
+        evaluate,
         min_cost=startup + base.min_cost,
         max_cost=startup + base.max_cost,
         true_best_fn=true_best_at_cost if base.true_best_fn is not None else None,
-        _true_best_cache={},
-        _ceiling_cache=[],
     )

@@ -14,8 +14,6 @@ base problem's at ``c``.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from benchmarks.problems.base import EvalResult, ParamValues, Problem
@@ -34,14 +32,5 @@ def with_stragglers(
         straggled = float(rng.random()) < straggler_rate
         return output, cost * overrun * (slowdown if straggled else 1.0), failed
 
-    return dataclasses.replace(
-        base,
-        name=name,
-        description=(
-            f"{base.description}; runs overrun by {jitter:g}|N(0,1)| and "
-            f"{straggler_rate:.0%} of them straggle {slowdown:g}x"
-        ),
-        evaluate_fn=evaluate,
-        _true_best_cache={},
-        _ceiling_cache=[],
-    )
+    note = f"runs overrun by {jitter:g}|N(0,1)| and {straggler_rate:.0%} straggle {slowdown:g}x"
+    return base.variant(name, note, evaluate)
