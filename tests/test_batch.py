@@ -5,10 +5,12 @@ uses to mirror runs made elsewhere (observe_many, add_outstanding_suggestion, re
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import pytest
 import torch
+from linear_operator.utils.warnings import NumericalWarning
 
 from carbs import (
     CARBS,
@@ -18,6 +20,7 @@ from carbs import (
     InvalidObservationError,
     LogSpace,
     ObservationInParam,
+    OrdinalSpace,
     Param,
 )
 from carbs import suggestions as suggestions_module
@@ -270,3 +273,26 @@ def test_reseed_makes_the_next_suggestion_depend_on_the_seed_and_the_data() -> N
     for bad in (-1, True, 1.5, "3"):
         with pytest.raises(CARBSValueError, match="seed"):
             first.reseed(bad)  # type: ignore[arg-type]
+
+
+def test_repeated_pending_points_do_not_warn_on_every_suggest() -> None:
+    # On a three-value lattice the pending points repeat each other and the runs, so
+    # the fantasies' joint covariance is singular: linear_operator adds jitter and
+    # would warn on each suggest while runs are outstanding.
+    warned = []
+    for seed in range(4):
+        space = [Param("n", OrdinalSpace(values=[1, 2, 4]), search_center=2)]
+        optimizer = CARBS(CARBSParams(seed=seed, checkpoint_dir=None), space)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for step in range(6):
+                params = optimizer.suggest().suggestion
+                optimizer.observe(
+                    ObservationInParam(
+                        input=params, output=params["n"] + 0.1 * step, cost=float(params["n"])
+                    )
+                )
+            outstanding = [optimizer.suggest() for _ in range(4)]
+        warned += [w for w in caught if issubclass(w.category, NumericalWarning)]
+        assert len(optimizer.outstanding_suggestions) == len(outstanding)
+    assert warned == []

@@ -10,12 +10,14 @@ the GPs so that the linear kernel term is anchored in the data.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable, Sequence
 
 import attrs
 import gpytorch
 import numpy as np
 import torch
+from linear_operator.utils.warnings import NumericalWarning
 from torch import Tensor
 
 from carbs.config import OutstandingSuggestionEstimatorEnum
@@ -232,7 +234,12 @@ class SurrogateModel:
                 shape = posterior.mean.shape
                 base = torch.randn(shape, generator=self.generator, dtype=torch.float64)
                 try:
-                    fantasy = posterior.rsample(base_samples=base.unsqueeze(0)).squeeze(0)
+                    # Pending points may repeat each other or a run (a small lattice, a
+                    # 1-d space): the joint covariance is then singular, and the jitter
+                    # linear_operator adds, with a warning on every suggest, is expected.
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", NumericalWarning)
+                        fantasy = posterior.rsample(base_samples=base.unsqueeze(0)).squeeze(0)
                 except FIT_NUMERICAL_ERRORS:
                     # A singular joint covariance (repeated points): sample the marginals.
                     fantasy = posterior.mean + posterior.variance.clamp_min(0).sqrt() * base
