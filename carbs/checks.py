@@ -27,6 +27,20 @@ def is_real_number(value: object) -> bool:
     )
 
 
+def real_as_float(value: Any) -> Any:
+    """A real number as a float, anything else unchanged: an attrs converter for float
+    fields, ahead of a validator that rejects what is not a number. A Python int stays
+    exact but can be too large for torch's int64 (``max_suggestion_cost=10**21`` FLOPs)
+    and would fail deep inside a suggest; one too large for a float is left for the
+    validator to name."""
+    if is_real_number(value):
+        try:
+            return float(value)
+        except OverflowError:
+            return value
+    return value
+
+
 def check_bool(value: Any, field: str, error: ErrorType) -> bool:
     """``value`` as a bool; only ``True``/``False`` (or numpy's) are accepted."""
     if isinstance(value, bool | np.bool_):

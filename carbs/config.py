@@ -15,7 +15,13 @@ from typing import Any
 
 import attrs
 
-from carbs.checks import check_bool, check_integer, check_number, check_optional_str
+from carbs.checks import (
+    check_bool,
+    check_integer,
+    check_number,
+    check_optional_str,
+    real_as_float,
+)
 from carbs.errors import InvalidConfigError
 
 # torch generators take seeds up to 2**64 - 1.
@@ -298,18 +304,24 @@ class CARBSParams:
     s3_checkpoint_path: str | None = attrs.field(default=None, validator=_optional_str)
     is_saved_on_every_observation: bool = attrs.field(default=False, validator=_boolean)
     initial_search_radius: float = attrs.field(
-        default=0.3, validator=_number(min_value=0.0, exclusive_min=True)
+        default=0.3, converter=real_as_float, validator=_number(min_value=0.0, exclusive_min=True)
     )
-    cost_direction_radius_factor: float = attrs.field(default=1.0, validator=_number(min_value=1.0))
-    exploration_bias: float = attrs.field(default=1.0, validator=_number())
+    cost_direction_radius_factor: float = attrs.field(
+        default=1.0, converter=real_as_float, validator=_number(min_value=1.0)
+    )
+    exploration_bias: float = attrs.field(default=1.0, converter=real_as_float, validator=_number())
     num_candidates_for_suggestion_per_dim: int = attrs.field(
         default=100, validator=_integer(1, 100_000)
     )
     resample_frequency: int = attrs.field(default=5, validator=_integer(0))
-    resample_noise_threshold: float = attrs.field(default=0.1, validator=_number(min_value=0.0))
-    max_suggestion_cost: float | None = attrs.field(default=None, validator=_optional_positive)
+    resample_noise_threshold: float = attrs.field(
+        default=0.1, converter=real_as_float, validator=_number(min_value=0.0)
+    )
+    max_suggestion_cost: float | None = attrs.field(
+        default=None, converter=real_as_float, validator=_optional_positive
+    )
     min_pareto_cost_fraction: float = attrs.field(
-        default=0.2, validator=_number(min_value=0.0, max_value=1.0)
+        default=0.2, converter=real_as_float, validator=_number(min_value=0.0, max_value=1.0)
     )
     is_pareto_group_selection_conservative: bool = attrs.field(default=True, validator=_boolean)
     is_pareto_bucket_challenged: bool = attrs.field(default=True, validator=_boolean)
@@ -334,11 +346,11 @@ class CARBSParams:
     is_cost_overhead_fitted: bool = attrs.field(default=True, validator=_boolean)
     is_cost_plane_tested: bool = attrs.field(default=True, validator=_boolean)
     early_stopping_min_fraction: float = attrs.field(
-        default=0.2, validator=_number(min_value=0.0, max_value=1.0)
+        default=0.2, converter=real_as_float, validator=_number(min_value=0.0, max_value=1.0)
     )
     early_stopping_min_runs: int = attrs.field(default=5, validator=_integer(4, 10**6))
     early_stopping_probability: float = attrs.field(
-        default=0.05, validator=_number(min_value=0.0, max_value=1.0)
+        default=0.05, converter=real_as_float, validator=_number(min_value=0.0, max_value=1.0)
     )
 
     def __attrs_post_init__(self) -> None:

@@ -383,3 +383,38 @@ def test_outstanding_suggestions_are_capped_oldest_first(caplog: pytest.LogCaptu
     assert CARBSParams().max_outstanding_suggestions == 256
     with pytest.raises(InvalidConfigError, match="max_outstanding_suggestions"):
         CARBSParams(max_outstanding_suggestions=0)
+
+
+def test_integer_costs_and_bounds_beyond_int64_are_taken_as_floats() -> None:
+    # FLOP counts are natural Python ints, and 10**21 does not fit torch's int64: a cost
+    # cap or a bound given that way used to pass validation and then fail deep inside
+    # suggest (or at Param construction) with an OverflowError.
+    config = CARBSParams(
+        better_direction_sign=-1,
+        max_suggestion_cost=10**33,
+        num_random_samples=3,
+        seed=0,
+        checkpoint_dir=None,
+    )
+    assert isinstance(config.max_suggestion_cost, float) and config.max_suggestion_cost == 1e33
+    space = LogSpace(is_integer=True, min=10**8, max=10**22)
+    assert (space.min, space.max) == (1e8, 1e22)
+    params = [
+        Param("tokens", space, search_center=10**19),
+        Param("width", LogSpace(is_integer=True, min=8, max=4096), search_center=64),
+    ]
+    optimizer = CARBS(config, params)
+    for _ in range(8):
+        values = optimizer.suggest().suggestion
+        tokens, width = values["tokens"], values["width"]
+        assert isinstance(tokens, int) and 10**8 <= tokens <= 10**22
+        optimizer.observe(
+            ObservationInParam(values, 1 / math.log(tokens) + 1 / width, 6 * tokens * width)
+        )
+    restored = CARBS.load_from_string(optimizer.serialize())
+    assert restored.config.max_suggestion_cost == 1e33
+    assert restored.suggest().suggestion["tokens"] <= 10**22
+    with pytest.raises(InvalidConfigError, match="max_suggestion_cost is too large for a float"):
+        CARBSParams(max_suggestion_cost=10**400)
+    with pytest.raises(InvalidSpaceError, match=r"LogSpace\.max"):
+        LogSpace(max=10**400)

@@ -15,7 +15,7 @@ import attrs
 import torch
 from torch import Tensor
 
-from carbs.checks import check_bool, check_integer, check_number
+from carbs.checks import check_bool, check_integer, check_number, real_as_float
 from carbs.errors import InvalidObservationError, InvalidParamError, InvalidSpaceError
 from carbs.spaces.base import Space
 
@@ -33,9 +33,9 @@ class RealNumberSpace(Space):
         rounding_factor: Lattice spacing for integer spaces (1 = every integer).
     """
 
-    min: float = -math.inf
-    max: float = math.inf
-    scale: float = 1.0
+    min: float = attrs.field(default=-math.inf, converter=real_as_float)
+    max: float = attrs.field(default=math.inf, converter=real_as_float)
+    scale: float = attrs.field(default=1.0, converter=real_as_float)
     is_integer: bool = False
     rounding_factor: int = 1
 
@@ -211,8 +211,8 @@ class LinearSpace(RealNumberSpace):
 class LogSpace(RealNumberSpace):
     """A positive parameter searched in orders of magnitude: basic = log_base(x) / scale."""
 
-    min: float = 0.0
-    base: float = 10.0
+    min: float = attrs.field(default=0.0, converter=real_as_float)
+    base: float = attrs.field(default=10.0, converter=real_as_float)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -241,8 +241,8 @@ class LogSpace(RealNumberSpace):
 class LogitSpace(RealNumberSpace):
     """A probability-like parameter in (0, 1): basic = log10(p / (1 - p)) / scale."""
 
-    min: float = 0.0
-    max: float = 1.0
+    min: float = attrs.field(default=0.0, converter=real_as_float)
+    max: float = attrs.field(default=1.0, converter=real_as_float)
 
     def __attrs_post_init__(self) -> None:
         if self.is_integer:
