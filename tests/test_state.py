@@ -19,11 +19,13 @@ from carbs import (
     SUGGESTION_ID_DICT_KEY,
     CARBSParams,
     CARBSValueError,
+    CategoricalSpace,
     InvalidParamError,
     LinearSpace,
     LogitSpace,
     LogSpace,
     ObservationInParam,
+    OrdinalSpace,
     OutstandingSuggestionEstimatorEnum,
     Param,
     StateError,
@@ -488,6 +490,18 @@ def test_malformed_field_raises_and_leaves_the_optimizer_unchanged(
     with pytest.raises(StateError):
         carbs.load_state_dict(data)
     assert carbs.get_state_dict() == before
+
+
+@pytest.mark.parametrize(("column", "field"), [(0, "choices"), (1, "values")])
+def test_a_space_missing_a_required_field_is_a_state_error(column: int, field: str) -> None:
+    params = [
+        Param("act", CategoricalSpace(choices=["relu", "gelu"]), search_center="relu"),
+        Param("batch", OrdinalSpace(values=[16, 32, 64]), search_center=32),
+    ]
+    data = json.loads(CARBS(config(), params).serialize())
+    del data["params"][column]["space"][field]
+    with pytest.raises(StateError, match=rf"missing field\(s\) \['{field}'\]"):
+        CARBS.load_from_string(json.dumps(data))
 
 
 @pytest.mark.parametrize("change", ["bound", "centre", "name", "order", "extra"])

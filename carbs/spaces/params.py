@@ -84,11 +84,18 @@ class Param:
                 f"param {data['name']!r}: unknown space type {space_data.get('type')!r}; "
                 f"known types are {sorted(SPACE_TYPES)}"
             )
-        known = {field.name for field in attrs.fields(cast(Any, space_type))}
+        space_fields = attrs.fields(cast(Any, space_type))
+        known = {field.name for field in space_fields}
         if set(fields) - known:
             raise InvalidParamError(
                 f"param {data['name']!r}: unknown {space_type.__name__} field(s) "
                 f"{sorted(set(fields) - known)}"
+            )
+        required = {field.name for field in space_fields if field.default is attrs.NOTHING}
+        if required - set(fields):
+            raise InvalidParamError(
+                f"param {data['name']!r}: {space_type.__name__} is missing field(s) "
+                f"{sorted(required - set(fields))}"
             )
         return cls(data["name"], space_type(**fields), data["search_center"])
 
