@@ -32,6 +32,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from carbs.checks import check_number
 from carbs.errors import CARBSValueError, InsufficientDataError
 from carbs.linefit import DEFAULT_CONFIDENCE, LineFit, weighted_least_squares
 from carbs.pareto import ObservationGroup
@@ -348,13 +349,9 @@ def suggest_at_cost(
     Raises:
         CARBSValueError: ``cost`` is not a finite number > 0, or ``laws`` is empty.
     """
-    if isinstance(cost, bool) or not isinstance(cost, int | float | np.number):
-        raise CARBSValueError(f"cost must be a number, got {cost!r}")
-    if not (math.isfinite(cost) and cost > 0):
-        raise CARBSValueError(f"cost must be finite and > 0, got {cost}")
+    cost = check_number(cost, "cost", CARBSValueError, min_value=0.0, exclusive_min=True)
     if not laws:
         raise CARBSValueError("no scaling laws given")
-    cost = float(cost)
     first = next(iter(laws.values()))
     numeric = {name: law for name, law in laws.items() if isinstance(law, ScalingLaw)}
     warnings = _reliability_warnings(first, cost, min_points, max_extrapolation)

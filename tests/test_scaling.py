@@ -330,11 +330,16 @@ def test_suggest_at_cost_is_in_bounds_and_on_the_lattice() -> None:
     assert any(w.startswith("width: the law gives") for w in clipped.warnings)
 
 
-@pytest.mark.parametrize("cost", [0.0, -1.0, math.inf, math.nan, "big", True])
+@pytest.mark.parametrize("cost", [0.0, -1.0, math.inf, math.nan, "big", True, 10**400])
 def test_suggest_at_cost_rejects_bad_costs(cost: object) -> None:
     carbs = _synthetic_front(noise=0.0, seed=0)
-    with pytest.raises(CARBSValueError):
+    with pytest.raises(CARBSValueError, match="cost"):
         carbs.suggest_at_cost(cost)  # type: ignore[arg-type]
+
+
+def test_suggest_at_cost_takes_an_integer_budget_beyond_int64() -> None:
+    carbs = _synthetic_front(noise=0.0, seed=0)
+    assert carbs.suggest_at_cost(10**21).params == carbs.suggest_at_cost(1e21).params
 
 
 def test_suggest_at_cost_function_needs_laws() -> None:
