@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 pytest.importorskip("ray.tune")
@@ -98,6 +99,22 @@ def test_suggest_and_complete_record_outputs_costs_and_failures(
     assert not optimizer.outstanding_suggestions
     search.on_trial_complete("unknown", {"loss": 1.0, "flops": 1.0})  # ignored
     assert optimizer.observation_count == 4
+
+
+def test_metrics_computed_with_numpy_are_numbers() -> None:
+    # np.float32 is no Python float: a loss averaged with numpy was recorded as a failure.
+    search = searcher()
+    configs = {f"t{i}": search.suggest(f"t{i}") for i in range(3)}
+    search.on_trial_complete("t0", {"loss": np.float32(0.25), "flops": np.int64(100)})
+    search.on_trial_complete("t1", {"loss": np.float16(0.5), "flops": np.float32(7.0)})
+    search.on_trial_complete("t2", {"loss": True, "flops": 10**400})
+    optimizer = search.optimizer
+    assert optimizer is not None and len(configs) == 3
+    observed = optimizer.observations
+    assert [o.is_failure for o in observed] == [False, False, True]
+    assert (observed[0].output, observed[0].cost) == (0.25, 100.0)
+    assert (observed[1].output, observed[1].cost) == (0.5, 7.0)
+    assert 0 < observed[2].cost < 60  # no usable cost: the seconds since it was suggested
 
 
 def test_mode_sets_the_direction_and_a_missing_setting_is_a_clear_error() -> None:

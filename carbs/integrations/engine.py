@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from carbs.checks import is_real_number
 from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError
 
@@ -47,5 +48,12 @@ def run_seed(seed: int, key: object) -> int:
 
 
 def is_number(value: Any) -> bool:
-    """A finite int or float (a bool is not a number here)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite real number, Python's or numpy's (a metric computed with numpy is often a
+    ``np.float32``, which is no Python float); a bool is not a number here, nor an int
+    too large for a float."""
+    if not is_real_number(value):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
