@@ -115,6 +115,12 @@ def test_a_maximised_metric_and_a_missing_metric() -> None:
         SweepSteering("p", api=FakeApi(RUNS, no_metric)).optimizer(now=NOW)
 
 
+@pytest.mark.parametrize("stale", [0, -5.0, True, "600", math.nan])
+def test_a_bad_staleness_is_refused(stale: Any) -> None:
+    with pytest.raises(InvalidConfigError, match="stale_after_s"):
+        SweepSteering("p", api=FakeApi(RUNS, SWEEP_CONFIG), stale_after_s=stale)
+
+
 def test_each_run_gets_its_own_deterministic_suggestion() -> None:
     config = CARBSParams(num_random_samples=2, resample_frequency=0)
     steering = SweepSteering("p", api=FakeApi(RUNS), config=config, seed=4)

@@ -33,6 +33,7 @@ from typing import Any
 
 import attrs
 
+from carbs.checks import check_number
 from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError, InvalidObservationError, InvalidParamError
 from carbs.integrations.bounded import bounded_param, choice_param
@@ -150,8 +151,9 @@ class SweepSteering:
         api: Any = None,
     ) -> None:
         config = engine_config(config, seed, "the sweep's W&B runs")
-        if not (isinstance(stale_after_s, int | float) and stale_after_s > 0):
-            raise InvalidConfigError(f"stale_after_s must be a number > 0, got {stale_after_s!r}")
+        stale_after_s = check_number(
+            stale_after_s, "stale_after_s", InvalidConfigError, min_value=0.0, exclusive_min=True
+        )
         if api is None:
             import wandb
 
