@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from carbs.checks import is_real_number
+from carbs.checks import real_as_float
 from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError
 
@@ -51,9 +51,5 @@ def is_number(value: Any) -> bool:
     """A finite real number, Python's or numpy's (a metric computed with numpy is often a
     ``np.float32``, which is no Python float); a bool is not a number here, nor an int
     too large for a float."""
-    if not is_real_number(value):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
+    number = real_as_float(value)
+    return isinstance(number, float) and math.isfinite(number)

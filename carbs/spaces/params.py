@@ -91,11 +91,12 @@ class Param:
                 f"param {data['name']!r}: unknown {space_type.__name__} field(s) "
                 f"{sorted(set(fields) - known)}"
             )
-        required = {field.name for field in space_fields if field.default is attrs.NOTHING}
-        if required - set(fields):
+        missing = sorted(
+            f.name for f in space_fields if f.default is attrs.NOTHING and f.name not in fields
+        )
+        if missing:
             raise InvalidParamError(
-                f"param {data['name']!r}: {space_type.__name__} is missing field(s) "
-                f"{sorted(required - set(fields))}"
+                f"param {data['name']!r}: {space_type.__name__} is missing field(s) {missing}"
             )
         return cls(data["name"], space_type(**fields), data["search_center"])
 
