@@ -202,15 +202,18 @@ def tell(args: argparse.Namespace) -> Any:
     _, trial_id = _running_trial(args, storage, study)
     if args.failure == (args.output is not None):
         raise CLIError("give --output X for a finished run, or --failure for a failed one")
-    if _positive(args.cost, "--cost") is not None:
-        storage.set_trial_user_attr(trial_id, "cost", args.cost)
-    elif not args.failure:
+    if _positive(args.cost, "--cost") is None and not args.failure:
         raise CLIError("give --cost C: what the run cost (seconds, GPU-hours, FLOPs)")
-    if args.failure:
+    # A NaN or infinite metric (a diverged run) is a failure, as observe() records it;
+    # told as such, Optuna neither warns about it nor ranks an infinite value as best.
+    failed = args.failure or not math.isfinite(args.output)
+    if args.cost is not None:
+        storage.set_trial_user_attr(trial_id, "cost", args.cost)
+    if failed:
         study.tell(args.id, state=TrialState.FAIL)
     else:
         study.tell(args.id, args.output)
-    return {"id": args.id, "state": "FAIL" if args.failure else "COMPLETE"}
+    return {"id": args.id, "state": "FAIL" if failed else "COMPLETE"}
 
 
 def report(args: argparse.Namespace) -> Any:
@@ -227,6 +230,7 @@ def report(args: argparse.Namespace) -> Any:
     cost = _positive(args.cost, "--cost")
     if cost is None:
         raise CLIError("give --cost C: what the run has spent so far")
+    planned_cost = _positive(args.planned_cost, "--planned-cost")
     costs = dict(trial.user_attrs.get(REPORT_COSTS_ATTR, {}))
     if costs and cost < max(costs.values()):
         raise CLIError(f"--cost {cost} is less than at the previous report: give the total so far")
@@ -235,8 +239,8 @@ def report(args: argparse.Namespace) -> Any:
     storage.set_trial_intermediate_value(trial_id, step, args.output)
     storage.set_trial_user_attr(trial_id, REPORT_COSTS_ATTR, costs)
     storage.set_trial_user_attr(trial_id, "cost", cost)  # what it spent if it stops here
-    if _positive(args.planned_cost, "--planned-cost") is not None:
-        storage.set_trial_user_attr(trial_id, PLANNED_COST_ATTR, args.planned_cost)
+    if planned_cost is not None:
+        storage.set_trial_user_attr(trial_id, PLANNED_COST_ATTR, planned_cost)
     decision = study.pruner.decision(study, study.get_trials(deepcopy=False)[args.id])
     if decision.should_stop:
         study.tell(args.id, state=TrialState.PRUNED)
@@ -288,14 +292,30 @@ def best(args: argparse.Namespace) -> Any:
 
 
 def plot(args: argparse.Namespace) -> Any:
-    from carbs.plotting import plot_pareto_front
+    from carbs.plotting import PLOT_INSTALL_HINT, plot_pareto_front
 
     study, sampler, _ = _load(args.study, args.storage)
     optimizer = sampler.sync(study)
     if optimizer is None:
         raise CLIError(f"study {args.study!r} has no finished trial to plot")
-    plot_pareto_front(optimizer, args.out, output_name=args.metric, cost_name=args.cost_name)
-    return {"plot": str(args.out)}
+    try:
+        import matplotlib
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError as error:
+        raise CLIError(f"carbs plot needs matplotlib: {PLOT_INSTALL_HINT}") from error
+    suffix = Path(args.out).suffix.removeprefix(".").lower()
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if suffix and suffix not in formats:
+        raise CLIError(
+            f"--out {args.out}: unknown image format {suffix!r}; use one of {sorted(formats)}"
+        )
+    try:
+        plot_pareto_front(optimizer, args.out, output_name=args.metric, cost_name=args.cost_name)
+    except OSError as error:  # a folder that is not there, no permission
+        raise CLIError(f"cannot write the plot to {args.out}: {error}") from error
+    # Without a suffix matplotlib adds its default format's.
+    written = args.out if suffix else f"{args.out}.{matplotlib.rcParams['savefig.format']}"
+    return {"plot": str(written)}
 
 
 def export(args: argparse.Namespace) -> Any:
@@ -329,7 +349,10 @@ def export(args: argparse.Namespace) -> Any:
     if args.out is None:
         sys.stdout.write(text)
         return None
-    Path(args.out).write_text(text)
+    try:
+        Path(args.out).write_text(text)
+    except OSError as error:
+        raise CLIError(f"cannot write {args.out}: {error}") from error
     return {"export": str(args.out), "trials": len(rows)}
 
 
@@ -400,7 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     carbs.set_verbosity(30)  # the command's JSON on stdout is its output
     try:
         result = args.function(args)
-    except CLIError as error:
+    except CARBSValueError as error:  # CLIError, or carbs refusing a value (best --max-cost -1)
         print(f"carbs {args.command}: {error}", file=sys.stderr)
         return 2
     if result is not None:

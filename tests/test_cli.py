@@ -126,6 +126,50 @@ def test_an_already_told_run_is_an_error(
     assert code == 2 and "already told (COMPLETE)" in err
 
 
+def test_a_diverged_run_is_told_as_a_failure(
+    study: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--output nan`` or ``inf`` (a diverged loss) is a failure, as ``observe`` records it:
+    Optuna would otherwise store ``inf`` as a finished trial and rank it best when
+    maximizing."""
+    name, storage = study[0], study[1:]
+    for output in ("nan", "inf", "-inf"):
+        trial = run(["ask", *study], capsys)[1]["id"]
+        told = ["tell", name, str(trial), f"--output={output}", "--cost", "3", *storage]
+        assert run(told, capsys)[:2] == (0, {"id": trial, "state": "FAIL"})
+    _, rows, _ = run(["export", *study, "--format", "json"], capsys)
+    assert [(r["state"], r["cost"]) for r in rows] == [("FAIL", 3.0)] * 3
+    assert run(["status", *study], capsys)[1]["trials"] == {"FAIL": 3}
+
+
+def test_bad_values_leave_nothing_behind(
+    study: list[str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A refused report records nothing; carbs' own refusals and unwritable files are
+    one-line errors with exit status 2, not tracebacks."""
+    name, storage = study[0], study[1:]
+    trial = str(run(["ask", *study], capsys)[1]["id"])
+    reported = ["report", name, trial, "--output", "1", "--cost", "1", *storage]
+    code, _, err = run([*reported, "--planned-cost", "nan"], capsys)
+    assert code == 2 and "--planned-cost must be a finite number > 0" in err
+    _, rows, _ = run(["export", *study, "--format", "json"], capsys)
+    assert rows[0]["state"] == "RUNNING"
+    assert run([*reported, "--planned-cost", "10"], capsys)[1]["step"] == 1  # the first report
+    told = ["tell", name, trial, "--output", "1", "--cost", "1", *storage]
+    assert run(told, capsys)[0] == 0
+    for bad_cost in ("-3", "nan"):
+        code, _, err = run(["best", *study, "--max-cost", bad_cost], capsys)
+        assert code == 2 and err.startswith("carbs best: max_cost must be")
+    code, _, err = run(["export", *study, "--out", str(tmp_path / "no" / "x.csv")], capsys)
+    assert code == 2 and err.startswith("carbs export: cannot write")
+    code, _, err = run(["plot", *study, "--out", "front.qqq"], capsys)
+    assert code == 2 and "unknown image format 'qqq'" in err
+    code, _, err = run(["plot", *study, "--out", str(tmp_path / "no" / "front.png")], capsys)
+    assert code == 2 and err.startswith("carbs plot: cannot write the plot")
+    assert run(["plot", *study, "--out", "front"], capsys)[1] == {"plot": "front.png"}
+    assert Path("front.png").stat().st_size > 1000
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
