@@ -7,6 +7,7 @@ stopping rule itself is :func:`carbs.stopping.decide`.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -48,7 +49,8 @@ class ReportingMixin:
         Args:
             suggestion: The suggestion dict the run is training (its
                 ``suggestion_uuid`` must be outstanding).
-            output: The metric so far, a finite number.
+            output: The metric so far, a finite number (a run whose metric became NaN or
+                infinite diverged: :meth:`observe` it with that output, a failure).
             cost: What the run has spent so far, > 0 and never less than at its
                 previous report.
             planned_cost: What the whole run will cost, if known. Otherwise the
@@ -60,7 +62,12 @@ class ReportingMixin:
                 non-finite output, a cost that is not > 0 or that fell, or a bad
                 planned cost; nothing is recorded then.
         """
-        output = check_number(output, "report output", InvalidObservationError)
+        output = check_number(output, "report output", InvalidObservationError, finite=False)
+        if not math.isfinite(output):
+            raise InvalidObservationError(
+                f"report output is {output}: the run diverged; end it and observe() it with "
+                "this output (a NaN or infinite output is recorded as a failure)"
+            )
         cost = check_number(
             cost, "report cost", InvalidObservationError, min_value=0.0, exclusive_min=True
         )

@@ -29,6 +29,8 @@ import numpy as np
 # coefficient, so that a thin sweep is not fitted with three free coefficients.
 CURVES_PER_COEFFICIENT = 3
 
+DIVERGED_REASON = "the run reported a NaN or infinite output: it diverged, and counts as a failure"
+
 
 @attrs.frozen
 class StoppingRule:
@@ -223,9 +225,13 @@ def decide(
         better_direction_sign: Turns goodness back into the user's outputs.
 
     Returns:
-        The decision; the projected and front outputs are in the user's units.
+        The decision; the projected and front outputs are in the user's units. A
+        NaN or infinite ``value`` (the run diverged) is always a stop: its result
+        would be recorded as a failure, whatever it cost.
     """
     sign = better_direction_sign
+    if not math.isfinite(value):
+        return StopDecision(True, DIVERGED_REASON)
     if planned_cost is None or not math.isfinite(planned_cost) or planned_cost <= 0.0:
         return StopDecision(False, "no planned cost is known for this run: it is never stopped")
     if cost >= planned_cost:

@@ -122,6 +122,28 @@ def test_carbs_sampler_records_pruned_trials_as_stopped_runs() -> None:
     assert len(optimizer.success_observations) == completed
 
 
+@pytest.mark.parametrize("diverged", [math.nan, math.inf, -math.inf])
+def test_a_diverged_trial_is_pruned_at_once_and_recorded_as_a_failure(diverged: float) -> None:
+    """A NaN or infinite loss is a stop at its first report, before any curve completes and
+    whatever the minimum fraction; the sampler then records the trial as a failure."""
+    sampler = CARBSSampler(CARBSParams(num_random_samples=2), seed=0)
+    study = optuna.create_study(
+        direction="minimize", sampler=sampler, pruner=CARBSPruner(total_steps=20)
+    )
+    trial = study.ask({"lr": optuna.distributions.FloatDistribution(1e-4, 1.0, log=True)})
+    trial.set_user_attr("cost", 1.0)
+    trial.report(1.0, 1)
+    assert not trial.should_prune()  # no completed curve yet: a finite report is never stopped
+    trial.report(diverged, 2)
+    assert trial.should_prune()
+    decision = study.pruner.decision(study, study.get_trials(deepcopy=False)[trial.number])
+    assert "diverged" in decision.reason
+    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    optimizer = sampler.sync(study)
+    assert optimizer is not None
+    assert len(optimizer.failure_observations) == 1 and not optimizer.stopped_observations
+
+
 def test_the_pruner_works_with_optunas_own_samplers() -> None:
     study = optuna.create_study(
         direction="minimize",

@@ -232,6 +232,33 @@ def test_results_are_reported_and_a_trial_told_to_stop_is_recorded_as_stopped() 
         CARBSStopper("searcher")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("diverged", [math.nan, np.float32("inf"), -math.inf])
+def test_a_diverged_trial_is_stopped_and_recorded_as_a_failure(
+    diverged: float, tmp_path: Path
+) -> None:
+    """A NaN or infinite metric stops the trial at once (no curve has completed), across a
+    checkpoint, and the trial is a failure even if Tune's last result was finite."""
+    from carbs.integrations.ray import CARBSStopper
+
+    search = CARBSSearcher(
+        params=[lr_param()], metric="loss", mode="min", cost_metric="flops", seed=0
+    )
+    assert search.suggest("run") is not None
+    stopper = CARBSStopper(search)
+    assert stopper("run", {"loss": 2.0, "flops": 1.0}) is False
+    assert stopper("run", {"loss": diverged, "flops": 2.0}) is True
+    assert "diverged" in search.should_stop("run").reason
+    search.save(str(tmp_path / "searcher.json"))
+    resumed = CARBSSearcher(params=[lr_param()], metric="loss", mode="min", cost_metric="flops")
+    resumed.restore(str(tmp_path / "searcher.json"))
+    assert resumed.should_stop("run").should_stop
+    resumed.on_trial_complete("run", {"loss": 2.0, "flops": 2.0})
+    optimizer = resumed.optimizer
+    assert optimizer is not None
+    (failure,) = optimizer.failure_observations
+    assert failure.cost == 2.0 and not optimizer.stopped_observations
+
+
 def lr_param() -> Any:
     from carbs import Param
 

@@ -133,6 +133,15 @@ def test_few_or_noisy_curves_make_the_rule_more_cautious() -> None:
     assert noisy.improvement_probability > run_decision(0.4).improvement_probability
 
 
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_a_diverged_reading_is_a_stop_whatever_else_holds(value: float) -> None:
+    """Even with no planned cost, no completed curve and under the minimum fraction."""
+    for changes in ({}, {"planned_cost": None}, {"completed": []}, {"cost": 0.1}):
+        decision = run_decision(value, **changes)
+        assert decision.should_stop and "diverged" in decision.reason
+    assert not run_decision(2.0, cost=0.1).should_stop  # a finite reading there is not
+
+
 def test_the_threshold_decides_between_stop_and_continue() -> None:
     decision = run_decision(0.75)
     probability = decision.improvement_probability
@@ -241,7 +250,8 @@ def test_report_rejects_bad_input_and_records_nothing() -> None:
     bad_calls = [
         ({"suggestion_uuid": "nope"}, 1.0, 3.0, "not running"),
         ({"lr": 0.1}, 1.0, 3.0, "no 'suggestion_uuid'"),
-        (suggestion, float("nan"), 3.0, "report output"),
+        (suggestion, float("nan"), 3.0, "diverged; end it and observe"),
+        (suggestion, float("-inf"), 3.0, "diverged; end it and observe"),
         (suggestion, "1.0", 3.0, "report output"),
         (suggestion, 1.0, 0.0, "report cost"),
         (suggestion, 1.0, True, "report cost"),

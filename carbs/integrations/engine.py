@@ -53,3 +53,10 @@ def is_number(value: Any) -> bool:
     too large for a float."""
     number = real_as_float(value)
     return isinstance(number, float) and math.isfinite(number)
+
+
+def is_diverged(value: Any) -> bool:
+    """A NaN or infinite real number (a loss that blew up), Python's or numpy's; an int
+    too large for a float is not one, nor a bool or a missing value."""
+    number = real_as_float(value)
+    return isinstance(number, float) and not math.isfinite(number)

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from carbs.errors import InvalidConfigError
-from carbs.integrations.engine import is_number
-from carbs.stopping import CompletedCurve, StopDecision, StoppingRule, decide
+from carbs.integrations.engine import is_diverged, is_number
+from carbs.stopping import DIVERGED_REASON, CompletedCurve, StopDecision, StoppingRule, decide
 
 try:
     from optuna.pruners import BasePruner
@@ -125,6 +125,8 @@ class CARBSPruner(BasePruner):
         step = trial.last_step
         if step is None:
             return StopDecision(False, "the trial has not reported yet")
+        if is_diverged(trial.intermediate_values[step]):  # a NaN loss never recovers
+            return StopDecision(True, DIVERGED_REASON)
         sign = -1 if study.direction.name == "MINIMIZE" else 1
         completed = [
             c

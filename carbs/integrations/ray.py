@@ -31,12 +31,12 @@ import attrs
 from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError, InvalidObservationError, InvalidParamError
 from carbs.integrations.bounded import bounded_param, choice_param
-from carbs.integrations.engine import engine_config, is_number
+from carbs.integrations.engine import engine_config, is_diverged, is_number
 from carbs.jsonio import dumps, loads, read_text, write_atomic
 from carbs.observations import ObservationInParam
 from carbs.optimizer import CARBS
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, FixedSpace, Param
-from carbs.stopping import StopDecision
+from carbs.stopping import DIVERGED_REASON, StopDecision
 
 try:
     from ray.tune.search import Searcher
@@ -178,6 +178,7 @@ class CARBSSearcher(Searcher):
         self._running: dict[str, tuple[dict[str, Any], float]] = {}
         self._stopping: set[str] = set()  # trials told to stop: recorded as stopped runs
         self._reported: dict[str, float] = {}  # the cost at each trial's latest report
+        self._diverged: set[str] = set()  # trials whose metric became NaN or infinite
         self._maybe_start()
 
     # -- Tune's searcher interface --------------------------------------------------------------
@@ -213,6 +214,9 @@ class CARBSSearcher(Searcher):
         flat = _flatten(result)
         output: Any = flat.get(self._metric or "")
         cost: Any = flat.get(self._cost_metric)
+        if is_diverged(output):
+            self._diverged.add(trial_id)
+            return
         if not (is_number(output) and is_number(cost) and cost > 0):
             return
         if cost <= self._reported.get(trial_id, 0.0):
@@ -229,6 +233,8 @@ class CARBSSearcher(Searcher):
         run stopped early when Tune ends it."""
         if trial_id not in self._running:
             return StopDecision(False, "not a running trial of this searcher")
+        if trial_id in self._diverged:
+            return StopDecision(True, DIVERGED_REASON)
         decision = self._require_optimizer().should_stop(self._running[trial_id][0])
         if decision.should_stop:
             self._stopping.add(trial_id)
@@ -241,6 +247,9 @@ class CARBSSearcher(Searcher):
             return
         optimizer = self._require_optimizer()
         self._reported.pop(trial_id, None)
+        if trial_id in self._diverged:  # a failure, even if it was also told to stop
+            self._diverged.discard(trial_id)
+            error = True
         if trial_id in self._stopping and not error:
             self._stopping.discard(trial_id)
             suggestion, _ = self._running.pop(trial_id)
@@ -279,6 +288,7 @@ class CARBSSearcher(Searcher):
                 trial_id: suggestion for trial_id, (suggestion, _) in self._running.items()
             },
             "stopping": sorted(self._stopping),
+            "diverged": sorted(self._diverged),
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -291,6 +301,7 @@ class CARBSSearcher(Searcher):
         now = time.time()
         self._running = {trial_id: (dict(s), now) for trial_id, s in state["running"].items()}
         self._stopping = set(state.get("stopping", [])) & set(self._running)
+        self._diverged = set(state.get("diverged", [])) & set(self._running)
         curves = state["carbs"].get("curves", {})
         self._reported = {t: curves[t]["costs"][-1] for t in self._running if curves.get(t)}
 
