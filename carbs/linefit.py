@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
+from carbs.checks import check_number
 from carbs.errors import CARBSValueError, InsufficientDataError
 
 DEFAULT_CONFIDENCE = 0.95
@@ -87,7 +88,7 @@ def _checked_arrays(
             f"x, y and weights must be 1-D and of equal length, got shapes "
             f"{xs.shape}, {ys.shape}, {ws.shape}"
         )
-    if not (0.0 < confidence < 1.0):
+    if not (0.0 < check_number(confidence, "confidence", CARBSValueError) < 1.0):
         raise CARBSValueError(f"confidence must lie in (0, 1), got {confidence}")
     if not (np.isfinite(xs).all() and np.isfinite(ys).all() and np.isfinite(ws).all()):
         raise CARBSValueError("x, y and weights must be finite")

@@ -162,7 +162,7 @@ class ScalingLaw:
 
     def basic_at(self, cost: float) -> float:
         """The law's value at ``cost``, basic space."""
-        return self.fit.mean_at(math.log10(cost))
+        return self.fit.mean_at(_log10_cost(cost))
 
     def value_at(self, cost: float) -> float:
         """The law's value at ``cost``, param space, neither rounded nor clipped."""
@@ -170,7 +170,7 @@ class ScalingLaw:
 
     def interval_at(self, cost: float) -> tuple[float, float]:
         """Confidence interval of the law at ``cost``, param space, neither rounded nor clipped."""
-        low, high = self.fit.mean_interval_at(math.log10(cost))
+        low, high = self.fit.mean_interval_at(_log10_cost(cost))
         return (
             float(self.space.param_from_basic(low, is_rounded=False)),
             float(self.space.param_from_basic(high, is_rounded=False)),
@@ -223,12 +223,24 @@ class ChoiceLaw:
 
     def value_at(self, cost: float) -> Any:
         """The choice of the front member nearest to ``cost`` in log cost (the dearer on a tie)."""
-        distances = [abs(math.log(c / cost)) for c in self.costs]
+        log_cost = _log10_cost(cost)
+        distances = [abs(math.log10(c) - log_cost) for c in self.costs]
         best = min(range(len(distances)), key=lambda i: (distances[i], -i))
         return self.values[best]
 
 
 Law = ScalingLaw | ChoiceLaw
+
+
+def _log10_cost(cost: float) -> float:
+    """``log10(cost)`` of a budget checked to be a finite real number > 0.
+
+    Raises:
+        CARBSValueError: naming ``cost``.
+    """
+    return math.log10(
+        check_number(cost, "cost", CARBSValueError, min_value=0.0, exclusive_min=True)
+    )
 
 
 def fit_scaling_laws(
@@ -347,9 +359,14 @@ def suggest_at_cost(
         fixed: Fixed params' values, passed through into ``params``.
 
     Raises:
-        CARBSValueError: ``cost`` is not a finite number > 0, or ``laws`` is empty.
+        CARBSValueError: ``cost`` is not a finite number > 0, ``min_r_squared`` not a
+            finite number, ``max_extrapolation`` not one >= 1, or ``laws`` is empty.
     """
     cost = check_number(cost, "cost", CARBSValueError, min_value=0.0, exclusive_min=True)
+    min_r_squared = check_number(min_r_squared, "min_r_squared", CARBSValueError)
+    max_extrapolation = check_number(
+        max_extrapolation, "max_extrapolation", CARBSValueError, min_value=1.0
+    )
     if not laws:
         raise CARBSValueError("no scaling laws given")
     first = next(iter(laws.values()))

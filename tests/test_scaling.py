@@ -14,6 +14,7 @@ from carbs import (
     CARBS,
     CARBSParams,
     CARBSValueError,
+    CategoricalSpace,
     InsufficientDataError,
     LinearSpace,
     LogitSpace,
@@ -22,7 +23,9 @@ from carbs import (
     Param,
 )
 from carbs.scaling import (
+    ChoiceLaw,
     LineFit,
+    ScalingLaw,
     fit_scaling_laws,
     slope_factor,
     suggest_at_cost,
@@ -335,6 +338,39 @@ def test_suggest_at_cost_rejects_bad_costs(cost: object) -> None:
     carbs = _synthetic_front(noise=0.0, seed=0)
     with pytest.raises(CARBSValueError, match="cost"):
         carbs.suggest_at_cost(cost)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cost", [0.0, -1.0, math.inf, math.nan, "big", True, None, 10**400])
+def test_a_laws_own_methods_reject_bad_costs(cost: object) -> None:
+    """``True`` was read as a budget of 1 and ``None`` or ``10**400`` failed deep inside."""
+    choice = ChoiceLaw(
+        "act", CategoricalSpace(choices=["relu", "gelu"]), (1.0, 10.0), ("relu", "gelu"), (1, 1)
+    )
+    assert choice.value_at(3.0) == "relu" and choice.value_at(4.0) == "gelu"
+    for law in [*_synthetic_front(noise=0.0, seed=0).scaling_laws().values(), choice]:
+        with pytest.raises(CARBSValueError, match="cost"):
+            law.value_at(cost)  # type: ignore[arg-type]
+        if isinstance(law, ScalingLaw):
+            for method in (law.basic_at, law.interval_at):
+                with pytest.raises(CARBSValueError, match="cost"):
+                    method(cost)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"confidence": "0.9"}, "confidence"),
+        ({"confidence": 1.0}, "confidence"),
+        ({"min_r_squared": "0.5"}, "min_r_squared"),
+        ({"min_r_squared": math.nan}, "min_r_squared"),
+        ({"max_extrapolation": 0.5}, "max_extrapolation"),
+        ({"max_extrapolation": True}, "max_extrapolation"),
+    ],
+)
+def test_suggest_at_cost_rejects_bad_settings(settings: dict[str, object], field: str) -> None:
+    carbs = _synthetic_front(noise=0.0, seed=0)
+    with pytest.raises(CARBSValueError, match=field):
+        carbs.suggest_at_cost(100.0, **settings)  # type: ignore[arg-type]
 
 
 def test_suggest_at_cost_takes_an_integer_budget_beyond_int64() -> None:
