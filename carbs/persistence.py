@@ -158,8 +158,9 @@ class PersistenceMixin:
                 those params' search centre.
 
         Raises:
-            StateError: the file cannot be loaded, or the prior sweep tuned params
-                that this optimizer does not.
+            FileNotFoundError: no file at ``path``.
+            StateError: the file is not a carbs state this version can read, or the
+                prior sweep tuned params that this optimizer does not.
             InvalidParamError: ``added_parameters`` names an unknown param or one
                 the prior sweep tuned, or holds an illegal value.
         """

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from carbs.analysis import ParetoMember
-from carbs.errors import InsufficientDataError
+from carbs.analysis import AnalysisMixin, ParetoMember
+from carbs.errors import CARBSValueError, InsufficientDataError
 from carbs.linefit import DEFAULT_CONFIDENCE
 from carbs.scaling import ChoiceLaw, Law, ScalingLaw
 from carbs.spaces import CategoricalSpace, Space
@@ -46,6 +46,11 @@ def _new_figure(width: float, height: float) -> Figure:
             f"carbs.plotting needs matplotlib; install it with {PLOT_INSTALL_HINT}"
         ) from error
     return Figure(figsize=(width, height), layout="constrained")
+
+
+def _check_optimizer(carbs: Any) -> None:
+    if not isinstance(carbs, AnalysisMixin):
+        raise CARBSValueError(f"carbs must be a CARBS optimizer, got {type(carbs).__name__}")
 
 
 def _save(figure: Figure, path: str | Path | None) -> Figure:
@@ -159,6 +164,7 @@ def plot_pareto_front(
     Returns:
         The figure, with one axes plus its colour bar.
     """
+    _check_optimizer(carbs)
     figure = _new_figure(7.0, 4.5)
     ax = figure.add_subplot()
     records = carbs.observation_records()
@@ -304,6 +310,7 @@ def plot_scaling_laws(
     Returns:
         The figure, with one axes per parameter.
     """
+    _check_optimizer(carbs)
     names = carbs.search_space.names
     columns = min(3, len(names))
     rows = math.ceil(len(names) / columns)
@@ -356,6 +363,7 @@ def plot_history(
     Returns:
         The figure, with two axes.
     """
+    _check_optimizer(carbs)
     figure = _new_figure(10.0, 4.0)
     by_index, by_cost = figure.subplots(1, 2)
     records = carbs.observation_records()

@@ -19,6 +19,7 @@ from matplotlib.lines import Line2D
 from carbs import (
     CARBS,
     CARBSParams,
+    CARBSValueError,
     LinearSpace,
     LogitSpace,
     LogSpace,
@@ -192,6 +193,13 @@ def test_plots_of_an_empty_optimizer() -> None:
     carbs = CARBS(CARBSParams(), [Param("x", LinearSpace(), search_center=0.0)])
     for plot in (plot_pareto_front, plot_scaling_laws, plot_history):
         assert isinstance(plot(carbs), Figure)
+
+
+@pytest.mark.parametrize("not_an_optimizer", [None, "state.json", {"observations": []}])
+def test_plots_of_something_else_are_a_clear_error(not_an_optimizer: object) -> None:
+    for plot in (plot_pareto_front, plot_scaling_laws, plot_history):
+        with pytest.raises(CARBSValueError, match="carbs must be a CARBS optimizer"):
+            plot(not_an_optimizer)  # type: ignore[arg-type]
 
 
 def test_plotting_without_matplotlib_says_how_to_install_it(

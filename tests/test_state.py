@@ -615,6 +615,10 @@ def test_warm_start_rejects_inconsistent_params(prior_path: Path) -> None:
         carbs.warm_start(prior_path, True, added_parameters={"dropout": 0.1, "lr": 1e-3})
     with pytest.raises(InvalidParamError, match=r"dropout.*outside"):
         carbs.warm_start(prior_path, True, added_parameters={"dropout": 0.9})
+    with pytest.raises(InvalidParamError, match="added_parameters must map"):
+        carbs.warm_start(prior_path, True, added_parameters=[("dropout", 0.1)])  # type: ignore[arg-type]
+    with pytest.raises(FileNotFoundError):
+        carbs.warm_start(prior_path.with_name("missing.json"), True)
     fewer = CARBS(CARBSParams(), [Param("lr", LogSpace(), 1e-3)])
     with pytest.raises(StateError, match="width"):
         fewer.warm_start(prior_path, True)
