@@ -113,3 +113,10 @@ def check_optional_str(value: Any, field: str, error: ErrorType) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise error(f"{field} must be a str or None, got {value!r}")
+
+
+def check_name(value: Any, field: str, error: ErrorType) -> str:
+    """``value`` if it is a non-empty str (a metric's or a key's name)."""
+    if isinstance(value, str) and value:
+        return value
+    raise error(f"{field} must be a non-empty str, got {value!r}")

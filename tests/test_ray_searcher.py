@@ -130,6 +130,11 @@ def test_mode_sets_the_direction_and_a_missing_setting_is_a_clear_error() -> Non
         )
     with pytest.raises(InvalidConfigError, match="max_concurrent"):
         CARBSSearcher(SPACE, max_concurrent=True)  # type: ignore[arg-type]
+    for cost_metric in ("", None, 3):  # every trial's cost would be the wall-clock time
+        with pytest.raises(InvalidConfigError, match="cost_metric"):
+            CARBSSearcher(SPACE, metric="loss", mode="min", cost_metric=cost_metric)  # type: ignore[arg-type]
+    with pytest.raises(InvalidConfigError, match="metric"):
+        CARBSSearcher(SPACE, metric=["loss"], mode="min")  # type: ignore[arg-type]
 
 
 def test_max_concurrent_holds_back_suggestions() -> None:

@@ -121,6 +121,12 @@ def test_a_bad_staleness_is_refused(stale: Any) -> None:
         SweepSteering("p", api=FakeApi(RUNS, SWEEP_CONFIG), stale_after_s=stale)
 
 
+@pytest.mark.parametrize("cost_metric", ["", None, 3])
+def test_a_bad_cost_metric_is_refused(cost_metric: Any) -> None:
+    with pytest.raises(InvalidConfigError, match="cost_metric"):
+        SweepSteering("p", api=FakeApi(RUNS, SWEEP_CONFIG), cost_metric=cost_metric)
+
+
 def test_each_run_gets_its_own_deterministic_suggestion() -> None:
     config = CARBSParams(num_random_samples=2, resample_frequency=0)
     steering = SweepSteering("p", api=FakeApi(RUNS), config=config, seed=4)

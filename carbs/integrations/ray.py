@@ -28,6 +28,7 @@ from typing import Any
 
 import attrs
 
+from carbs.checks import check_name, check_optional_str
 from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError, InvalidObservationError, InvalidParamError
 from carbs.integrations.bounded import bounded_param, choice_param
@@ -157,6 +158,7 @@ class CARBSSearcher(Searcher):
     ) -> None:
         if mode not in (None, "min", "max"):
             raise InvalidConfigError(f"mode must be 'min' or 'max', got {mode!r}")
+        metric = check_optional_str(metric, "metric", InvalidConfigError)
         super().__init__(metric=metric, mode=mode)
         config = engine_config(config, seed, "Tune, which checkpoints CARBSSearcher,")
         if (
@@ -168,7 +170,7 @@ class CARBSSearcher(Searcher):
         if space is not None and params is not None:
             raise InvalidConfigError("pass a Tune space or carbs params, not both")
         self._config = config
-        self._cost_metric = cost_metric
+        self._cost_metric = check_name(cost_metric, "cost_metric", InvalidConfigError)
         self._search_center = search_center
         self._params = list(params) if params is not None else None
         if space is not None:
