@@ -189,6 +189,10 @@ def test_a_config_with_side_effects_is_refused() -> None:
         CARBSSampler(CARBSParams(is_saved_on_every_observation=True, checkpoint_dir="x"))
     with pytest.raises(InvalidConfigError, match="cost_func"):
         CARBSSampler(cost_func="cost")  # type: ignore[arg-type]
+    with pytest.raises(InvalidConfigError, match="search_center must map"):
+        CARBSSampler(search_center=[("x", 1.0)])  # type: ignore[arg-type]
+    with pytest.raises(InvalidConfigError, match="independent_sampler"):
+        CARBSSampler(independent_sampler="tpe")  # type: ignore[arg-type]
 
 
 def test_carbs_learns_the_objective_through_optuna() -> None:

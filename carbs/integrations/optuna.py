@@ -102,7 +102,8 @@ class CARBSSampler(BaseSampler):
             ``RandomSampler`` seeded from ``seed`` and the trial's number.
 
     Raises:
-        InvalidConfigError: a bad ``config``, ``seed`` or ``cost_func``.
+        InvalidConfigError: a bad ``config``, ``seed``, ``cost_func``, ``search_center``
+            or ``independent_sampler``.
     """
 
     def __init__(
@@ -121,6 +122,15 @@ class CARBSSampler(BaseSampler):
             raise InvalidConfigError("cost_func must be callable: cost_func(frozen_trial) -> float")
         self._config = config
         self._cost_func = cost_func or default_cost
+        if search_center is not None and not isinstance(search_center, Mapping):
+            raise InvalidConfigError(
+                f"search_center must map param names to values, got {type(search_center).__name__}"
+            )
+        if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
+            raise InvalidConfigError(
+                "independent_sampler must be an Optuna sampler, got "
+                f"{type(independent_sampler).__name__}"
+            )
         if params is not None and (search_space is not None or search_center is not None):
             raise InvalidConfigError("pass params, or search_space and search_center, not both")
         self._params = None if params is None else list(params)
