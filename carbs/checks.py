@@ -11,6 +11,7 @@ a message that names the field.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -120,3 +121,10 @@ def check_name(value: Any, field: str, error: ErrorType) -> str:
     if isinstance(value, str) and value:
         return value
     raise error(f"{field} must be a non-empty str, got {value!r}")
+
+
+def check_optional_mapping(value: Any, field: str, error: ErrorType) -> Any:
+    """``value`` if it is a mapping (param names to values) or ``None``."""
+    if value is None or isinstance(value, Mapping):
+        return value
+    raise error(f"{field} must map param names to values, got {type(value).__name__}")

@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from carbs.checks import check_optional_mapping
 from carbs.errors import CARBSValueError, InvalidParamError, StateError
 from carbs.observations import ObservationInBasic, ObservationInParam
 from carbs.pareto import ranked_successes
@@ -56,9 +57,7 @@ def plan_warm_start(
         StateError: the prior sweep tuned params that ``space`` does not.
         InvalidParamError: ``added_parameters`` is inconsistent with the two sweeps.
     """
-    if added_parameters is not None and not isinstance(added_parameters, Mapping):
-        kind = type(added_parameters).__name__
-        raise InvalidParamError(f"added_parameters must map param names to values, got {kind}")
+    check_optional_mapping(added_parameters, "added_parameters", InvalidParamError)
     added = dict(added_parameters or {})
     prior_space = SearchSpace(prior.params)
     _check_params(space, prior_space, added)

@@ -135,6 +135,8 @@ def test_mode_sets_the_direction_and_a_missing_setting_is_a_clear_error() -> Non
             CARBSSearcher(SPACE, metric="loss", mode="min", cost_metric=cost_metric)  # type: ignore[arg-type]
     with pytest.raises(InvalidConfigError, match="metric"):
         CARBSSearcher(SPACE, metric=["loss"], mode="min")  # type: ignore[arg-type]
+    with pytest.raises(InvalidConfigError, match="search_center must map"):
+        CARBSSearcher(SPACE, metric="loss", mode="min", search_center=[1e-3])  # type: ignore[arg-type]
 
 
 def test_max_concurrent_holds_back_suggestions() -> None:

@@ -125,6 +125,8 @@ def test_a_bad_staleness_is_refused(stale: Any) -> None:
 def test_a_bad_cost_metric_is_refused(cost_metric: Any) -> None:
     with pytest.raises(InvalidConfigError, match="cost_metric"):
         SweepSteering("p", api=FakeApi(RUNS, SWEEP_CONFIG), cost_metric=cost_metric)
+    with pytest.raises(InvalidConfigError, match="search_center must map"):
+        SweepSteering("p", api=FakeApi(RUNS, SWEEP_CONFIG), search_center=["lr"])
 
 
 def test_each_run_gets_its_own_deterministic_suggestion() -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from carbs.checks import check_optional_mapping
 from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError, InvalidObservationError
 from carbs.integrations.engine import engine_config, is_number, run_seed
@@ -122,10 +123,7 @@ class CARBSSampler(BaseSampler):
             raise InvalidConfigError("cost_func must be callable: cost_func(frozen_trial) -> float")
         self._config = config
         self._cost_func = cost_func or default_cost
-        if search_center is not None and not isinstance(search_center, Mapping):
-            raise InvalidConfigError(
-                f"search_center must map param names to values, got {type(search_center).__name__}"
-            )
+        check_optional_mapping(search_center, "search_center", InvalidConfigError)
         if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
             raise InvalidConfigError(
                 "independent_sampler must be an Optuna sampler, got "

@@ -28,7 +28,7 @@ from typing import Any
 
 import attrs
 
-from carbs.checks import check_name, check_optional_str
+from carbs.checks import check_name, check_optional_mapping, check_optional_str
 from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError, InvalidObservationError, InvalidParamError
 from carbs.integrations.bounded import bounded_param, choice_param
@@ -159,6 +159,7 @@ class CARBSSearcher(Searcher):
         if mode not in (None, "min", "max"):
             raise InvalidConfigError(f"mode must be 'min' or 'max', got {mode!r}")
         metric = check_optional_str(metric, "metric", InvalidConfigError)
+        check_optional_mapping(search_center, "search_center", InvalidConfigError)
         super().__init__(metric=metric, mode=mode)
         config = engine_config(config, seed, "Tune, which checkpoints CARBSSearcher,")
         if (

@@ -33,7 +33,7 @@ from typing import Any
 
 import attrs
 
-from carbs.checks import check_name, check_number
+from carbs.checks import check_name, check_number, check_optional_mapping
 from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError, InvalidObservationError, InvalidParamError
 from carbs.integrations.bounded import bounded_param, choice_param
@@ -155,6 +155,7 @@ class SweepSteering:
             stale_after_s, "stale_after_s", InvalidConfigError, min_value=0.0, exclusive_min=True
         )
         cost_metric = check_name(cost_metric, "cost_metric", InvalidConfigError)
+        check_optional_mapping(search_center, "search_center", InvalidConfigError)
         if api is None:
             import wandb
 
