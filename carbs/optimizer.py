@@ -88,6 +88,17 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
 
             self._wandb = WandbLogger(config, self.search_space.params)
 
+    def __repr__(self) -> str:
+        with self._lock:
+            state = self._sweep.state
+            return progress.summary_line(
+                state.observations,
+                self._sweep.front(),
+                self.search_space.names,
+                state.config,
+                len(state.outstanding_suggestions),
+            )
+
     # -- read-only views ---------------------------------------------------------------------------
     @property
     def config(self) -> CARBSParams:

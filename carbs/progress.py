@@ -157,6 +157,31 @@ def report_observation(
     )
 
 
+def summary_line(
+    observations: Sequence[ObservationInBasic],
+    front: Sequence[ObservationGroup],
+    param_names: Sequence[str],
+    config: CARBSParams,
+    running: int,
+) -> str:
+    """What a sweep holds, in one line (``repr`` of :class:`~carbs.CARBS`)."""
+    direction = "maximize" if config.better_direction_sign > 0 else "minimize"
+    head = f"CARBS({direction} over {list(param_names)}: "
+    if not observations and not running:
+        return head + "no runs yet)"
+    completed = sum(o.is_complete for o in observations)
+    stopped = sum(o.is_stopped for o in observations)
+    failed = sum(o.is_failure for o in observations)
+    text = (
+        f"{head}{len(observations)} runs ({completed} completed, {stopped} stopped, "
+        f"{failed} failed), {running} running"
+    )
+    best = best_observation(observations, config.better_direction_sign)
+    if best is not None:
+        text += f"; front of {len(front)}, best {best.output:.6g} at cost {best.cost:.4g}"
+    return text + ")"
+
+
 def report_batch(
     observations: Sequence[ObservationInBasic],
     added: int,

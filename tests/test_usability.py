@@ -144,6 +144,32 @@ def test_a_typo_reports_the_missing_and_the_unknown_name() -> None:
     assert "learning_rate" in str(info.value) and "learning_rte" in str(info.value)
 
 
+def test_repr_says_what_the_sweep_holds() -> None:
+    """A REPL or notebook shows the direction, the params, the runs by kind, what is running
+    and the best run, and looking changes nothing."""
+    optimizer = CARBS(CARBSParams(better_direction_sign=-1, num_random_samples=2), params())
+    assert repr(optimizer) == "CARBS(minimize over ['learning_rate', 'width']: no runs yet)"
+    outputs = [3.0, 1.0, math.nan, 2.0]
+    for output in outputs:
+        suggestion = optimizer.suggest().suggestion
+        cost = 10.0 if output == 1.0 else 5.0
+        optimizer.observe(ObservationInParam(suggestion, output, cost))
+    running = optimizer.suggest().suggestion
+    state = optimizer.serialize()
+    text = repr(optimizer)
+    assert text == (
+        "CARBS(minimize over ['learning_rate', 'width']: 4 runs (3 completed, 0 stopped, "
+        f"1 failed), 1 running; front of {len(optimizer.pareto_front())}, best 1 at cost 10)"
+    )
+    assert optimizer.serialize() == state
+    optimizer.forget_suggestion(running)
+    maximizing = CARBS(CARBSParams(better_direction_sign=1), params())
+    maximizing.observe(ObservationInParam({"learning_rate": 1e-3, "width": 64}, 0.5, 2.0))
+    assert repr(maximizing).startswith("CARBS(maximize") and "best 0.5 at cost 2)" in repr(
+        maximizing
+    )
+
+
 def test_cumulative_and_total_cost_name_what_they_count() -> None:
     optimizer = CARBS(CARBSParams(), params())
     optimizer.observe(ObservationInParam(optimizer.suggest().suggestion, 1.0, cost=2.0))
