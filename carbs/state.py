@@ -20,6 +20,7 @@ import base64
 import binascii
 import functools
 import itertools
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
@@ -274,6 +275,13 @@ def _number(value: Any, where: str, **bounds: Any) -> float:
     return check_number(value, where, StateError, **bounds)
 
 
+def _unknown_or_number(value: Any, where: str, **bounds: Any) -> float:
+    """NaN (not known) or a finite number within ``bounds``: an infinite projection or
+    time would load and then poison the models or the table."""
+    number = _number(value, where, finite=False)
+    return number if math.isnan(number) else _number(number, where, **bounds)
+
+
 def _text(value: Any, where: str) -> str | None:
     return check_optional_str(value, where, StateError)
 
@@ -297,6 +305,10 @@ def _point(value: Any, space: SearchSpace, where: str) -> Tensor:
             raise StateError(f"{where}: {name} has no legal value at {basic!r} in basic space")
     return point
 
+
+MAX_TIMESTAMP = 9.2e9
+"""Latest ``observed_at`` a state may hold, in seconds since 1970 (the year 2261): the
+latest that :meth:`CARBS.to_dataframe`'s timestamps (pandas, nanoseconds) can show."""
 
 _OBSERVATION_KEYS = {
     "input",
@@ -327,11 +339,16 @@ def _observations_from_dict(value: Any, space: SearchSpace) -> list[ObservationI
                 cost=_number(entry["cost"], f"{where}['cost']", min_value=0, exclusive_min=True),
                 suggestion_id=_text(entry["suggestion_id"], f"{where}['suggestion_id']"),
                 is_failure=is_failure,
-                observed_at=_number(entry["observed_at"], f"{where}['observed_at']", finite=False),
+                observed_at=_unknown_or_number(
+                    entry["observed_at"],
+                    f"{where}['observed_at']",
+                    min_value=0.0,
+                    max_value=MAX_TIMESTAMP,
+                ),
                 suggestion_type=_text(entry["suggestion_type"], f"{where}['suggestion_type']"),
                 is_stopped=is_stopped,
-                projected_output=_number(
-                    entry["projected_output"], f"{where}['projected_output']", finite=False
+                projected_output=_unknown_or_number(
+                    entry["projected_output"], f"{where}['projected_output']"
                 ),
             )
         )

@@ -437,6 +437,12 @@ def corrupt(data: dict[str, Any], case: str) -> None:
         first["output"] = {"__float__": "nan"}
     elif case == "bad float tag":
         first["output"] = {"__float__": "huge"}
+    elif case == "infinite projected output":
+        first["projected_output"] = {"__float__": "-inf"}  # NaN (not projected) is the norm
+    elif case == "time far in the future":
+        first["observed_at"] = 1e30  # to_dataframe could not show it
+    elif case == "time before 1970":
+        first["observed_at"] = -5.0
     elif case == "text failure flag":
         first["is_failure"] = "false"
     elif case == "unknown observation key":
@@ -464,6 +470,9 @@ CORRUPTIONS = [
     "negative cost",
     "nan success output",
     "bad float tag",
+    "infinite projected output",
+    "time far in the future",
+    "time before 1970",
     "text failure flag",
     "unknown observation key",
     "generator state",
