@@ -226,7 +226,10 @@ def report(args: argparse.Namespace) -> Any:
     study, _, _ = _open(args.study, storage)
     trial, trial_id = _running_trial(args, storage, study)
     if not (isinstance(args.output, float) and math.isfinite(args.output)):
-        raise CLIError(f"--output must be a finite number, got {args.output}")
+        raise CLIError(
+            f"--output must be a finite number, got {args.output}: a run that diverged "
+            f"is over; `carbs tell {args.study} {args.id} --failure` records it"
+        )
     cost = _positive(args.cost, "--cost")
     if cost is None:
         raise CLIError("give --cost C: what the run has spent so far")

@@ -292,5 +292,6 @@ def test_report_says_when_to_stop_and_records_the_stop(
     assert code == 2 and "less than at the previous report" in err
     code, _, err = report(running, math.inf, 6.0)
     assert code == 2 and "--output must be a finite number" in err
+    assert f"carbs tell sweep {running} --failure" in err
     code, _, err = report(running, 1.0, -1.0)
     assert code == 2 and "--cost must be a finite number > 0" in err
