@@ -164,14 +164,20 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
             ``SuggestOutput`` whose ``suggestion`` maps each param to its value (plus
             ``suggestion_uuid`` when remembered) and whose ``log`` says how it was
             chosen, with ``outstanding_suggestion_count`` and ``fallback_count``.
+
+        Raises:
+            InvalidObservationError: ``suggestion_id`` is empty, not a str, or already
+                the id of a running or recorded run; nothing is suggested then.
         """
-        if suggestion_id is not None and not isinstance(suggestion_id, str):
+        if suggestion_id is not None and not (isinstance(suggestion_id, str) and suggestion_id):
             raise InvalidObservationError(
-                f"suggestion_id must be a str or None, got {suggestion_id!r}; to ask for "
-                "several suggestions at once, call suggest_batch(count)"
+                f"suggestion_id must be a non-empty str or None, got {suggestion_id!r}; to ask "
+                "for several suggestions at once, call suggest_batch(count)"
             )
         check_bool(is_suggestion_remembered, "is_suggestion_remembered", InvalidObservationError)
         with self._lock:
+            if suggestion_id is not None and is_suggestion_remembered:
+                self._sweep.check_new_id(suggestion_id)
             choice = self._sweep.choose()
             return self._output(choice, suggestion_id, is_suggestion_remembered)
 
@@ -320,7 +326,8 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
                 observe or forget it by.
 
         Raises:
-            InvalidObservationError: no ``suggestion_uuid``, or an illegal param dict.
+            InvalidObservationError: no ``suggestion_uuid``, one a recorded run has, or
+                an illegal param dict.
         """
         suggestion_id = suggestion_id_of(suggestion)
         if suggestion_id is None:
@@ -330,6 +337,7 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
         self.search_space.validate_param_dict(suggestion, what="suggestion")
         basic = self.search_space.basic_from_param_dict(suggestion)
         with self._lock:
+            self._sweep.check_new_id(suggestion_id, may_be_outstanding=True)
             self._sweep.remember(
                 suggestion_id, SuggestionInBasic(basic, {"suggestion_type": "external"})
             )

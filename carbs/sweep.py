@@ -214,6 +214,20 @@ class Sweep:
                 oldest,
             )
 
+    def check_new_id(self, suggestion_id: str, *, may_be_outstanding: bool = False) -> None:
+        """Refuse an id that a recorded run (or, unless allowed, a running one) already
+        has: its reports and its result would be taken for that run's."""
+        use = None
+        if suggestion_id in self._state.outstanding_suggestions and not may_be_outstanding:
+            use = "outstanding"
+        elif any(o.suggestion_id == suggestion_id for o in self._state.observations):
+            use = "observed"
+        if use is not None:
+            raise InvalidObservationError(
+                f"suggestion_id {suggestion_id!r} is already {use}: give each run its own id "
+                "(or leave it out for a fresh one)"
+            )
+
     def forget(self, suggestion_id: str) -> bool:
         """Drop an outstanding suggestion and its reports; ``False`` if it was not outstanding."""
         self._state.curves.pop(suggestion_id, None)

@@ -354,6 +354,32 @@ def test_suggestion_id_can_be_chosen() -> None:
     assert list(carbs.outstanding_suggestions) == ["run-7"]
 
 
+def test_a_chosen_id_must_be_new_and_a_refused_one_leaves_nothing_behind() -> None:
+    """Reusing a running run's id silently replaced it, and reusing a recorded run's id
+    appended the new run's reports to the old curve and then refused its result."""
+    carbs = CARBS(fast_config(), toy_params())
+    first = carbs.suggest(suggestion_id="run-1").suggestion
+    carbs.report(first, 1.0, 1.0)
+    done = carbs.suggest(suggestion_id="run-2").suggestion
+    carbs.observe(toy_observation(done))
+    before = carbs.serialize()
+    for bad, message in [
+        ("run-1", "'run-1' is already outstanding"),
+        ("run-2", "'run-2' is already observed"),
+        ("", "non-empty str"),
+    ]:
+        with pytest.raises(InvalidObservationError, match=message):
+            carbs.suggest(suggestion_id=bad)
+        assert carbs.serialize() == before  # no draw taken, nothing replaced
+    with pytest.raises(InvalidObservationError, match="'run-2' is already observed"):
+        carbs.add_outstanding_suggestion(done)
+    carbs.add_outstanding_suggestion(first)  # a running run re-announced stays one run
+    assert list(carbs.outstanding_suggestions) == ["run-1"]
+    assert carbs.get_state_dict()["curves"]["run-1"]["costs"] == [1.0]
+    # Without remembering, an id is not kept, so it need not be new.
+    assert SUGGESTION_ID_DICT_KEY not in carbs.suggest("run-2", False).suggestion
+
+
 def test_unremembered_suggestion_has_no_uuid_and_is_not_outstanding() -> None:
     carbs = CARBS(fast_config(), toy_params())
     run_toy(carbs, 5)
