@@ -139,6 +139,13 @@ def test_mode_sets_the_direction_and_a_missing_setting_is_a_clear_error() -> Non
         CARBSSearcher(SPACE, metric="loss", mode="min", search_center=[1e-3])  # type: ignore[arg-type]
 
 
+def test_a_trial_asked_for_twice_gets_the_same_params_once() -> None:
+    search = searcher()
+    first = search.suggest("t0")
+    assert search.suggest("t0") == first
+    assert search.optimizer is not None and list(search.optimizer.outstanding_suggestions) == ["t0"]
+
+
 def test_max_concurrent_holds_back_suggestions() -> None:
     search = searcher(max_concurrent=2)
     assert search.suggest("a") is not None and search.suggest("b") is not None

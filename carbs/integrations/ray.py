@@ -203,10 +203,13 @@ class CARBSSearcher(Searcher):
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         optimizer = self._require_optimizer()
-        if self._max_concurrent and len(self._running) >= self._max_concurrent:
+        if trial_id in self._running:  # asked again (a retried call): the same params
+            suggestion = self._running[trial_id][0]
+        elif self._max_concurrent and len(self._running) >= self._max_concurrent:
             return None
-        suggestion = optimizer.suggest(suggestion_id=trial_id).suggestion
-        self._running[trial_id] = (suggestion, time.time())
+        else:
+            suggestion = optimizer.suggest(suggestion_id=trial_id).suggestion
+            self._running[trial_id] = (suggestion, time.time())
         values = {k: v for k, v in suggestion.items() if k != SUGGESTION_ID_DICT_KEY}
         return _nested(values)
 
