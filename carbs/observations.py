@@ -187,9 +187,10 @@ def observation_to_basic(
             observation.output, "observation.output", InvalidObservationError, finite=False
         )
     suggestion_id = observation.input.get(SUGGESTION_ID_DICT_KEY)
-    if suggestion_id is not None and not isinstance(suggestion_id, str):
+    if suggestion_id is not None and not (isinstance(suggestion_id, str) and suggestion_id):
         raise InvalidObservationError(
-            f"observation.input[{SUGGESTION_ID_DICT_KEY!r}] must be a str, got {suggestion_id!r}"
+            f"observation.input[{SUGGESTION_ID_DICT_KEY!r}] must be a non-empty str, "
+            f"got {suggestion_id!r}"
         )
     return ObservationInBasic(
         real_number_input=search_space.basic_from_param_dict(observation.input),
@@ -207,15 +208,16 @@ def suggestion_id_of(suggestion: Any) -> str | None:
     """The ``suggestion_uuid`` of a suggestion dict (``None`` if it has none).
 
     Raises:
-        InvalidObservationError: ``suggestion`` is not a dict, or its id is not a str.
+        InvalidObservationError: ``suggestion`` is not a dict, or its id is not a
+            non-empty str.
     """
     if not isinstance(suggestion, Mapping):
         raise InvalidObservationError(
             f"expected the suggestion dict that suggest() returned, got {type(suggestion).__name__}"
         )
     suggestion_id = suggestion.get(SUGGESTION_ID_DICT_KEY)
-    if suggestion_id is not None and not isinstance(suggestion_id, str):
+    if suggestion_id is not None and not (isinstance(suggestion_id, str) and suggestion_id):
         raise InvalidObservationError(
-            f"{SUGGESTION_ID_DICT_KEY} must be a str, got {suggestion_id!r}"
+            f"{SUGGESTION_ID_DICT_KEY} must be a non-empty str, got {suggestion_id!r}"
         )
     return suggestion_id

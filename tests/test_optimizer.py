@@ -371,6 +371,12 @@ def test_a_chosen_id_must_be_new_and_a_refused_one_leaves_nothing_behind() -> No
         with pytest.raises(InvalidObservationError, match=message):
             carbs.suggest(suggestion_id=bad)
         assert carbs.serialize() == before  # no draw taken, nothing replaced
+    nameless = toy_observation({**first, SUGGESTION_ID_DICT_KEY: ""})
+    with pytest.raises(InvalidObservationError, match="non-empty str"):
+        carbs.observe(nameless)
+    with pytest.raises(InvalidObservationError, match="non-empty str"):
+        carbs.observe_many([nameless])
+    assert carbs.serialize() == before
     with pytest.raises(InvalidObservationError, match="'run-2' is already observed"):
         carbs.add_outstanding_suggestion(done)
     carbs.add_outstanding_suggestion(first)  # a running run re-announced stays one run
