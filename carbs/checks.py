@@ -42,6 +42,13 @@ def real_as_float(value: Any) -> Any:
     return value
 
 
+def integer_as_int(value: Any) -> Any:
+    """A numpy integer as a Python int, anything else unchanged: an attrs converter for
+    int fields (a seed drawn with numpy is an ``np.int64``, which torch's generator
+    refuses), ahead of a validator that rejects what is not an int."""
+    return int(value) if isinstance(value, np.integer) else value
+
+
 def check_bool(value: Any, field: str, error: ErrorType) -> bool:
     """``value`` as a bool; only ``True``/``False`` (or numpy's) are accepted."""
     if isinstance(value, bool | np.bool_):

@@ -20,6 +20,7 @@ from carbs.checks import (
     check_integer,
     check_number,
     check_optional_str,
+    integer_as_int,
     real_as_float,
 )
 from carbs.errors import InvalidConfigError
@@ -103,6 +104,13 @@ def _integer(min_value: int, max_value: int | None = None) -> Validator:
         )
 
     return check
+
+
+def _int_field(default: int, min_value: int, max_value: int | None = None) -> Any:
+    """An int field: numpy integers become ints, then the bounds are checked."""
+    return attrs.field(
+        default=default, converter=integer_as_int, validator=_integer(min_value, max_value)
+    )
 
 
 def _optional_positive(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -292,8 +300,8 @@ class CARBSParams:
     """
 
     better_direction_sign: int = attrs.field(default=1, validator=_in_set(1, -1))
-    seed: int = attrs.field(default=0, validator=_integer(0, MAX_SEED))
-    num_random_samples: int = attrs.field(default=4, validator=_integer(1))
+    seed: int = _int_field(0, 0, MAX_SEED)
+    num_random_samples: int = _int_field(4, 1)
     is_wandb_logging_enabled: bool = attrs.field(default=False, validator=_boolean)
     wandb_params: WandbLoggingParams = attrs.field(
         factory=WandbLoggingParams, validator=_wandb_params
@@ -310,10 +318,8 @@ class CARBSParams:
         default=1.0, converter=real_as_float, validator=_number(min_value=1.0)
     )
     exploration_bias: float = attrs.field(default=1.0, converter=real_as_float, validator=_number())
-    num_candidates_for_suggestion_per_dim: int = attrs.field(
-        default=100, validator=_integer(1, 100_000)
-    )
-    resample_frequency: int = attrs.field(default=5, validator=_integer(0))
+    num_candidates_for_suggestion_per_dim: int = _int_field(100, 1, 100_000)
+    resample_frequency: int = _int_field(5, 0)
     resample_noise_threshold: float = attrs.field(
         default=0.1, converter=real_as_float, validator=_number(min_value=0.0)
     )
@@ -337,9 +343,9 @@ class CARBSParams:
         default=ImprovementTargetEnum.WHOLE_COST_AXIS,
         converter=_to_target,
     )
-    max_outstanding_suggestions: int = attrs.field(default=256, validator=_integer(1, 10**6))
+    max_outstanding_suggestions: int = _int_field(256, 1, 10**6)
     is_fully_bayesian: bool = attrs.field(default=False, validator=_boolean)
-    num_fully_bayesian_samples: int = attrs.field(default=16, validator=_integer(2, 10_000))
+    num_fully_bayesian_samples: int = _int_field(16, 2, 10_000)
     is_failure_output_imputed: bool = attrs.field(default=True, validator=_boolean)
     is_level_descent_below_front: bool = attrs.field(default=True, validator=_boolean)
     is_below_front_scored: bool = attrs.field(default=True, validator=_boolean)
@@ -348,7 +354,7 @@ class CARBSParams:
     early_stopping_min_fraction: float = attrs.field(
         default=0.2, converter=real_as_float, validator=_number(min_value=0.0, max_value=1.0)
     )
-    early_stopping_min_runs: int = attrs.field(default=5, validator=_integer(4, 10**6))
+    early_stopping_min_runs: int = _int_field(5, 4, 10**6)
     early_stopping_probability: float = attrs.field(
         default=0.05, converter=real_as_float, validator=_number(min_value=0.0, max_value=1.0)
     )

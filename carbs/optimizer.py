@@ -22,7 +22,7 @@ from torch import Tensor
 
 from carbs import analysis, progress
 from carbs.checks import check_bool, check_integer
-from carbs.config import CARBSParams
+from carbs.config import MAX_SEED, CARBSParams
 from carbs.errors import InvalidConfigError, InvalidObservationError, InvalidParamError
 from carbs.observations import (
     ObservationInBasic,
@@ -311,7 +311,7 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
         Raises:
             InvalidConfigError: ``seed`` is not an int >= 0.
         """
-        check_integer(seed, "seed", InvalidConfigError, min_value=0)
+        seed = check_integer(seed, "seed", InvalidConfigError, min_value=0, max_value=MAX_SEED)
         with self._lock:
             self._sweep.reseed(seed)
 

@@ -225,6 +225,28 @@ def test_seeds_are_those_torch_takes() -> None:
     assert optimizer.suggest().suggestion["width"] % 4 == 0
 
 
+def test_numpy_integers_are_ints_and_reseed_takes_what_the_config_takes() -> None:
+    """A seed drawn with numpy (``np.int64``) failed in torch's generator with a bare
+    ``TypeError``, at ``CARBS()`` or ``reseed``; ``reseed(2**70)`` was torch's ValueError."""
+    numpy_config = CARBSParams(seed=np.int64(7), num_random_samples=np.int32(2))
+    assert type(numpy_config.seed) is int and type(numpy_config.num_random_samples) is int
+    assert numpy_config == CARBSParams(seed=7, num_random_samples=2)
+    from_numpy = CARBS(numpy_config, params())
+    plain = CARBS(CARBSParams(seed=7, num_random_samples=2), params())
+    run(from_numpy, 3)
+    run(plain, 3)
+    from_numpy.reseed(np.uint64(11))
+    plain.reseed(11)
+    assert from_numpy.suggest().suggestion["lr"] == plain.suggest().suggestion["lr"]
+    before = plain.serialize()
+    for bad in (2**70, -1, 1.0, True, "3"):
+        with pytest.raises(InvalidConfigError, match="seed"):
+            plain.reseed(bad)  # type: ignore[arg-type]
+    assert plain.serialize() == before
+    space = LogSpace(is_integer=True, min=4, max=1024, rounding_factor=np.int64(4))
+    assert type(space.rounding_factor) is int and space == params()[1].space
+
+
 def test_a_state_file_bool_must_be_a_json_bool() -> None:
     data = CARBS(CARBSParams(), params()).get_state_dict()
     data["config"]["is_pareto_group_selection_conservative"] = "false"

@@ -15,7 +15,7 @@ import attrs
 import torch
 from torch import Tensor
 
-from carbs.checks import check_bool, check_integer, check_number, real_as_float
+from carbs.checks import check_bool, check_integer, check_number, integer_as_int, real_as_float
 from carbs.errors import InvalidObservationError, InvalidParamError, InvalidSpaceError
 from carbs.spaces.base import Space
 
@@ -37,7 +37,7 @@ class RealNumberSpace(Space):
     max: float = attrs.field(default=math.inf, converter=real_as_float)
     scale: float = attrs.field(default=1.0, converter=real_as_float)
     is_integer: bool = False
-    rounding_factor: int = 1
+    rounding_factor: int = attrs.field(default=1, converter=integer_as_int)
 
     def __attrs_post_init__(self) -> None:
         name = type(self).__name__
