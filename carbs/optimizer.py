@@ -206,8 +206,7 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
         """
         check_bool(is_suggestion_remembered, "is_suggestion_remembered", InvalidObservationError)
         limit = self.config.max_outstanding_suggestions if is_suggestion_remembered else None
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise InvalidObservationError(f"count must be an int >= 1, got {count!r}")
+        count = check_integer(count, "count", InvalidObservationError, min_value=1)
         if limit is not None and count > limit:
             raise InvalidObservationError(
                 f"count={count} is more than max_outstanding_suggestions={limit}: the "

@@ -8,6 +8,7 @@ import math
 import warnings
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from linear_operator.utils.warnings import NumericalWarning
@@ -141,6 +142,14 @@ def test_a_bad_count_is_refused_and_changes_nothing(count: Any) -> None:
         optimizer.suggest_batch(count)
     assert not optimizer.outstanding_suggestions
     assert without_id(optimizer.suggest().suggestion) == without_id(twin.suggest().suggestion)
+
+
+def test_a_numpy_count_is_a_count() -> None:
+    optimizer, twin = observed_optimizer(), observed_optimizer()
+    numpy_batch = optimizer.suggest_batch(np.int64(2))
+    assert [without_id(o.suggestion) for o in numpy_batch] == [
+        without_id(o.suggestion) for o in twin.suggest_batch(2)
+    ]
 
 
 def test_a_batch_larger_than_the_outstanding_cap_is_refused() -> None:
