@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 optuna = pytest.importorskip("optuna")
@@ -164,6 +165,8 @@ def test_the_pruner_works_with_optunas_own_samplers() -> None:
     [
         ({"total_steps": 0}, "total_steps"),
         ({"total_steps": True}, "total_steps"),
+        ({"total_steps": 2.5}, "total_steps"),
+        ({"min_runs": np.int64(2)}, "min_runs"),
         ({"min_fraction": 1.5}, "min_fraction"),
         ({"min_runs": 2}, "min_runs"),
         ({"probability": "0.1"}, "probability"),
@@ -173,3 +176,14 @@ def test_the_pruner_works_with_optunas_own_samplers() -> None:
 def test_bad_settings_are_refused(settings: dict, message: str) -> None:
     with pytest.raises(InvalidConfigError, match=message):
         CARBSPruner(**settings)
+
+
+def test_numpy_integer_settings_are_ints() -> None:
+    numpy_pruner = CARBSPruner(total_steps=np.int64(20), min_runs=np.int32(5))
+    study = study_with_completed_trials(numpy_pruner)
+    assert (
+        run_trial(study, 1.0, 20)[0]
+        == run_trial(study_with_completed_trials(CARBSPruner(total_steps=20, min_runs=5)), 1.0, 20)[
+            0
+        ]
+    )

@@ -130,6 +130,7 @@ def test_mode_sets_the_direction_and_a_missing_setting_is_a_clear_error() -> Non
         )
     with pytest.raises(InvalidConfigError, match="max_concurrent"):
         CARBSSearcher(SPACE, max_concurrent=True)  # type: ignore[arg-type]
+    assert searcher(max_concurrent=np.int64(1)).suggest("t1") is not None
     for cost_metric in ("", None, 3):  # every trial's cost would be the wall-clock time
         with pytest.raises(InvalidConfigError, match="cost_metric"):
             CARBSSearcher(SPACE, metric="loss", mode="min", cost_metric=cost_metric)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ import statistics
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from carbs.checks import check_integer
 from carbs.errors import InvalidConfigError
 from carbs.integrations.engine import is_diverged, is_number
 from carbs.stopping import DIVERGED_REASON, CompletedCurve, StopDecision, StoppingRule, decide
@@ -94,22 +95,15 @@ class CARBSPruner(BasePruner):
         min_runs: int = 5,
         probability: float = 0.05,
     ) -> None:
-        if isinstance(total_steps, bool) or not (
-            total_steps is None
-            or isinstance(total_steps, str)
-            or callable(total_steps)
-            or (isinstance(total_steps, int) and total_steps >= 1)
-        ):
-            raise InvalidConfigError(
-                f"total_steps must be an int >= 1, a param name or a function; got {total_steps!r}"
-            )
+        if total_steps is not None and not (isinstance(total_steps, str) or callable(total_steps)):
+            field = "total_steps (an int, a param name or a function)"
+            total_steps = check_integer(total_steps, field, InvalidConfigError, min_value=1)
         for name, function in (("cost_func", cost_func), ("planned_cost_func", planned_cost_func)):
             if function is not None and not callable(function):
                 raise InvalidConfigError(f"{name} must be callable")
         if not (is_number(min_fraction) and 0.0 <= min_fraction <= 1.0):
             raise InvalidConfigError(f"min_fraction must be in [0, 1], got {min_fraction!r}")
-        if isinstance(min_runs, bool) or not isinstance(min_runs, int) or min_runs < 4:
-            raise InvalidConfigError(f"min_runs must be an int >= 4, got {min_runs!r}")
+        min_runs = check_integer(min_runs, "min_runs", InvalidConfigError, min_value=4)
         if not (is_number(probability) and 0.0 <= probability <= 1.0):
             raise InvalidConfigError(f"probability must be in [0, 1], got {probability!r}")
         self._total_steps = total_steps

@@ -28,7 +28,7 @@ from typing import Any
 
 import attrs
 
-from carbs.checks import check_name, check_optional_mapping, check_optional_str
+from carbs.checks import check_integer, check_name, check_optional_mapping, check_optional_str
 from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError, InvalidObservationError, InvalidParamError
 from carbs.integrations.bounded import bounded_param, choice_param
@@ -162,12 +162,9 @@ class CARBSSearcher(Searcher):
         check_optional_mapping(search_center, "search_center", InvalidConfigError)
         super().__init__(metric=metric, mode=mode)
         config = engine_config(config, seed, "Tune, which checkpoints CARBSSearcher,")
-        if (
-            isinstance(max_concurrent, bool)
-            or not isinstance(max_concurrent, int)
-            or max_concurrent < 0
-        ):
-            raise InvalidConfigError(f"max_concurrent must be an int >= 0, got {max_concurrent!r}")
+        max_concurrent = check_integer(
+            max_concurrent, "max_concurrent", InvalidConfigError, min_value=0
+        )
         if space is not None and params is not None:
             raise InvalidConfigError("pass a Tune space or carbs params, not both")
         self._config = config
