@@ -308,7 +308,7 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
         has asked for before.
 
         Raises:
-            InvalidConfigError: ``seed`` is not an int >= 0.
+            InvalidConfigError: ``seed`` is not an int with ``0 <= seed < 2**64``.
         """
         seed = check_integer(seed, "seed", InvalidConfigError, min_value=0, max_value=MAX_SEED)
         with self._lock:
