@@ -111,6 +111,23 @@ def test_params_outside_the_shared_space_go_to_the_independent_sampler() -> None
     assert all(len(t.params) == 3 for t in study.trials)
 
 
+def test_choices_carbs_cannot_hold_go_to_the_independent_sampler() -> None:
+    """Tuple choices (Optuna warns but allows them) failed the study with an
+    InvalidSpaceError at the first Bayesian trial."""
+
+    def tuples(trial: optuna.Trial) -> float:
+        shape = trial.suggest_categorical("shape", [(1, 2), (3, 4)])
+        x = trial.suggest_float("x", -1.0, 1.0)
+        trial.set_user_attr("cost", 1.0 + x**2)
+        return x**2 + shape[0]
+
+    study = optuna.create_study(sampler=CARBSSampler(FAST, seed=2))
+    with pytest.warns(UserWarning, match="persistent storage"):  # Optuna's own warning
+        study.optimize(tuples, n_trials=8)
+    assert study.sampler.optimizer.search_space.names == ("x",)
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+
+
 def test_a_given_search_space_and_centre_drive_the_first_trial() -> None:
     space = {"lr": FloatDistribution(1e-5, 1e-1, log=True)}
     sampler = CARBSSampler(

@@ -32,6 +32,7 @@ from carbs.spaces import (
     Param,
     RealNumberSpace,
 )
+from carbs.spaces.base import is_json_scalar
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -153,4 +154,10 @@ def is_modelled(distribution: BaseDistribution) -> bool:
     )
 
     supported = (CategoricalDistribution, FloatDistribution, IntDistribution)
-    return isinstance(distribution, supported) and not distribution.single()
+    if not isinstance(distribution, supported) or distribution.single():
+        return False
+    # Choices carbs cannot hold (tuples, objects; Optuna warns about them too) are left
+    # to the independent sampler instead of failing the study.
+    return not isinstance(distribution, CategoricalDistribution) or all(
+        is_json_scalar(choice) for choice in distribution.choices
+    )
