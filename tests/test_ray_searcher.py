@@ -21,6 +21,7 @@ from carbs import (
     FixedSpace,
     InvalidConfigError,
     InvalidParamError,
+    InvalidSpaceError,
     LinearSpace,
     LogSpace,
     OrdinalSpace,
@@ -63,6 +64,8 @@ def test_tune_domains_map_onto_carbs_spaces() -> None:
         params_from_tune_space({"a": tune.randn(0, 1)})
     with pytest.raises(InvalidParamError, match="typo"):
         params_from_tune_space(SPACE, {"typo": 1})
+    with pytest.raises(InvalidSpaceError, match=r"param 'model/shape': CategoricalSpace"):
+        params_from_tune_space({"model": {"shape": tune.choice([(1, 2), (3, 4)])}})
 
 
 def searcher(**kwargs: Any) -> CARBSSearcher:

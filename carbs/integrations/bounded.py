@@ -23,6 +23,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from carbs.errors import InvalidSpaceError
 from carbs.spaces import CategoricalSpace, LinearSpace, LogSpace, OrdinalSpace, Param, Space
 
 LINEAR_RANGE_IN_BASIC_UNITS = 3.0
@@ -68,10 +69,14 @@ def bounded_param(
 
 
 def choice_param(name: str, choices: Sequence[Any], search_center: Any = None) -> Param:
-    """The carbs param for a list of choices without an order."""
+    """The carbs param for a list of choices without an order.
+
+    Raises:
+        InvalidSpaceError: choices carbs cannot hold; the message names the param.
+    """
     choices = list(choices)
-    return Param(
-        name,
-        CategoricalSpace(choices=choices),
-        search_center if search_center is not None else choices[0],
-    )
+    try:
+        space = CategoricalSpace(choices=choices)
+    except InvalidSpaceError as error:
+        raise InvalidSpaceError(f"param {name!r}: {error}") from None
+    return Param(name, space, search_center if search_center is not None else choices[0])
