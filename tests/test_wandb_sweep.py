@@ -16,6 +16,7 @@ from carbs import (
     FixedSpace,
     InvalidConfigError,
     InvalidParamError,
+    InvalidSpaceError,
     LinearSpace,
     LogSpace,
     OrdinalSpace,
@@ -87,6 +88,37 @@ def test_sweep_parameters_map_onto_carbs_spaces() -> None:
             params_from_sweep_config({"parameters": {"x": bad}})
     with pytest.raises(InvalidParamError, match="typo"):
         params_from_sweep_config(SWEEP_CONFIG, {"typo": 1})
+
+
+@pytest.mark.parametrize(
+    ("spec", "error", "message"),
+    [
+        # W&B distributions of a range that carbs does not model were read as uniform.
+        ({"min": 1e-3, "max": 1.0, "distribution": "inv_log_uniform_values"}, "param", "x"),
+        ({"min": 0.0, "max": 1.0, "distribution": "beta"}, "param", "x"),
+        # A string of values was split into its characters, a dict into its keys.
+        ({"values": "abc"}, "space", "choices must be a list"),
+        ({"values": {"a": 1, "b": 2}}, "space", "choices must be a list"),
+        # Bad bounds and steps failed with a TypeError, a ZeroDivisionError or a
+        # message about the scale.
+        ({"min": 5, "max": 1}, "space", r"\[5, 1\] must have low < high"),
+        ({"min": "1", "max": 2}, "space", "low end must be a real number"),
+        ({"min": 0.0, "max": 2.0, "distribution": "q_uniform", "q": 0}, "space", "step"),
+        ({"min": 0.0, "max": 2.0, "distribution": "q_uniform", "q": "x"}, "space", "step"),
+    ],
+)
+def test_a_sweep_parameter_carbs_cannot_model_is_refused_by_name(
+    spec: dict[str, Any], error: str, message: str
+) -> None:
+    kind = InvalidParamError if error == "param" else InvalidSpaceError
+    with pytest.raises(kind, match=message) as raised:
+        params_from_sweep_config({"parameters": {"x": spec}})
+    assert "'x'" in str(raised.value)
+
+
+def test_a_single_value_list_is_a_constant() -> None:
+    (param,) = params_from_sweep_config({"parameters": {"x": {"values": [3]}}})
+    assert isinstance(param.space, FixedSpace) and param.search_center == 3
 
 
 def test_runs_become_observations_failures_and_outstanding_suggestions() -> None:

@@ -23,8 +23,17 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from carbs.checks import check_number
 from carbs.errors import InvalidSpaceError
-from carbs.spaces import CategoricalSpace, LinearSpace, LogSpace, OrdinalSpace, Param, Space
+from carbs.spaces import (
+    CategoricalSpace,
+    FixedSpace,
+    LinearSpace,
+    LogSpace,
+    OrdinalSpace,
+    Param,
+    Space,
+)
 
 LINEAR_RANGE_IN_BASIC_UNITS = 3.0
 
@@ -42,8 +51,17 @@ def bounded_param(
     """The carbs param for the range ``[low, high]`` (both legal values).
 
     Raises:
-        InvalidParamError, InvalidSpaceError: a bad range or a centre outside it.
+        InvalidParamError, InvalidSpaceError: a bad range or step, or a centre outside it.
     """
+    # Checked, not converted: an int range keeps int values (Optuna's IntDistribution).
+    if not check_number(low, f"param {name!r}: the range's low end", InvalidSpaceError) < (
+        check_number(high, f"param {name!r}: the range's high end", InvalidSpaceError)
+    ):
+        raise InvalidSpaceError(f"param {name!r}: the range [{low}, {high}] must have low < high")
+    if step is not None:
+        check_number(
+            step, f"param {name!r}: the step", InvalidSpaceError, min_value=0.0, exclusive_min=True
+        )
     linear_scale = (high - low) / LINEAR_RANGE_IN_BASIC_UNITS
     space: Space
     if log:
@@ -74,7 +92,11 @@ def choice_param(name: str, choices: Sequence[Any], search_center: Any = None) -
     Raises:
         InvalidSpaceError: choices carbs cannot hold; the message names the param.
     """
+    if isinstance(choices, str | bytes) or not isinstance(choices, Sequence):
+        raise InvalidSpaceError(f"param {name!r}: the choices must be a list, got {choices!r}")
     choices = list(choices)
+    if len(choices) == 1:  # one value to choose: a constant
+        return Param(name, FixedSpace(), choices[0] if search_center is None else search_center)
     try:
         space = CategoricalSpace(choices=choices)
     except InvalidSpaceError as error:

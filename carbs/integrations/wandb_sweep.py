@@ -46,6 +46,10 @@ logger = logging.getLogger(__name__)
 
 FAILED_STATES = ("crashed", "failed", "killed")
 _LOG = ("log_uniform_values", "q_log_uniform_values")
+# The W&B distributions of a min/max range that carbs models (None: W&B infers uniform
+# or int_uniform from the bounds). normal, log_uniform (bounds in log space), beta and
+# inv_log_uniform_values would need other spaces.
+_RANGES = (None, "uniform", "int_uniform", "q_uniform", *_LOG)
 
 
 def params_from_sweep_config(
@@ -83,10 +87,11 @@ def _param(name: str, spec: Any, center: Any) -> Param:
         return choice_param(name, spec["values"], center)
     distribution = spec.get("distribution")
     low, high = spec.get("min"), spec.get("max")
-    if low is None or high is None or distribution in ("normal", "log_uniform", "q_normal"):
+    if low is None or high is None or distribution not in _RANGES:
         raise InvalidParamError(
             f"sweep parameter {name!r}: give values, value, or min and max with a uniform, "
-            f"int_uniform, q_uniform or log_uniform_values distribution (got {dict(spec)})"
+            "int_uniform, q_uniform, log_uniform_values or q_log_uniform_values distribution "
+            f"(got {dict(spec)})"
         )
     is_integer = distribution == "int_uniform" or (
         distribution is None and isinstance(low, int) and isinstance(high, int)
