@@ -11,7 +11,7 @@ search in both:
 - an integer range with a step that divides its low end becomes an integer
   lattice (``rounding_factor=step``); any other stepped range becomes an
   ``OrdinalSpace`` of its values;
-- a list of choices becomes ``CategoricalSpace``.
+- a list of choices becomes ``CategoricalSpace`` (a list of one, a constant).
 
 The default search centre is the middle of the range (the geometric middle on a
 log scale, rounded onto the lattice) and a choice list's first choice.
