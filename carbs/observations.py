@@ -16,7 +16,7 @@ import attrs
 import torch
 from torch import Tensor
 
-from carbs.checks import check_bool, check_number, is_real_number
+from carbs.checks import check_bool, check_name, check_number, is_real_number
 from carbs.errors import InvalidObservationError
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, SearchSpace
 
@@ -187,11 +187,9 @@ def observation_to_basic(
             observation.output, "observation.output", InvalidObservationError, finite=False
         )
     suggestion_id = observation.input.get(SUGGESTION_ID_DICT_KEY)
-    if suggestion_id is not None and not (isinstance(suggestion_id, str) and suggestion_id):
-        raise InvalidObservationError(
-            f"observation.input[{SUGGESTION_ID_DICT_KEY!r}] must be a non-empty str, "
-            f"got {suggestion_id!r}"
-        )
+    if suggestion_id is not None:
+        field = f"observation.input[{SUGGESTION_ID_DICT_KEY!r}]"
+        check_name(suggestion_id, field, InvalidObservationError)
     return ObservationInBasic(
         real_number_input=search_space.basic_from_param_dict(observation.input),
         output=output,
@@ -216,8 +214,6 @@ def suggestion_id_of(suggestion: Any) -> str | None:
             f"expected the suggestion dict that suggest() returned, got {type(suggestion).__name__}"
         )
     suggestion_id = suggestion.get(SUGGESTION_ID_DICT_KEY)
-    if suggestion_id is not None and not (isinstance(suggestion_id, str) and suggestion_id):
-        raise InvalidObservationError(
-            f"{SUGGESTION_ID_DICT_KEY} must be a non-empty str, got {suggestion_id!r}"
-        )
+    if suggestion_id is not None:
+        check_name(suggestion_id, SUGGESTION_ID_DICT_KEY, InvalidObservationError)
     return suggestion_id

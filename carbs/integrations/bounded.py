@@ -54,9 +54,9 @@ def bounded_param(
         InvalidParamError, InvalidSpaceError: a bad range or step, or a centre outside it.
     """
     # Checked, not converted: an int range keeps int values (Optuna's IntDistribution).
-    if not check_number(low, f"param {name!r}: the range's low end", InvalidSpaceError) < (
-        check_number(high, f"param {name!r}: the range's high end", InvalidSpaceError)
-    ):
+    low_end = check_number(low, f"param {name!r}: the range's low end", InvalidSpaceError)
+    high_end = check_number(high, f"param {name!r}: the range's high end", InvalidSpaceError)
+    if not low_end < high_end:
         raise InvalidSpaceError(f"param {name!r}: the range [{low}, {high}] must have low < high")
     if step is not None:
         check_number(
@@ -95,10 +95,11 @@ def choice_param(name: str, choices: Sequence[Any], search_center: Any = None) -
     if isinstance(choices, str | bytes) or not isinstance(choices, Sequence):
         raise InvalidSpaceError(f"param {name!r}: the choices must be a list, got {choices!r}")
     choices = list(choices)
+    center = choices[0] if search_center is None and choices else search_center
     if len(choices) == 1:  # one value to choose: a constant
-        return Param(name, FixedSpace(), choices[0] if search_center is None else search_center)
+        return Param(name, FixedSpace(), center)
     try:
         space = CategoricalSpace(choices=choices)
     except InvalidSpaceError as error:
         raise InvalidSpaceError(f"param {name!r}: {error}") from None
-    return Param(name, space, search_center if search_center is not None else choices[0])
+    return Param(name, space, center)
