@@ -23,7 +23,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from carbs.checks import integer_as_int
 from carbs.config import CARBSParams
+from carbs.errors import CARBSValueError
 from carbs.observations import ObservationInBasic
 from carbs.pareto import ObservationGroup, best_observation, input_key, pareto_area
 from carbs.spaces import SearchSpace
@@ -69,15 +71,25 @@ def disable_default_handler() -> None:
     _LOGGER.propagate = True
 
 
-def set_verbosity(level: int) -> None:
+def set_verbosity(level: int | str) -> None:
     """Set the level of the ``"carbs"`` logger.
 
     ``logging.INFO`` (the default) shows one line per observation;
     ``logging.WARNING`` shows only warnings and errors; ``logging.DEBUG`` adds
-    model-fitting details.
+    model-fitting details. A level's name (``"WARNING"``) works too, as in
+    :meth:`logging.Logger.setLevel`.
+
+    Raises:
+        CARBSValueError: ``level`` is neither a non-negative int nor a level name.
     """
-    if isinstance(level, bool) or not isinstance(level, int):
-        raise TypeError(f"level must be a logging level such as logging.INFO, got {level!r}")
+    level = integer_as_int(level)
+    names = logging.getLevelNamesMapping()
+    is_number = isinstance(level, int) and not isinstance(level, bool) and level >= 0
+    if not (is_number or (isinstance(level, str) and level in names)):
+        raise CARBSValueError(
+            f"level must be a logging level such as logging.INFO or one of {sorted(names)}, "
+            f"got {level!r}"
+        )
     _LOGGER.setLevel(level)
 
 

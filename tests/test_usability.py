@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 
 import carbs
@@ -83,8 +84,15 @@ def test_verbosity_hides_progress_but_never_warnings(
             assert capsys.readouterr().err == ""  # no INFO line at WARNING verbosity
     warned = capsys.readouterr().err
     assert "[carbs W" in warned and "the last 30 runs all failed" in warned
-    with pytest.raises(TypeError, match="logging level"):
-        carbs.set_verbosity("INFO")  # type: ignore[arg-type]
+
+    carbs.set_verbosity("ERROR")  # a level's name, as logging takes it
+    assert carbs.get_verbosity() == logging.ERROR
+    carbs.set_verbosity(np.int64(logging.DEBUG))
+    assert carbs.get_verbosity() == logging.DEBUG
+    for bad in ("loud", True, -1, 2.5, None):
+        with pytest.raises(CARBSValueError, match="level must be a logging level"):
+            carbs.set_verbosity(bad)  # type: ignore[arg-type]
+        assert carbs.get_verbosity() == logging.DEBUG  # nothing changed
 
 
 def test_applications_can_route_records_through_their_own_logging(
