@@ -341,16 +341,32 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
                 suggestion_id, SuggestionInBasic(basic, {"suggestion_type": "external"})
             )
 
-    def forget_suggestion(self, suggestion_to_forget: Mapping[str, Any]) -> None:
+    def forget_suggestion(self, suggestion_to_forget: Mapping[str, Any]) -> bool:
         """Drop an outstanding suggestion (for example when its run was cancelled).
+
+        Forgetting is idempotent, so a retry is safe: a suggestion that is not
+        running (already observed or forgotten, or never made here) changes
+        nothing and is only logged at INFO.
+
+        Returns:
+            ``True`` if a running suggestion was dropped, ``False`` otherwise.
 
         Raises:
             InvalidObservationError: the argument is not the suggestion dict.
         """
         suggestion_id = suggestion_id_of(suggestion_to_forget)
         with self._lock:
-            if suggestion_id is not None and not self._sweep.forget(suggestion_id):
-                logger.info("forget_suggestion: unknown suggestion_uuid %r", suggestion_id)
+            if suggestion_id is None:
+                logger.warning(
+                    "forget_suggestion: the dict has no %r, so nothing was forgotten; "
+                    "pass the suggestion that suggest() returned (out.suggestion)",
+                    SUGGESTION_ID_DICT_KEY,
+                )
+                return False
+            if self._sweep.forget(suggestion_id):
+                return True
+            logger.info("forget_suggestion: unknown suggestion_uuid %r", suggestion_id)
+            return False
 
     def initialize_from_observations(
         self, observations: Sequence[ObservationInParam]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -310,10 +311,21 @@ def test_two_suggestions_without_observing_differ_and_are_outstanding(warm_up: i
     logs = carbs.observe(toy_observation(first.suggestion)).logs
     assert list(carbs.outstanding_suggestions) == [ids[1]]
     assert logs["outstanding_suggestion_count"] == 1
-    carbs.forget_suggestion(second.suggestion)
+    assert carbs.forget_suggestion(first.suggestion) is False  # observed, not running
+    assert list(carbs.outstanding_suggestions) == [ids[1]]
+    assert carbs.forget_suggestion(second.suggestion) is True
     assert carbs.outstanding_suggestions == {}
-    carbs.forget_suggestion(second.suggestion)  # forgetting twice is harmless
+    assert carbs.forget_suggestion(second.suggestion) is False  # forgetting twice is harmless
     assert carbs.observation_count == warm_up + 1
+
+
+def test_forgetting_a_dict_without_an_id_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    carbs = CARBS(fast_config(), toy_params())
+    out = carbs.suggest()
+    with caplog.at_level(logging.WARNING, logger="carbs"):
+        assert carbs.forget_suggestion(out.params) is False  # the params alone, no id
+    assert "nothing was forgotten" in caplog.text and "out.suggestion" in caplog.text
+    assert list(carbs.outstanding_suggestions) == [out.suggestion[SUGGESTION_ID_DICT_KEY]]
 
 
 @pytest.mark.parametrize("estimator", ["THOMPSON", "MEAN"])
