@@ -372,3 +372,28 @@ def test_stragglers_and_flaky_failures_change_only_what_they_say() -> None:
     assert (share[~is_failed] == 1.0).all()
     assert share[is_failed].min() >= 0.1 and share[is_failed].max() <= 1.0
     assert share[is_failed].mean() < 0.65
+
+
+def test_top_cost_only_spends_every_run_at_the_dearest_cost() -> None:
+    from benchmarks.top_cost_only import main as top_cost_main
+    from benchmarks.top_cost_only import top_cost_regrets
+
+    base = PROBLEMS["hartmann3_mf"]
+    costs: list[float] = []
+
+    def recording(params: dict, rng: np.random.Generator) -> tuple[float, float, bool]:
+        result = base.evaluate(params, rng)
+        costs.append(result[1])
+        return result
+
+    problem = base.variant("hartmann3_mf", "costs recorded", evaluate_fn=recording)
+    assert problem.ceiling > 0  # computed once, from evaluations of its own
+    costs.clear()
+    regrets = top_cost_regrets(problem, "tpe", seed=0, runs=5)
+    assert costs == [base.max_cost] * 5
+    assert np.all(regrets >= 0) and np.all(np.diff(regrets) <= 0)
+    assert regrets[-1] > 0  # five random runs do not find the optimum
+    text = top_cost_main(
+        ["--problems", "hartmann3_mf", "--samplers", "tpe", "--seeds", "1", "--runs", "6"]
+    )
+    assert "| hartmann3_mf, tpe | " in text and "k = 6" in text
