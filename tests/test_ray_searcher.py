@@ -56,6 +56,9 @@ def test_tune_domains_map_onto_carbs_spaces() -> None:
     assert isinstance(drop, OrdinalSpace) and drop.values == (0.0, 0.25, 0.5)
     batch = params["batch"].space
     assert isinstance(batch, LinearSpace) and batch.rounding_factor == 16 and batch.max == 256
+    hidden = params_from_tune_space({"h": tune.qlograndint(24, 1000, 16)})[0]
+    assert isinstance(hidden.space, LogSpace) and hidden.space.rounding_factor == 16
+    assert hidden.space.is_integer and hidden.search_center == 160  # sqrt(24 * 1000) = 155
     assert isinstance(params["x"].space, LinearSpace) and params["x"].search_center == 0.5
     assert isinstance(params["epochs"].space, FixedSpace) and params["epochs"].search_center == 3
     with pytest.raises(InvalidParamError, match="grid_search"):

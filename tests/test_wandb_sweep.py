@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from carbs import (
+    CARBS,
     CARBSParams,
     CategoricalSpace,
     FixedSpace,
@@ -19,6 +20,7 @@ from carbs import (
     InvalidSpaceError,
     LinearSpace,
     LogSpace,
+    ObservationInParam,
     OrdinalSpace,
 )
 from carbs.integrations.wandb_sweep import SweepSteering, params_from_sweep_config, steer
@@ -105,6 +107,13 @@ def test_sweep_parameters_map_onto_carbs_spaces() -> None:
         ({"min": "1", "max": 2}, "space", "low end must be a real number"),
         ({"min": 0.0, "max": 2.0, "distribution": "q_uniform", "q": 0}, "space", "step"),
         ({"min": 0.0, "max": 2.0, "distribution": "q_uniform", "q": "x"}, "space", "step"),
+        ({"min": 1, "max": 9, "distribution": "q_log_uniform_values", "q": True}, "space", "step"),
+        ({"min": 1, "max": 9, "distribution": "q_log_uniform_values", "q": -2}, "space", "step"),
+        (
+            {"min": 1, "max": 7, "distribution": "q_log_uniform_values", "q": 8},
+            "space",
+            "no multiple",
+        ),
     ],
 )
 def test_a_sweep_parameter_carbs_cannot_model_is_refused_by_name(
@@ -119,6 +128,38 @@ def test_a_sweep_parameter_carbs_cannot_model_is_refused_by_name(
 def test_a_single_value_list_is_a_constant() -> None:
     (param,) = params_from_sweep_config({"parameters": {"x": {"values": [3]}}})
     assert isinstance(param.space, FixedSpace) and param.search_center == 3
+
+
+@pytest.mark.parametrize(
+    ("spec", "lattice", "center"),
+    [
+        ({"min": 32, "max": 256, "q": 8}, 8, 88),  # sqrt(32 * 256) = 90.5
+        ({"min": 30, "max": 100, "q": 8}, 8, 56),  # the multiples of 8 inside [30, 100]
+        ({"min": 1, "max": 1000}, 1, 32),  # q is 1 by default: integers
+        ({"min": 16.0, "max": 1024.0, "q": 16.0}, 16, 128),
+    ],
+)
+def test_q_log_uniform_values_suggests_multiples_of_q(
+    spec: dict[str, Any], lattice: int, center: int
+) -> None:
+    config = {"parameters": {"width": {"distribution": "q_log_uniform_values", **spec}}}
+    (param,) = params_from_sweep_config(config)
+    assert isinstance(param.space, LogSpace) and param.space.is_integer
+    assert param.space.rounding_factor == lattice and param.search_center == center
+    optimizer = CARBS(CARBSParams(seed=0, num_random_samples=3), [param])
+    for _ in range(6):
+        out = optimizer.suggest()
+        width = out.params["width"]
+        assert isinstance(width, int) and width % lattice == 0
+        assert spec["min"] <= width <= spec["max"]
+        optimizer.observe(ObservationInParam(out.suggestion, output=1.0 / width, cost=width))
+
+
+def test_a_fractional_q_log_uniform_q_is_searched_continuously() -> None:
+    spec = {"distribution": "q_log_uniform_values", "min": 0.01, "max": 1.0, "q": 0.05}
+    (param,) = params_from_sweep_config({"parameters": {"p": spec}})
+    assert isinstance(param.space, LogSpace) and not param.space.is_integer
+    assert param.search_center == pytest.approx(0.1)
 
 
 def test_runs_become_observations_failures_and_outstanding_suggestions() -> None:

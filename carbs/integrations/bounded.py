@@ -9,8 +9,9 @@ search in both:
   :data:`LINEAR_RANGE_IN_BASIC_UNITS` basic units, so the default search radius
   (0.3) is a tenth of it;
 - an integer range with a step that divides its low end becomes an integer
-  lattice (``rounding_factor=step``); any other stepped range becomes an
-  ``OrdinalSpace`` of its values;
+  lattice (``rounding_factor=step``), as does an integer log range with a
+  step (the multiples of the step inside the range); any other stepped linear
+  range becomes an ``OrdinalSpace`` of its values;
 - a list of choices becomes ``CategoricalSpace`` (a list of one, a constant).
 
 The default search centre is the middle of the range (the geometric middle on a
@@ -65,7 +66,11 @@ def bounded_param(
     linear_scale = (high - low) / LINEAR_RANGE_IN_BASIC_UNITS
     space: Space
     if log:
-        space = LogSpace(min=low, max=high, is_integer=is_integer)
+        lattice = int(step) if is_integer and step is not None else 1
+        try:
+            space = LogSpace(min=low, max=high, is_integer=is_integer, rounding_factor=lattice)
+        except InvalidSpaceError as error:
+            raise InvalidSpaceError(f"param {name!r}: {error}") from None
         middle: Any = math.sqrt(low * high)
     elif step is None or (is_integer and step == 1):
         space = LinearSpace(min=low, max=high, scale=linear_scale, is_integer=is_integer)
@@ -80,9 +85,10 @@ def bounded_param(
         values = [low + k * step for k in range(count)]
         space = OrdinalSpace(values=values, scale=linear_scale, is_log=False)
         middle = values[(count - 1) // 2]
-    if is_integer:
+    if is_integer and not isinstance(space, OrdinalSpace):  # on the multiples of the step
         lattice = int(step or 1)
-        middle = int(min(max(low + round((middle - low) / lattice) * lattice, low), high))
+        lowest, highest = math.ceil(low / lattice), math.floor(high / lattice)
+        middle = lattice * int(min(max(round(middle / lattice), lowest), highest))
     return Param(name, space, middle if search_center is None else search_center)
 
 

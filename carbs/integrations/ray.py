@@ -113,7 +113,7 @@ def _param(name: str, domain: Domain, center: Any) -> Param:
             name,
             domain.lower,
             high,
-            log=log and not step,
+            log=log,  # tune.qlograndint: the multiples of q on a log scale
             is_integer=True,
             step=step,
             search_center=center,

@@ -35,7 +35,12 @@ import attrs
 
 from carbs.checks import check_name, check_number, check_optional_mapping
 from carbs.config import CARBSParams
-from carbs.errors import InvalidConfigError, InvalidObservationError, InvalidParamError
+from carbs.errors import (
+    InvalidConfigError,
+    InvalidObservationError,
+    InvalidParamError,
+    InvalidSpaceError,
+)
 from carbs.integrations.bounded import bounded_param, choice_param
 from carbs.integrations.engine import engine_config, is_number, run_seed
 from carbs.observations import ObservationInParam
@@ -58,10 +63,12 @@ def params_from_sweep_config(
     """carbs params for the ``parameters`` of a W&B sweep config.
 
     ``values`` (a list) is a categorical, ``value`` a constant, ``min``/``max`` a
-    range: ``log_uniform_values`` and ``q_log_uniform_values`` on a log scale,
-    ``int_uniform`` (or integer bounds) on integers, ``q_uniform`` on a lattice
-    of ``q``. Nested parameters and the ``normal``/``log_uniform`` (bounds in log
-    space) distributions are refused with a clear error.
+    range: ``log_uniform_values`` on a log scale, ``q_log_uniform_values`` on
+    the multiples of a whole ``q`` (1 by default) on a log scale (a fractional
+    ``q`` is dropped), ``int_uniform`` (or integer bounds) on integers,
+    ``q_uniform`` on a lattice of ``q``. Nested parameters and the
+    ``normal``/``log_uniform`` (bounds in log space) distributions are refused
+    with a clear error.
 
     Raises:
         InvalidParamError: a parameter carbs cannot model, or a centre for an unknown name.
@@ -97,13 +104,23 @@ def _param(name: str, spec: Any, center: Any) -> Param:
         distribution is None and isinstance(low, int) and isinstance(high, int)
     )
     step = spec.get("q") if str(distribution).startswith("q_") else None
+    if distribution == "q_log_uniform_values":
+        # W&B draws round(X / q) * q: with a whole q (1 by default), multiples of q.
+        step = spec.get("q", 1)
+        check_number(
+            step, f"param {name!r}: the step", InvalidSpaceError, min_value=0.0, exclusive_min=True
+        )
+        if float(step).is_integer():
+            is_integer, step = True, int(step)
+        else:
+            step = None  # a fractional q: searched as a continuous log range
     return bounded_param(
         name,
         low,
         high,
         log=distribution in _LOG,
         is_integer=is_integer,
-        step=None if distribution in _LOG else step,
+        step=step,
         search_center=center,
     )
 
