@@ -9,6 +9,7 @@ number of machines can ask and tell at once::
     carbs report mysweep 0 --output 0.52 --cost 600  # optional, while it trains:
                                                      # {"should_stop": false, ...}
     carbs tell mysweep 0 --output 0.31 --cost 5400   # or --failure
+    carbs forget mysweep 1                           # its job was pre-empted
     carbs status mysweep; carbs front mysweep; carbs best mysweep
     carbs export mysweep --format csv; carbs plot mysweep --out front.png
 
@@ -29,120 +30,23 @@ import csv
 import io
 import json
 import math
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from carbs.config import config_from_dict, config_to_dict
+from carbs.cli_studies import (
+    SPACE_ATTR,
+    STORAGE_ENV,
+    CLIError,
+    load_study,
+    open_storage,
+    open_study,
+    read_space_file,
+)
+from carbs.config import config_from_dict
 from carbs.errors import CARBSValueError
-from carbs.spaces import Param, SearchSpace
-
-DEFAULT_STORAGE = "sqlite:///carbs-studies.db"
-STORAGE_ENV = "CARBS_STORAGE"
-SPACE_ATTR = "carbs_space"
-
-
-class CLIError(CARBSValueError):
-    """A command that cannot be carried out; the message says why."""
-
-
-# -- the space file and the study's settings ---------------------------------------------------
-def read_space_file(path: Path) -> dict[str, Any]:
-    """The checked contents of a space file: ``params``, ``direction`` and ``config``.
-
-    Raises:
-        CLIError: the file is missing, not JSON/YAML, or holds invalid params or settings.
-    """
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise CLIError(f"cannot read the space file {path}: {error}") from error
-    if path.suffix in (".yaml", ".yml"):
-        try:
-            import yaml
-        except ImportError as error:
-            raise CLIError("YAML space files need PyYAML: pip install pyyaml") from error
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise CLIError(f"the space file {path} is not valid YAML: {error}") from error
-    else:
-        try:
-            data = json.loads(text)
-        except ValueError as error:
-            raise CLIError(f"the space file {path} is not valid JSON: {error}") from error
-    return check_space(data, str(path))
-
-
-def check_space(data: Any, source: str) -> dict[str, Any]:
-    """Check a space description (see the module docstring); return it normalised."""
-    if not isinstance(data, dict) or "params" not in data:
-        raise CLIError(f"{source}: expected an object with a 'params' list")
-    unknown = sorted(set(data) - {"params", "direction", "config"})
-    if unknown:
-        raise CLIError(f"{source}: unknown key(s) {unknown}; use params, direction, config")
-    direction = data.get("direction", "minimize")
-    if direction not in ("minimize", "maximize"):
-        raise CLIError(f"{source}: direction must be 'minimize' or 'maximize', got {direction!r}")
-    if not isinstance(data["params"], list):
-        raise CLIError(f"{source}: params must be a list of params")
-    try:
-        params = [Param.from_dict(p) for p in data["params"]]
-        SearchSpace(params)
-        config = config_from_dict(data.get("config", {}))
-    except CARBSValueError as error:
-        raise CLIError(f"{source}: {error}") from error
-    return {
-        "params": [p.to_dict() for p in params],
-        "direction": direction,
-        "config": config_to_dict(config),
-    }
-
-
-def _storage(url: str | None) -> Any:
-    import optuna
-
-    url = url or os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
-    if url.startswith("journal:"):
-        from optuna.storages.journal import JournalFileBackend
-
-        return optuna.storages.JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
-    kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {}
-    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
-
-
-def _load(name: str, storage_url: str | None) -> tuple[Any, Any, dict[str, Any]]:
-    """The study, its sampler and its space; a clear error for an unknown study."""
-    return _open(name, _storage(storage_url))
-
-
-def _open(name: str, storage: Any) -> tuple[Any, Any, dict[str, Any]]:
-    """:func:`_load` on a storage object the caller keeps (to write trial attributes)."""
-    import optuna
-
-    from carbs.integrations.optuna import CARBSPruner, CARBSSampler
-
-    try:
-        study = optuna.load_study(study_name=name, storage=storage)
-    except KeyError as error:
-        names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
-        raise CLIError(f"no study {name!r} in this storage; its studies: {names}") from error
-    space = study.user_attrs.get(SPACE_ATTR)
-    if space is None:
-        raise CLIError(f"study {name!r} was not created by `carbs create`")
-    config = config_from_dict(space["config"])
-    params = [Param.from_dict(p) for p in space["params"]]
-    sampler = CARBSSampler(config, seed=config.seed, params=params)
-    study.sampler = sampler
-    # `carbs report` decides with it, and the sampler projects stopped trials with it.
-    study.pruner = CARBSPruner(
-        min_fraction=config.early_stopping_min_fraction,
-        min_runs=config.early_stopping_min_runs,
-        probability=config.early_stopping_probability,
-    )
-    return study, sampler, space
+from carbs.spaces import Param
 
 
 # -- the commands ----------------------------------------------------------------------------------
@@ -155,7 +59,7 @@ def create(args: argparse.Namespace) -> Any:
         raise CLIError("the storage holds the study: leave autosave and W&B logging off")
     try:
         study = optuna.create_study(
-            study_name=args.study, storage=_storage(args.storage), direction=space["direction"]
+            study_name=args.study, storage=open_storage(args.storage), direction=space["direction"]
         )
     except optuna.exceptions.DuplicatedStudyError as error:
         raise CLIError(f"a study named {args.study!r} already exists in this storage") from error
@@ -166,7 +70,7 @@ def create(args: argparse.Namespace) -> Any:
 def ask(args: argparse.Namespace) -> Any:
     from carbs.integrations.optuna_space import distributions_from_params
 
-    study, _, space = _load(args.study, args.storage)
+    study, _, space = load_study(args.study, args.storage)
     params = [Param.from_dict(p) for p in space["params"]]
     trial = study.ask(distributions_from_params(params))
     values = dict(trial.params)
@@ -197,8 +101,8 @@ def _positive(value: float | None, flag: str) -> float | None:
 def tell(args: argparse.Namespace) -> Any:
     from optuna.trial import TrialState
 
-    storage = _storage(args.storage)
-    study, _, _ = _open(args.study, storage)
+    storage = open_storage(args.storage)
+    study, _, _ = open_study(args.study, storage)
     _, trial_id = _running_trial(args, storage, study)
     if args.failure == (args.output is not None):
         raise CLIError("give --output X for a finished run, or --failure for a failed one")
@@ -216,14 +120,30 @@ def tell(args: argparse.Namespace) -> Any:
     return {"id": args.id, "state": "FAIL" if failed else "COMPLETE"}
 
 
+def forget(args: argparse.Namespace) -> Any:
+    """Drop a running trial whose job was lost for the cluster's reasons (pre-empted,
+    cancelled, timed out by the scheduler): it is told as FAIL and marked with
+    ``LOST_ATTR``, so CARBS leaves it out instead of learning a failure there."""
+    from optuna.trial import TrialState
+
+    from carbs.integrations.optuna import LOST_ATTR
+
+    storage = open_storage(args.storage)
+    study, _, _ = open_study(args.study, storage)
+    _, trial_id = _running_trial(args, storage, study)
+    storage.set_trial_user_attr(trial_id, LOST_ATTR, True)
+    study.tell(args.id, state=TrialState.FAIL)
+    return {"id": args.id, "state": "FAIL", "lost": True}
+
+
 def report(args: argparse.Namespace) -> Any:
     """Record an intermediate result; print whether to stop (and record the stop if so)."""
     from optuna.trial import TrialState
 
     from carbs.integrations.optuna_pruner import PLANNED_COST_ATTR, REPORT_COSTS_ATTR
 
-    storage = _storage(args.storage)
-    study, _, _ = _open(args.study, storage)
+    storage = open_storage(args.storage)
+    study, _, _ = open_study(args.study, storage)
     trial, trial_id = _running_trial(args, storage, study)
     if not (isinstance(args.output, float) and math.isfinite(args.output)):
         raise CLIError(
@@ -263,7 +183,7 @@ def _finite_or_none(value: float) -> float | None:
 
 
 def status(args: argparse.Namespace) -> Any:
-    study, sampler, _ = _load(args.study, args.storage)
+    study, sampler, _ = load_study(args.study, args.storage)
     states: dict[str, int] = {}
     for trial in study.get_trials(deepcopy=False):
         states[trial.state.name] = states.get(trial.state.name, 0) + 1
@@ -279,7 +199,7 @@ def status(args: argparse.Namespace) -> Any:
 
 
 def front(args: argparse.Namespace) -> Any:
-    study, sampler, _ = _load(args.study, args.storage)
+    study, sampler, _ = load_study(args.study, args.storage)
     optimizer = sampler.sync(study)
     members = [] if optimizer is None else optimizer.pareto_front()
     return [
@@ -288,7 +208,7 @@ def front(args: argparse.Namespace) -> Any:
 
 
 def best(args: argparse.Namespace) -> Any:
-    study, sampler, _ = _load(args.study, args.storage)
+    study, sampler, _ = load_study(args.study, args.storage)
     optimizer = sampler.sync(study)
     found = None if optimizer is None else optimizer.best(args.max_cost)
     return None if found is None else _observation(found)
@@ -297,7 +217,7 @@ def best(args: argparse.Namespace) -> Any:
 def plot(args: argparse.Namespace) -> Any:
     from carbs.plotting import PLOT_INSTALL_HINT, plot_pareto_front
 
-    study, sampler, _ = _load(args.study, args.storage)
+    study, sampler, _ = load_study(args.study, args.storage)
     optimizer = sampler.sync(study)
     if optimizer is None:
         raise CLIError(f"study {args.study!r} has no finished trial to plot")
@@ -324,7 +244,7 @@ def plot(args: argparse.Namespace) -> Any:
 def export(args: argparse.Namespace) -> Any:
     from carbs.integrations.optuna import default_cost
 
-    study, _, space = _load(args.study, args.storage)
+    study, _, space = load_study(args.study, args.storage)
     names = [p["name"] for p in space["params"]]
     fixed = {
         p["name"]: p["search_center"] for p in space["params"] if p["space"]["type"] == "FixedSpace"
@@ -390,6 +310,8 @@ def parser() -> argparse.ArgumentParser:
     told.add_argument("--output", type=float, help="the metric")
     told.add_argument("--cost", type=float, help="what the run cost (> 0)")
     told.add_argument("--failure", action="store_true", help="the run failed")
+    forgot = command("forget", forget, "drop a running trial whose job was lost (not a failure)")
+    forgot.add_argument("id", type=int, help="the id that `carbs ask` printed")
     reported = command("report", report, "record a running trial's progress; print whether to stop")
     reported.add_argument("id", type=int, help="the id that `carbs ask` printed")
     reported.add_argument("--output", type=float, required=True, help="the metric so far")

@@ -17,6 +17,8 @@ import pytest
 pytest.importorskip("optuna")
 
 from carbs.cli import main
+from carbs.cli_studies import load_study
+from carbs.integrations.optuna import trial_id
 
 SPACE = {
     "params": [
@@ -140,6 +142,30 @@ def test_a_diverged_run_is_told_as_a_failure(
     _, rows, _ = run(["export", *study, "--format", "json"], capsys)
     assert [(r["state"], r["cost"]) for r in rows] == [("FAIL", 3.0)] * 3
     assert run(["status", *study], capsys)[1]["trials"] == {"FAIL": 3}
+
+
+def test_a_lost_job_is_forgotten_not_learnt_as_a_failure(
+    study: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    name, storage = study[0], study[1:]
+    asked = [run(["ask", *study], capsys)[1] for _ in range(4)]
+    for trial in asked[:2]:
+        cost = str(float(trial["params"]["width"]))
+        told = ["tell", name, str(trial["id"]), "--output", str(loss(trial["params"]))]
+        assert run([*told, "--cost", cost, *storage], capsys)[0] == 0
+    lost, crashed = asked[2]["id"], asked[3]["id"]
+    forgot = run(["forget", name, str(lost), *storage], capsys)
+    assert forgot[:2] == (0, {"id": lost, "state": "FAIL", "lost": True})
+    assert run(["tell", name, str(crashed), "--failure", "--cost", "2", *storage], capsys)[0] == 0
+    code, _, err = run(["forget", name, str(lost), *storage], capsys)
+    assert code == 2 and "already told (FAIL)" in err
+    code, _, err = run(["forget", name, "99", *storage], capsys)
+    assert code == 2 and "no trial 99" in err
+    sweep, sampler, _ = load_study(name, storage[1])
+    optimizer = sampler.sync(sweep)
+    failures = [o.suggestion_id for o in optimizer.observations if o.is_failure]
+    assert failures == [trial_id(crashed)]  # the lost trial taught nothing
+    assert optimizer.observation_count == 3 and not optimizer.outstanding_suggestions
 
 
 def test_bad_values_leave_nothing_behind(

@@ -34,7 +34,12 @@ from carbs import (  # noqa: E402
     LogSpace,
     OrdinalSpace,
 )
-from carbs.integrations.optuna import CARBSSampler, default_cost, trial_id  # noqa: E402
+from carbs.integrations.optuna import (  # noqa: E402
+    LOST_ATTR,
+    CARBSSampler,
+    default_cost,
+    trial_id,
+)
 from carbs.integrations.optuna_space import param_from_distribution  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -189,6 +194,26 @@ def test_failed_trials_are_failures_and_running_trials_are_outstanding() -> None
     objective(study.ask())
     assert set(optimizer.outstanding_suggestions) == {trial_id(running.number + 1)}
     assert optimizer.observation_count == 6
+
+
+def test_a_trial_marked_lost_is_left_out_and_not_learnt_as_a_failure() -> None:
+    sampler = CARBSSampler(FAST, seed=0)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=4)
+    marks = {"lost": True, "not_lost": False, "a_string": "yes"}
+    numbers = {}
+    for name, mark in marks.items():
+        trial = study.ask()
+        objective(trial)
+        trial.set_user_attr(LOST_ATTR, mark)
+        study.tell(trial, state=TrialState.FAIL)
+        numbers[name] = trial.number
+    optimizer = sampler.sync(study)
+    assert optimizer is not None
+    failed = {o.suggestion_id for o in optimizer.observations if o.is_failure}
+    # Only a True mark drops the trial; anything else is a failure like any other.
+    assert failed == {trial_id(numbers["not_lost"]), trial_id(numbers["a_string"])}
+    assert optimizer.observation_count == 6 and not optimizer.outstanding_suggestions
 
 
 def test_the_study_direction_sets_the_better_direction() -> None:

@@ -2,8 +2,9 @@
 
 The study's storage is the sweep's only state. On every ask the sampler brings
 its optimizer up to date with ``study.get_trials()``: finished trials it has not
-seen are observed (COMPLETE as runs, FAIL as failures, PRUNED as runs stopped
-early, at their last reported value and partial cost), and RUNNING trials of
+seen are observed (COMPLETE as runs, FAIL as failures unless marked lost with
+:data:`LOST_ATTR`, PRUNED as runs stopped early, at their last reported value
+and partial cost), and RUNNING trials of
 other workers become outstanding suggestions, so workers in any number of
 processes and machines that share one storage (SQLite, PostgreSQL/MySQL through
 ``RDBStorage``, a ``JournalStorage`` file or Redis) are sent to different
@@ -53,7 +54,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["COST_ATTR", "CARBSPruner", "CARBSSampler", "default_cost", "trial_id"]
+__all__ = ["COST_ATTR", "LOST_ATTR", "CARBSPruner", "CARBSSampler", "default_cost", "trial_id"]
+
+LOST_ATTR = "carbs_lost"
+"""User attribute of a FAIL trial whose run was lost for reasons that say nothing
+about its params (a pre-empted node, a cancelled job): ``CARBSSampler`` leaves
+such a trial out, as ``forget_suggestion`` does, instead of learning a failure."""
 
 
 def trial_id(number: int) -> str:
@@ -258,6 +264,8 @@ class CARBSSampler(BaseSampler):
                     running[trial_id(trial.number)] = values
                 continue
             sync.seen.add(trial.number)
+            if trial.state == TrialState.FAIL and trial.user_attrs.get(LOST_ATTR) is True:
+                continue
             observation = self._observation(study, trial, values)
             if observation is not None:
                 observations.append(observation)

@@ -1,0 +1,124 @@
+"""The studies behind the ``carbs`` command: space files, storage URLs and opening a study.
+
+A study is an Optuna study created by ``carbs create``; its space (params,
+direction and CARBS settings) is kept in the study's user attribute
+:data:`SPACE_ATTR`, so every later command rebuilds the same
+:class:`~carbs.integrations.optuna.CARBSSampler` from the storage alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from carbs.config import config_from_dict, config_to_dict
+from carbs.errors import CARBSValueError
+from carbs.spaces import Param, SearchSpace
+
+DEFAULT_STORAGE = "sqlite:///carbs-studies.db"
+STORAGE_ENV = "CARBS_STORAGE"
+SPACE_ATTR = "carbs_space"
+
+
+class CLIError(CARBSValueError):
+    """A command that cannot be carried out; the message says why."""
+
+
+# -- the space file and the study's settings ---------------------------------------------------
+def read_space_file(path: Path) -> dict[str, Any]:
+    """The checked contents of a space file: ``params``, ``direction`` and ``config``.
+
+    Raises:
+        CLIError: the file is missing, not JSON/YAML, or holds invalid params or settings.
+    """
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise CLIError(f"cannot read the space file {path}: {error}") from error
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError as error:
+            raise CLIError("YAML space files need PyYAML: pip install pyyaml") from error
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise CLIError(f"the space file {path} is not valid YAML: {error}") from error
+    else:
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise CLIError(f"the space file {path} is not valid JSON: {error}") from error
+    return check_space(data, str(path))
+
+
+def check_space(data: Any, source: str) -> dict[str, Any]:
+    """Check a space description (see the module docstring); return it normalised."""
+    if not isinstance(data, dict) or "params" not in data:
+        raise CLIError(f"{source}: expected an object with a 'params' list")
+    unknown = sorted(set(data) - {"params", "direction", "config"})
+    if unknown:
+        raise CLIError(f"{source}: unknown key(s) {unknown}; use params, direction, config")
+    direction = data.get("direction", "minimize")
+    if direction not in ("minimize", "maximize"):
+        raise CLIError(f"{source}: direction must be 'minimize' or 'maximize', got {direction!r}")
+    if not isinstance(data["params"], list):
+        raise CLIError(f"{source}: params must be a list of params")
+    try:
+        params = [Param.from_dict(p) for p in data["params"]]
+        SearchSpace(params)
+        config = config_from_dict(data.get("config", {}))
+    except CARBSValueError as error:
+        raise CLIError(f"{source}: {error}") from error
+    return {
+        "params": [p.to_dict() for p in params],
+        "direction": direction,
+        "config": config_to_dict(config),
+    }
+
+
+def open_storage(url: str | None) -> Any:
+    """The Optuna storage of ``url``, else ``$CARBS_STORAGE``, else the local SQLite file."""
+    import optuna
+
+    url = url or os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
+    if url.startswith("journal:"):
+        from optuna.storages.journal import JournalFileBackend
+
+        return optuna.storages.JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
+    kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {}
+    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+
+
+def load_study(name: str, storage_url: str | None) -> tuple[Any, Any, dict[str, Any]]:
+    """The study, its sampler and its space; a clear error for an unknown study."""
+    return open_study(name, open_storage(storage_url))
+
+
+def open_study(name: str, storage: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """:func:`load_study` on a storage object the caller keeps (to write trial attributes)."""
+    import optuna
+
+    from carbs.integrations.optuna import CARBSPruner, CARBSSampler
+
+    try:
+        study = optuna.load_study(study_name=name, storage=storage)
+    except KeyError as error:
+        names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+        raise CLIError(f"no study {name!r} in this storage; its studies: {names}") from error
+    space = study.user_attrs.get(SPACE_ATTR)
+    if space is None:
+        raise CLIError(f"study {name!r} was not created by `carbs create`")
+    config = config_from_dict(space["config"])
+    params = [Param.from_dict(p) for p in space["params"]]
+    sampler = CARBSSampler(config, seed=config.seed, params=params)
+    study.sampler = sampler
+    # `carbs report` decides with it, and the sampler projects stopped trials with it.
+    study.pruner = CARBSPruner(
+        min_fraction=config.early_stopping_min_fraction,
+        min_runs=config.early_stopping_min_runs,
+        probability=config.early_stopping_probability,
+    )
+    return study, sampler, space
