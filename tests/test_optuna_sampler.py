@@ -216,6 +216,27 @@ def test_a_trial_marked_lost_is_left_out_and_not_learnt_as_a_failure() -> None:
     assert optimizer.observation_count == 6 and not optimizer.outstanding_suggestions
 
 
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_a_stale_trial_that_optuna_retries_is_not_a_failure() -> None:
+    """Optuna's answer to a worker that died (a heartbeat, RetryFailedTrialCallback):
+    the stale trial is failed and enqueued again with the same params."""
+    sampler = CARBSSampler(FAST, seed=0)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=4)
+    stale = study.ask()
+    objective(stale)
+    study.tell(stale, state=TrialState.FAIL)
+    optuna.storages.RetryFailedTrialCallback()(study, study.trials[stale.number])
+    optimizer = sampler.sync(study)
+    assert optimizer is not None
+    assert not any(o.is_failure for o in optimizer.observations)
+    assert optimizer.observation_count == 4 and not optimizer.outstanding_suggestions
+    retry = study.ask()  # the enqueued copy, with the stale trial's params
+    assert retry.params == stale.params
+    study.tell(retry, objective(retry))
+    assert sampler.sync(study).observation_count == 5
+
+
 def test_the_study_direction_sets_the_better_direction() -> None:
     for direction, sign in (("minimize", -1), ("maximize", 1)):
         study = optuna.create_study(direction=direction, sampler=CARBSSampler(FAST, seed=0))

@@ -59,7 +59,9 @@ __all__ = ["COST_ATTR", "LOST_ATTR", "CARBSPruner", "CARBSSampler", "default_cos
 LOST_ATTR = "carbs_lost"
 """User attribute of a FAIL trial whose run was lost for reasons that say nothing
 about its params (a pre-empted node, a cancelled job): ``CARBSSampler`` leaves
-such a trial out, as ``forget_suggestion`` does, instead of learning a failure."""
+such a trial out, as ``forget_suggestion`` does, instead of learning a failure.
+A FAIL trial that Optuna's ``RetryFailedTrialCallback`` has enqueued again is
+left out in the same way."""
 
 
 def trial_id(number: int) -> str:
@@ -249,14 +251,12 @@ class CARBSSampler(BaseSampler):
                 centers = {k: v for k, v in self._search_center.items() if k in search_space}
                 params = params_from_search_space(search_space, centers)
             sync = self._sync = _Sync(study.study_name, dict(search_space), CARBS(config, params))
-        trials = study.get_trials(
-            deepcopy=False,
-            states=(TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED, TrialState.RUNNING),
-        )
+        trials = study.get_trials(deepcopy=False)
+        retried = _retried_numbers(trials)
         observations = []
         running: dict[str, dict[str, Any]] = {}
         for trial in sorted(trials, key=lambda t: t.number):
-            if trial.number in sync.seen or trial.number == asking:
+            if trial.number in sync.seen or trial.number == asking or trial.state.name == "WAITING":
                 continue
             values = self._values(trial, sync)
             if trial.state == TrialState.RUNNING:
@@ -264,7 +264,8 @@ class CARBSSampler(BaseSampler):
                     running[trial_id(trial.number)] = values
                 continue
             sync.seen.add(trial.number)
-            if trial.state == TrialState.FAIL and trial.user_attrs.get(LOST_ATTR) is True:
+            is_lost = trial.user_attrs.get(LOST_ATTR) is True or trial.number in retried
+            if trial.state == TrialState.FAIL and is_lost:
                 continue
             observation = self._observation(study, trial, values)
             if observation is not None:
@@ -339,6 +340,23 @@ class CARBSSampler(BaseSampler):
         if message not in self._warnings:
             self._warnings.add(message)
             logger.warning("%s", message)
+
+
+def _retried_numbers(trials: Sequence[FrozenTrial]) -> set[int]:
+    """The numbers of the trials that Optuna's ``RetryFailedTrialCallback`` has retried.
+
+    With a heartbeat (``RDBStorage(..., heartbeat_interval=...,
+    failed_trial_callback=RetryFailedTrialCallback())``), a trial whose worker
+    died is failed as stale and enqueued again with the same params; the copy's
+    ``retry_history`` system attribute lists the trials it stands in for. Their
+    outcome is the copy's, so they are lost runs, not failures.
+    """
+    numbers: set[int] = set()
+    for trial in trials:
+        history = trial.system_attrs.get("retry_history")
+        if isinstance(history, list):
+            numbers.update(n for n in history if isinstance(n, int))
+    return numbers
 
 
 def _carbs_value(param: Param, value: Any) -> Any:
