@@ -7,6 +7,9 @@ torch runs single-threaded in the tests (set ``CARBS_TEST_TORCH_THREADS`` to cha
 small shared machine its multi-threaded kernels can slow down 20-50x whenever another process
 holds a core, which made the suite's runtime swing between 1 and 7 minutes. carbs' GPs are
 small, so one thread costs little.
+
+MKL runs its processor-independent code path (``MKL_CBWR=COMPATIBLE``, see below), so that
+saved states replay to the same suggestions on Intel and AMD machines alike.
 """
 
 from __future__ import annotations
@@ -14,6 +17,12 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+
+# Intel's MKL, which torch calls, takes a different code path on each processor family,
+# and the last bits of its results differ between them; the tests that replay a state
+# saved by an older commit compare suggestions bit for bit. The compatible path gives the
+# same bits on every x86 CPU. Set before torch loads MKL.
+os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
 
 import pytest
 import torch
