@@ -183,16 +183,21 @@ def _finite_or_none(value: float) -> float | None:
 
 
 def status(args: argparse.Namespace) -> Any:
+    from carbs.integrations.optuna import LOST_ATTR
+
     study, sampler, _ = load_study(args.study, args.storage)
     states: dict[str, int] = {}
+    lost = 0
     for trial in study.get_trials(deepcopy=False):
         states[trial.state.name] = states.get(trial.state.name, 0) + 1
+        lost += trial.state.name == "FAIL" and trial.user_attrs.get(LOST_ATTR) is True
     optimizer = sampler.sync(study)
     best = None if optimizer is None else optimizer.best()
     return {
         "study": args.study,
         "direction": study.direction.name.lower(),
         "trials": states,
+        "lost": lost,  # of the FAIL trials, those forgotten (not failures to CARBS)
         "front_size": 0 if optimizer is None else len(optimizer.pareto_front()),
         "best": None if best is None else _observation(best),
     }

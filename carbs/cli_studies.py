@@ -55,7 +55,7 @@ def read_space_file(path: Path) -> dict[str, Any]:
 
 
 def check_space(data: Any, source: str) -> dict[str, Any]:
-    """Check a space description (see the module docstring); return it normalised."""
+    """Check a space description (see :mod:`carbs.cli`); return it normalised."""
     if not isinstance(data, dict) or "params" not in data:
         raise CLIError(f"{source}: expected an object with a 'params' list")
     unknown = sorted(set(data) - {"params", "direction", "config"})

@@ -161,6 +161,8 @@ def test_a_lost_job_is_forgotten_not_learnt_as_a_failure(
     assert code == 2 and "already told (FAIL)" in err
     code, _, err = run(["forget", name, "99", *storage], capsys)
     assert code == 2 and "no trial 99" in err
+    status = run(["status", *study], capsys)[1]
+    assert status["trials"] == {"COMPLETE": 2, "FAIL": 2} and status["lost"] == 1
     sweep, sampler, _ = load_study(name, storage[1])
     optimizer = sampler.sync(sweep)
     failures = [o.suggestion_id for o in optimizer.observations if o.is_failure]
