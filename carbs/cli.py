@@ -122,7 +122,7 @@ def tell(args: argparse.Namespace) -> Any:
 
 def forget(args: argparse.Namespace) -> Any:
     """Drop a running trial whose job was lost for the cluster's reasons (pre-empted,
-    cancelled, timed out by the scheduler): it is told as FAIL and marked with
+    cancelled): it is told as FAIL and marked with
     ``LOST_ATTR``, so CARBS leaves it out instead of learning a failure there."""
     from optuna.trial import TrialState
 
