@@ -256,7 +256,8 @@ class CARBSSampler(BaseSampler):
         observations = []
         running: dict[str, dict[str, Any]] = {}
         for trial in sorted(trials, key=lambda t: t.number):
-            if trial.number in sync.seen or trial.number == asking or trial.state.name == "WAITING":
+            is_waiting = trial.state == TrialState.WAITING  # enqueued, not started
+            if trial.number in sync.seen or trial.number == asking or is_waiting:
                 continue
             values = self._values(trial, sync)
             if trial.state == TrialState.RUNNING:
