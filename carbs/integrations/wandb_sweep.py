@@ -6,7 +6,9 @@ W&B's public API (``wandb.Api().sweep(path).runs``), are the only state:
 
 - a ``finished`` run is an observation (the sweep config's ``metric``, and
   its cost from ``cost_metric`` in the run's summary, by default ``_runtime``);
-- a ``crashed``, ``failed`` or ``killed`` run is a failure, charged its runtime;
+- a ``crashed`` or ``failed`` run is a failure, charged its runtime;
+- a ``killed`` run (stopped by hand, or by cancelling the sweep) and a
+  ``preempted`` one are left out: why they ended says nothing about their params;
 - a ``running`` run whose heartbeat is younger than ``stale_after_s`` is an
   outstanding suggestion (a fantasy); one with an older heartbeat crashed
   without saying so, and is a failure.
@@ -49,7 +51,7 @@ from carbs.spaces import SUGGESTION_ID_DICT_KEY, FixedSpace, Param
 
 logger = logging.getLogger(__name__)
 
-FAILED_STATES = ("crashed", "failed", "killed")
+FAILED_STATES = ("crashed", "failed")
 _LOG = ("log_uniform_values", "q_log_uniform_values")
 # The W&B distributions of a min/max range that carbs models (None: W&B infers uniform
 # or int_uniform from the bounds). normal, log_uniform (bounds in log space), beta and
