@@ -69,7 +69,7 @@ RUNS = [
     run("a6", "finished", 1e-3, 100, val_loss=float("nan"), flops=100.0, _runtime=3.0),
     SimpleNamespace(id="old", state="finished", config={"lr": 1e-3}, summary={}, heartbeatAt=None),
     run("bad", "finished", 5.0, 64, val_loss=1.0, flops=1.0, _runtime=1.0),  # lr out of range
-    run("a7", "killed", 2e-1, 8, _runtime=7.0),  # stopped by hand: not its params' fault
+    run("a7", "killed", 2e-2, 8, _runtime=7.0),  # stopped by hand: not its params' fault
     run("a8", "preempted", 3e-2, 16, _runtime=6.0),
 ]
 
