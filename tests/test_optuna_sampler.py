@@ -177,13 +177,26 @@ def test_a_trial_without_a_usable_cost_is_left_out_with_a_warning(
     assert "trial 1 is left out" in caplog.text
 
 
-def test_failed_trials_are_failures_and_running_trials_are_outstanding() -> None:
-    sampler = CARBSSampler(FAST, seed=0)
+def study_of_four(sampler: CARBSSampler) -> optuna.Study:
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=4)
-    failed = study.ask()
-    objective(failed)
-    study.tell(failed, state=TrialState.FAIL)
+    return study
+
+
+def fail_a_trial(study: optuna.Study, **user_attrs: Any) -> optuna.Trial:
+    """Ask a trial, draw its params, set ``user_attrs`` and tell it as FAIL."""
+    trial = study.ask()
+    objective(trial)
+    for key, value in user_attrs.items():
+        trial.set_user_attr(key, value)
+    study.tell(trial, state=TrialState.FAIL)
+    return trial
+
+
+def test_failed_trials_are_failures_and_running_trials_are_outstanding() -> None:
+    sampler = CARBSSampler(FAST, seed=0)
+    study = study_of_four(sampler)
+    fail_a_trial(study)
     running = study.ask()
     objective(running)  # params set, still running
     objective(study.ask())  # samples (and syncs) on its first suggest
@@ -198,16 +211,11 @@ def test_failed_trials_are_failures_and_running_trials_are_outstanding() -> None
 
 def test_a_trial_marked_lost_is_left_out_and_not_learnt_as_a_failure() -> None:
     sampler = CARBSSampler(FAST, seed=0)
-    study = optuna.create_study(sampler=sampler)
-    study.optimize(objective, n_trials=4)
+    study = study_of_four(sampler)
     marks = {"lost": True, "not_lost": False, "a_string": "yes"}
-    numbers = {}
-    for name, mark in marks.items():
-        trial = study.ask()
-        objective(trial)
-        trial.set_user_attr(LOST_ATTR, mark)
-        study.tell(trial, state=TrialState.FAIL)
-        numbers[name] = trial.number
+    numbers = {
+        name: fail_a_trial(study, **{LOST_ATTR: mark}).number for name, mark in marks.items()
+    }
     optimizer = sampler.sync(study)
     assert optimizer is not None
     failed = {o.suggestion_id for o in optimizer.observations if o.is_failure}
@@ -221,11 +229,8 @@ def test_a_stale_trial_that_optuna_retries_is_not_a_failure() -> None:
     """Optuna's answer to a worker that died (a heartbeat, RetryFailedTrialCallback):
     the stale trial is failed and enqueued again with the same params."""
     sampler = CARBSSampler(FAST, seed=0)
-    study = optuna.create_study(sampler=sampler)
-    study.optimize(objective, n_trials=4)
-    stale = study.ask()
-    objective(stale)
-    study.tell(stale, state=TrialState.FAIL)
+    study = study_of_four(sampler)
+    stale = fail_a_trial(study)
     optuna.storages.RetryFailedTrialCallback()(study, study.trials[stale.number])
     optimizer = sampler.sync(study)
     assert optimizer is not None
