@@ -60,8 +60,8 @@ LOST_ATTR = "carbs_lost"
 """User attribute of a FAIL trial whose run was lost for reasons that say nothing
 about its params (a pre-empted node, a cancelled job): ``CARBSSampler`` leaves
 such a trial out, as ``forget_suggestion`` does, instead of learning a failure.
-A FAIL trial that Optuna's ``RetryFailedTrialCallback`` has enqueued again is
-left out in the same way."""
+A FAIL trial that Optuna's ``RetryHeartbeatStaleTrialCallback`` (before Optuna
+4.9, ``RetryFailedTrialCallback``) has enqueued again is left out in the same way."""
 
 
 def trial_id(number: int) -> str:
@@ -344,10 +344,11 @@ class CARBSSampler(BaseSampler):
 
 
 def _retried_numbers(trials: Sequence[FrozenTrial]) -> set[int]:
-    """The numbers of the trials that Optuna's ``RetryFailedTrialCallback`` has retried.
+    """The numbers of the trials that Optuna's heartbeat retry callback has retried.
 
     With a heartbeat (``RDBStorage(..., heartbeat_interval=...,
-    failed_trial_callback=RetryFailedTrialCallback())``), a trial whose worker
+    failed_trial_callback=RetryHeartbeatStaleTrialCallback())``, named
+    ``RetryFailedTrialCallback`` before Optuna 4.9), a trial whose worker
     died is failed as stale and enqueued again with the same params; the copy's
     ``retry_history`` system attribute lists the trials it stands in for. Their
     outcome is the copy's, so they are lost runs, not failures.
