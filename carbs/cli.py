@@ -122,8 +122,8 @@ def tell(args: argparse.Namespace) -> Any:
 
 def forget(args: argparse.Namespace) -> Any:
     """Drop a running trial whose job was lost for the cluster's reasons (pre-empted,
-    cancelled): it is told as FAIL and marked with
-    ``LOST_ATTR``, so CARBS leaves it out instead of learning a failure there."""
+    cancelled): it is told as FAIL and marked with ``LOST_ATTR``, so CARBS leaves it
+    out instead of learning a failure there."""
     from optuna.trial import TrialState
 
     from carbs.integrations.optuna import LOST_ATTR
@@ -183,21 +183,20 @@ def _finite_or_none(value: float) -> float | None:
 
 
 def status(args: argparse.Namespace) -> Any:
-    from carbs.integrations.optuna import LOST_ATTR
+    from carbs.integrations.optuna import lost_trial_numbers
 
     study, sampler, _ = load_study(args.study, args.storage)
+    trials = study.get_trials(deepcopy=False)
     states: dict[str, int] = {}
-    lost = 0
-    for trial in study.get_trials(deepcopy=False):
+    for trial in trials:
         states[trial.state.name] = states.get(trial.state.name, 0) + 1
-        lost += trial.state.name == "FAIL" and trial.user_attrs.get(LOST_ATTR) is True
     optimizer = sampler.sync(study)
     best = None if optimizer is None else optimizer.best()
     return {
         "study": args.study,
         "direction": study.direction.name.lower(),
         "trials": states,
-        "lost": lost,  # of the FAIL trials, those forgotten (not failures to CARBS)
+        "lost": len(lost_trial_numbers(trials)),  # FAIL trials that are not failures to CARBS
         "front_size": 0 if optimizer is None else len(optimizer.pareto_front()),
         "best": None if best is None else _observation(best),
     }

@@ -64,9 +64,9 @@ def bounded_param(
             step, f"param {name!r}: the step", InvalidSpaceError, min_value=0.0, exclusive_min=True
         )
     linear_scale = (high - low) / LINEAR_RANGE_IN_BASIC_UNITS
+    lattice = int(step or 1) if is_integer else 1  # an integer space's rounding_factor
     space: Space
     if log:
-        lattice = int(step) if is_integer and step is not None else 1
         try:
             space = LogSpace(min=low, max=high, is_integer=is_integer, rounding_factor=lattice)
         except InvalidSpaceError as error:
@@ -77,7 +77,7 @@ def bounded_param(
         middle = (low + high) / 2
     elif is_integer and low % step == 0:
         space = LinearSpace(
-            min=low, max=high, scale=linear_scale, is_integer=True, rounding_factor=int(step)
+            min=low, max=high, scale=linear_scale, is_integer=True, rounding_factor=lattice
         )
         middle = (low + high) / 2
     else:
@@ -86,7 +86,6 @@ def bounded_param(
         space = OrdinalSpace(values=values, scale=linear_scale, is_log=False)
         middle = values[(count - 1) // 2]
     if is_integer and not isinstance(space, OrdinalSpace):  # on the multiples of the step
-        lattice = int(step or 1)
         lowest, highest = math.ceil(low / lattice), math.floor(high / lattice)
         middle = lattice * int(min(max(round(middle / lattice), lowest), highest))
     return Param(name, space, middle if search_center is None else search_center)

@@ -54,7 +54,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["COST_ATTR", "LOST_ATTR", "CARBSPruner", "CARBSSampler", "default_cost", "trial_id"]
+__all__ = [
+    "COST_ATTR",
+    "LOST_ATTR",
+    "CARBSPruner",
+    "CARBSSampler",
+    "default_cost",
+    "lost_trial_numbers",
+    "trial_id",
+]
 
 LOST_ATTR = "carbs_lost"
 """User attribute of a FAIL trial whose run was lost for reasons that say nothing
@@ -252,7 +260,7 @@ class CARBSSampler(BaseSampler):
                 params = params_from_search_space(search_space, centers)
             sync = self._sync = _Sync(study.study_name, dict(search_space), CARBS(config, params))
         trials = study.get_trials(deepcopy=False)
-        retried = _retried_numbers(trials)
+        lost = lost_trial_numbers(trials)
         observations = []
         running: dict[str, dict[str, Any]] = {}
         for trial in sorted(trials, key=lambda t: t.number):
@@ -265,8 +273,7 @@ class CARBSSampler(BaseSampler):
                     running[trial_id(trial.number)] = values
                 continue
             sync.seen.add(trial.number)
-            is_lost = trial.user_attrs.get(LOST_ATTR) is True or trial.number in retried
-            if trial.state == TrialState.FAIL and is_lost:
+            if trial.number in lost:
                 continue
             observation = self._observation(study, trial, values)
             if observation is not None:
@@ -343,22 +350,29 @@ class CARBSSampler(BaseSampler):
             logger.warning("%s", message)
 
 
-def _retried_numbers(trials: Sequence[FrozenTrial]) -> set[int]:
-    """The numbers of the trials that Optuna's heartbeat retry callback has retried.
+def lost_trial_numbers(trials: Sequence[FrozenTrial]) -> set[int]:
+    """The numbers of the FAIL trials among ``trials`` whose runs were lost, not failed.
 
-    With a heartbeat (``RDBStorage(..., heartbeat_interval=...,
+    A trial is lost when it carries :data:`LOST_ATTR` set to ``True``, or when
+    Optuna's heartbeat retry callback has retried it: with a heartbeat
+    (``RDBStorage(..., heartbeat_interval=...,
     failed_trial_callback=RetryHeartbeatStaleTrialCallback())``, named
-    ``RetryFailedTrialCallback`` before Optuna 4.9), a trial whose worker
-    died is failed as stale and enqueued again with the same params; the copy's
-    ``retry_history`` system attribute lists the trials it stands in for. Their
-    outcome is the copy's, so they are lost runs, not failures.
+    ``RetryFailedTrialCallback`` before Optuna 4.9), a trial whose worker died
+    is failed as stale and enqueued again with the same params, and the copy's
+    ``retry_history`` system attribute lists the trials it stands in for; their
+    outcome is the copy's.
     """
-    numbers: set[int] = set()
+    retried: set[int] = set()
     for trial in trials:
         history = trial.system_attrs.get("retry_history")
         if isinstance(history, list):
-            numbers.update(n for n in history if isinstance(n, int))
-    return numbers
+            retried.update(n for n in history if isinstance(n, int))
+    return {
+        trial.number
+        for trial in trials
+        if trial.state == TrialState.FAIL
+        and (trial.user_attrs.get(LOST_ATTR) is True or trial.number in retried)
+    }
 
 
 def _carbs_value(param: Param, value: Any) -> Any:
