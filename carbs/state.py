@@ -286,6 +286,13 @@ def _text(value: Any, where: str) -> str | None:
     return check_optional_str(value, where, StateError)
 
 
+def _suggestion_id(value: Any, where: str) -> str | None:
+    """A suggestion id as the API gives them: ``None`` or a non-empty str."""
+    if value == "":
+        raise StateError(f"{where} must be a non-empty str or None, got ''")
+    return _text(value, where)
+
+
 def _state_integer(value: Any, name: str, min_value: int, max_value: int) -> int:
     return check_integer(
         value, f"state[{name!r}]", StateError, min_value=min_value, max_value=max_value
@@ -337,7 +344,7 @@ def _observations_from_dict(value: Any, space: SearchSpace) -> list[ObservationI
                 real_number_input=_point(entry["input"], space, f"{where}['input']"),
                 output=_number(entry["output"], f"{where}['output']", finite=not is_failure),
                 cost=_number(entry["cost"], f"{where}['cost']", min_value=0, exclusive_min=True),
-                suggestion_id=_text(entry["suggestion_id"], f"{where}['suggestion_id']"),
+                suggestion_id=_suggestion_id(entry["suggestion_id"], f"{where}['suggestion_id']"),
                 is_failure=is_failure,
                 observed_at=_unknown_or_number(
                     entry["observed_at"],
@@ -359,6 +366,7 @@ def _outstanding_from_dict(value: Any, space: SearchSpace) -> dict[str, Suggesti
     outstanding = {}
     for key, entry in _mapping(value, "state['outstanding_suggestions']").items():
         where = f"state['outstanding_suggestions'][{key!r}]"
+        _suggestion_id(key, f"the key of {where}")
         entry = _keys(entry, {"input", "log"}, where)
         log = dict(_mapping(entry["log"], f"{where}['log']"))
         outstanding[key] = SuggestionInBasic(
@@ -371,6 +379,7 @@ def _curves_from_dict(value: Any) -> dict[str, ReportedCurve]:
     curves = {}
     for key, entry in _mapping(value, "state['curves']").items():
         where = f"state['curves'][{key!r}]"
+        _suggestion_id(key, f"the key of {where}")
         entry = _keys(entry, {"costs", "outputs", "planned_cost"}, where)
         costs = [
             _number(c, f"{where}['costs']", min_value=0, exclusive_min=True)

@@ -463,6 +463,10 @@ def corrupt(data: dict[str, Any], case: str) -> None:
         data["kind"] = "optuna.study"
     elif case == "hyperparameters":
         data["hyperparameters"]["performance"] = {"x": "oops"}
+    elif case == "empty suggestion id":
+        first["suggestion_id"] = ""  # the API refuses one; observe() would store it
+    elif case == "empty pending id":
+        data["outstanding_suggestions"][""] = data["outstanding_suggestions"].pop("pending-1")
 
 
 CORRUPTIONS = [
@@ -483,6 +487,8 @@ CORRUPTIONS = [
     "unknown top-level field",
     "kind",
     "hyperparameters",
+    "empty suggestion id",
+    "empty pending id",
 ]
 
 
