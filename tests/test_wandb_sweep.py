@@ -116,6 +116,10 @@ def test_sweep_parameters_map_onto_carbs_spaces() -> None:
             "space",
             "no multiple",
         ),
+        # W&B's schema refuses them; carbs searched the integers between the bounds.
+        ({"min": 1.5, "max": 10.5, "distribution": "int_uniform"}, "space", "integer min"),
+        ({"min": 1, "max": 10.0, "distribution": "int_uniform"}, "space", "integer min"),
+        ({"min": False, "max": True, "distribution": "int_uniform"}, "space", "integer min"),
     ],
 )
 def test_a_sweep_parameter_carbs_cannot_model_is_refused_by_name(

@@ -85,6 +85,10 @@ def params_from_sweep_config(
     return [_param(name, spec, centers.get(name)) for name, spec in parameters.items()]
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _param(name: str, spec: Any, center: Any) -> Param:
     if not isinstance(spec, Mapping):
         raise InvalidParamError(f"sweep parameter {name!r} must be an object")
@@ -102,8 +106,15 @@ def _param(name: str, spec: Any, center: Any) -> Param:
             "int_uniform, q_uniform, log_uniform_values or q_log_uniform_values distribution "
             f"(got {dict(spec)})"
         )
+    if distribution == "int_uniform" and not all(_is_int(end) for end in (low, high)):
+        # W&B's schema takes only integer bounds here; carbs would search the integers
+        # between 1.5 and 10.5 while W&B refuses the sweep.
+        raise InvalidSpaceError(
+            f"sweep parameter {name!r}: int_uniform needs integer min and max, "
+            f"got {low!r} and {high!r}"
+        )
     is_integer = distribution == "int_uniform" or (
-        distribution is None and isinstance(low, int) and isinstance(high, int)
+        distribution is None and _is_int(low) and _is_int(high)
     )
     step = spec.get("q") if str(distribution).startswith("q_") else None
     if distribution == "q_log_uniform_values":
