@@ -10,17 +10,15 @@ process reproduces the next suggestion exactly.
 
 On disk (see :mod:`carbs.jsonio`) a state is one strict-JSON object with a
 ``format_version``; older formats are upgraded in memory on load
-(:mod:`carbs.migrations`). Loading validates types *and* ranges, so a file
-that loads is a state every method can work on.
+(:mod:`carbs.migrations`). Loading validates types *and* ranges (each field's
+reader is in :mod:`carbs.state_fields`), so a file that loads is a state every
+method can work on.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
-import itertools
-import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
@@ -31,13 +29,23 @@ import torch
 from torch import Tensor
 
 from carbs.candidates import max_oversample_factor
-from carbs.checks import check_bool, check_integer, check_number, check_optional_str
 from carbs.config import CARBSParams, config_from_dict, config_to_dict
 from carbs.errors import CARBSValueError, InvalidParamError, StateError
 from carbs.jsonio import PathLike, check_nesting, from_json_value, loads, read_text, to_json_value
 from carbs.migrations import upgrade
 from carbs.observations import ObservationInBasic, SuggestionInBasic
 from carbs.spaces import Param, SearchSpace
+from carbs.state_fields import (
+    read_curves,
+    read_generator,
+    read_hyperparameters,
+    read_list,
+    read_mapping,
+    read_observations,
+    read_outstanding,
+    read_point,
+    read_state_integer,
+)
 from carbs.stopping import ReportedCurve
 from carbs.surrogate.fitting import Hyperparameters
 
@@ -115,7 +123,7 @@ class CARBSState:
                 unknown field, or a field of the wrong type, length or range.
         """
         check_nesting(data)
-        data = from_json_value(_mapping(data, "the state"))
+        data = from_json_value(read_mapping(data, "the state"))
         version = check_format_version(data)
         data = upgrade(data, version, FORMAT_VERSION)
         missing = [key for key in _ENCODERS if key not in data]
@@ -123,30 +131,30 @@ class CARBSState:
         if missing or unknown:
             raise StateError(f"the state is missing field(s) {missing} / has unknown {unknown}")
         try:
-            config = config_from_dict(_mapping(data["config"], "state['config']"))
-            params = tuple(Param.from_dict(p) for p in _list(data["params"], "state['params']"))
+            config = config_from_dict(read_mapping(data["config"], "state['config']"))
+            params = tuple(Param.from_dict(p) for p in read_list(data["params"], "state['params']"))
             space = SearchSpace(params)
         except CARBSValueError as error:
             raise StateError(f"the state's config or params are not valid: {error}") from error
-        observations = _observations_from_dict(data["observations"], space)
+        observations = read_observations(data["observations"], space)
         return cls(
             config=config,
             params=params,
-            search_center_in_basic=_point(
+            search_center_in_basic=read_point(
                 data["search_center_in_basic"], space, "state['search_center_in_basic']"
             ),
             observations=observations,
-            outstanding_suggestions=_outstanding_from_dict(data["outstanding_suggestions"], space),
-            skipped_resample_turns=_state_integer(
+            outstanding_suggestions=read_outstanding(data["outstanding_suggestions"], space),
+            skipped_resample_turns=read_state_integer(
                 data["skipped_resample_turns"], "skipped_resample_turns", 0, len(observations)
             ),
-            oversample_factor=_state_integer(
+            oversample_factor=read_state_integer(
                 data["oversample_factor"], "oversample_factor", 1, max_oversample_factor(space)
             ),
-            fallback_count=_state_integer(data["fallback_count"], "fallback_count", 0, 2**62),
-            generator=_generator_from_text(data["generator_state"]),
-            hyperparameters=_hyperparameters_from_dict(data["hyperparameters"]),
-            curves=_curves_from_dict(data["curves"]),
+            fallback_count=read_state_integer(data["fallback_count"], "fallback_count", 0, 2**62),
+            generator=read_generator(data["generator_state"]),
+            hyperparameters=read_hyperparameters(data["hyperparameters"]),
+            curves=read_curves(data["curves"]),
         )
 
 
@@ -247,183 +255,3 @@ def _carbs_version() -> str:
         return metadata.version("carbs-hpo")
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-# -- field checks --------------------------------------------------------------------------------
-def _list(value: Any, where: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise StateError(f"{where} must be a list, got {type(value).__name__}")
-    return value
-
-
-def _mapping(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise StateError(f"{where} must be an object, got {type(value).__name__}")
-    return value
-
-
-def _keys(value: Any, keys: set[str], where: str) -> Mapping[str, Any]:
-    mapping = _mapping(value, where)
-    if set(mapping) != keys:
-        raise StateError(
-            f"{where} must have exactly the keys {sorted(keys)}, got {sorted(mapping)}"
-        )
-    return mapping
-
-
-def _number(value: Any, where: str, **bounds: Any) -> float:
-    return check_number(value, where, StateError, **bounds)
-
-
-def _unknown_or_number(value: Any, where: str, **bounds: Any) -> float:
-    """NaN (not known) or a finite number within ``bounds``: an infinite projection or
-    time would load and then poison the models or the table."""
-    number = _number(value, where, finite=False)
-    return number if math.isnan(number) else _number(number, where, **bounds)
-
-
-def _text(value: Any, where: str) -> str | None:
-    return check_optional_str(value, where, StateError)
-
-
-def _suggestion_id(value: Any, where: str) -> str | None:
-    """A suggestion id as the API gives them: ``None`` or a non-empty str."""
-    if value == "":
-        raise StateError(f"{where} must be a non-empty str or None, got ''")
-    return _text(value, where)
-
-
-def _state_integer(value: Any, name: str, min_value: int, max_value: int) -> int:
-    return check_integer(
-        value, f"state[{name!r}]", StateError, min_value=min_value, max_value=max_value
-    )
-
-
-def _point(value: Any, space: SearchSpace, where: str) -> Tensor:
-    """A basic-space point of the right length whose param values are legal."""
-    items = _list(value, where)
-    if len(items) != space.dim:
-        raise StateError(f"{where} must hold {space.dim} values (one per param), got {len(items)}")
-    point = torch.tensor(
-        [_number(v, f"{where}[{i}]") for i, v in enumerate(items)], dtype=torch.float64
-    )
-    for name, param_space, basic in zip(space.names, space.spaces, point.tolist(), strict=True):
-        if not param_space.holds_basic(basic):
-            raise StateError(f"{where}: {name} has no legal value at {basic!r} in basic space")
-    return point
-
-
-MAX_TIMESTAMP = 9.2e9
-"""Latest ``observed_at`` a state may hold, in seconds since 1970 (the year 2261): the
-latest that :meth:`CARBS.to_dataframe`'s timestamps (pandas, nanoseconds) can show."""
-
-_OBSERVATION_KEYS = {
-    "input",
-    "output",
-    "cost",
-    "is_failure",
-    "suggestion_id",
-    "observed_at",
-    "suggestion_type",
-    "is_stopped",
-    "projected_output",
-}
-
-
-def _observations_from_dict(value: Any, space: SearchSpace) -> list[ObservationInBasic]:
-    observations = []
-    for index, entry in enumerate(_list(value, "state['observations']")):
-        where = f"state['observations'][{index}]"
-        entry = _keys(entry, _OBSERVATION_KEYS, where)
-        is_failure = check_bool(entry["is_failure"], f"{where}['is_failure']", StateError)
-        is_stopped = check_bool(entry["is_stopped"], f"{where}['is_stopped']", StateError)
-        if is_failure and is_stopped:
-            raise StateError(f"{where} is marked both failed and stopped")
-        observations.append(
-            ObservationInBasic(
-                real_number_input=_point(entry["input"], space, f"{where}['input']"),
-                output=_number(entry["output"], f"{where}['output']", finite=not is_failure),
-                cost=_number(entry["cost"], f"{where}['cost']", min_value=0, exclusive_min=True),
-                suggestion_id=_suggestion_id(entry["suggestion_id"], f"{where}['suggestion_id']"),
-                is_failure=is_failure,
-                observed_at=_unknown_or_number(
-                    entry["observed_at"],
-                    f"{where}['observed_at']",
-                    min_value=0.0,
-                    max_value=MAX_TIMESTAMP,
-                ),
-                suggestion_type=_text(entry["suggestion_type"], f"{where}['suggestion_type']"),
-                is_stopped=is_stopped,
-                projected_output=_unknown_or_number(
-                    entry["projected_output"], f"{where}['projected_output']"
-                ),
-            )
-        )
-    return observations
-
-
-def _outstanding_from_dict(value: Any, space: SearchSpace) -> dict[str, SuggestionInBasic]:
-    outstanding = {}
-    for key, entry in _mapping(value, "state['outstanding_suggestions']").items():
-        where = f"state['outstanding_suggestions'][{key!r}]"
-        _suggestion_id(key, f"the key of {where}")
-        entry = _keys(entry, {"input", "log"}, where)
-        log = dict(_mapping(entry["log"], f"{where}['log']"))
-        outstanding[key] = SuggestionInBasic(
-            _point(entry["input"], space, f"{where}['input']"), log
-        )
-    return outstanding
-
-
-def _curves_from_dict(value: Any) -> dict[str, ReportedCurve]:
-    curves = {}
-    for key, entry in _mapping(value, "state['curves']").items():
-        where = f"state['curves'][{key!r}]"
-        _suggestion_id(key, f"the key of {where}")
-        entry = _keys(entry, {"costs", "outputs", "planned_cost"}, where)
-        costs = [
-            _number(c, f"{where}['costs']", min_value=0, exclusive_min=True)
-            for c in _list(entry["costs"], f"{where}['costs']")
-        ]
-        outputs = [_number(o, f"{where}['outputs']") for o in _list(entry["outputs"], where)]
-        if len(costs) != len(outputs) or any(b < a for a, b in itertools.pairwise(costs)):
-            raise StateError(f"{where} needs as many outputs as costs, and costs that never fall")
-        planned = entry["planned_cost"]
-        if planned is not None:
-            planned = _number(planned, f"{where}['planned_cost']", min_value=0, exclusive_min=True)
-        curves[key] = ReportedCurve(tuple(costs), tuple(outputs), planned)
-    return curves
-
-
-def _hyperparameters_from_dict(value: Any) -> Hyperparameters:
-    result: Hyperparameters = {}
-    for model_name, values in _mapping(value, "state['hyperparameters']").items():
-        where = f"state['hyperparameters'][{model_name!r}]"
-        checked: dict[str, list[Any]] = {}
-        for name, array in _mapping(values, where).items():
-            try:
-                tensor = torch.as_tensor(array, dtype=torch.float64)
-            except (TypeError, ValueError, RuntimeError, OverflowError) as error:
-                raise StateError(f"{where}[{name!r}] is not a numeric array: {error}") from error
-            if not torch.isfinite(tensor).all():
-                raise StateError(f"{where}[{name!r}] holds non-finite values")
-            checked[name] = array
-        result[model_name] = checked
-    return result
-
-
-def _generator_from_text(value: Any) -> torch.Generator:
-    if not isinstance(value, str):
-        raise StateError("state['generator_state'] must be a base64 string")
-    try:
-        raw = base64.b64decode(value.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError) as error:
-        raise StateError(f"state['generator_state'] is not valid base64: {error}") from error
-    generator = torch.Generator()
-    try:
-        generator.set_state(torch.tensor(list(raw), dtype=torch.uint8))
-    except RuntimeError as error:
-        raise StateError(f"state['generator_state'] is not a torch generator state: {error}") from (
-            error
-        )
-    return generator
