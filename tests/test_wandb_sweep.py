@@ -120,6 +120,8 @@ def test_sweep_parameters_map_onto_carbs_spaces() -> None:
         ({"min": 1.5, "max": 10.5, "distribution": "int_uniform"}, "space", "integer min"),
         ({"min": 1, "max": 10.0, "distribution": "int_uniform"}, "space", "integer min"),
         ({"min": False, "max": True, "distribution": "int_uniform"}, "space", "integer min"),
+        # A lattice of 5e299 values filled the memory.
+        ({"min": 0.0, "max": 1e300, "distribution": "q_uniform", "q": 2}, "space", "more than"),
     ],
 )
 def test_a_sweep_parameter_carbs_cannot_model_is_refused_by_name(
