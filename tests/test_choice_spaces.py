@@ -88,6 +88,8 @@ def test_an_ordinal_value_rounds_to_the_nearest_listed_value_in_its_own_scale() 
         (lambda: OrdinalSpace(values=[0, 10], is_log=True), "every value > 0"),
         (lambda: OrdinalSpace(values=[1, 10], is_log="yes"), "is_log"),
         (lambda: OrdinalSpace.powers_of(1, min=1, max=8), "base"),
+        # Billions of powers filled the memory.
+        (lambda: OrdinalSpace.powers_of(1.0000001, min=1, max=1e300), "more than the 100000"),
     ],
 )
 def test_bad_declarations_raise_invalid_space_error(build: Any, message: str) -> None:

@@ -12,7 +12,7 @@ search in both:
   lattice (``rounding_factor=step``), as does an integer log range with a
   step (the multiples of the step inside the range); any other stepped linear
   range becomes an ``OrdinalSpace`` of its values (at most
-  :data:`MAX_LATTICE_VALUES` of them);
+  :data:`MAX_GENERATED_VALUES` of them);
 - a list of choices becomes ``CategoricalSpace`` (a list of one, a constant).
 
 The default search centre is the middle of the range (the geometric middle on a
@@ -36,11 +36,9 @@ from carbs.spaces import (
     Param,
     Space,
 )
+from carbs.spaces.discrete import MAX_GENERATED_VALUES
 
 LINEAR_RANGE_IN_BASIC_UNITS = 3.0
-MAX_LATTICE_VALUES = 100_000
-"""Most values a stepped range held as an ``OrdinalSpace`` may have: each is stored (and
-saved with the state), so a small step over a wide range would fill the memory."""
 
 
 def bounded_param(
@@ -86,10 +84,10 @@ def bounded_param(
         middle = (low + high) / 2
     else:
         count = round((high - low) / step) + 1
-        if count > MAX_LATTICE_VALUES:
+        if count > MAX_GENERATED_VALUES:
             raise InvalidSpaceError(
                 f"param {name!r}: the range [{low}, {high}] with step {step} has {count:.3g} "
-                f"values, more than the {MAX_LATTICE_VALUES} carbs holds; use a larger step "
+                f"values, more than the {MAX_GENERATED_VALUES} carbs holds; use a larger step "
                 "or a range without one"
             )
         values = [low + k * step for k in range(count)]

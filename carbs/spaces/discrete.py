@@ -36,6 +36,10 @@ from carbs.spaces.base import Space, is_json_scalar, same_value
 NEIGHBOUR_GAP = 0.3
 """Basic units between typical neighbouring values of an ``OrdinalSpace`` with the default
 ``scale``: the default search radius."""
+MAX_GENERATED_VALUES = 100_000
+"""Most values a helper may list for an ``OrdinalSpace`` (:meth:`OrdinalSpace.powers_of`,
+the stepped ranges of :mod:`carbs.integrations.bounded`): each value is stored and saved
+with the state, so a range with a tiny step or base would fill the memory."""
 
 
 def _as_tuple(values: Any) -> Any:
@@ -111,6 +115,11 @@ class OrdinalSpace(Space):
         check_number(max, "OrdinalSpace.powers_of max", InvalidSpaceError, min_value=min)
         low = math.ceil(math.log(min, base) - 1e-9)
         high = math.floor(math.log(max, base) + 1e-9)
+        if high - low + 1 > MAX_GENERATED_VALUES:
+            raise InvalidSpaceError(
+                f"OrdinalSpace.powers_of: base {base} has {high - low + 1:.3g} powers from "
+                f"{min} to {max}, more than the {MAX_GENERATED_VALUES} carbs holds"
+            )
         is_int = isinstance(base, int) and low >= 0
         values = [base**k if is_int else float(base) ** k for k in range(low, high + 1)]
         return cls(values=values, scale=scale, is_log=True)
