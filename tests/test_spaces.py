@@ -227,6 +227,12 @@ def test_in_bounds_mask_hand_examples() -> None:
         (lambda: LinearSpace(min=5, max=2), InvalidSpaceError, ["min=5", "max=2"]),
         (lambda: LogSpace(min=10, max=1), InvalidSpaceError, ["min=10", "max=1"]),
         (lambda: LinearSpace(rounding_factor=0, is_integer=True), InvalidSpaceError, ["rounding"]),
+        # A factor past 2**53 was taken, and suggest() raised OverflowError from torch.
+        (
+            lambda: LogSpace(min=1, max=1e300, is_integer=True, rounding_factor=10**30),
+            InvalidSpaceError,
+            ["rounding_factor", "<= 9007199254740992"],
+        ),
         (
             lambda: Param("lr", LogSpace(min=1e-5, max=1e-1), search_center=0.5),
             InvalidParamError,

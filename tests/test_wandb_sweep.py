@@ -122,6 +122,12 @@ def test_sweep_parameters_map_onto_carbs_spaces() -> None:
         ({"min": False, "max": True, "distribution": "int_uniform"}, "space", "integer min"),
         # A lattice of 5e299 values filled the memory.
         ({"min": 0.0, "max": 1e300, "distribution": "q_uniform", "q": 2}, "space", "more than"),
+        # Taken as a lattice factor too large for torch: suggest() raised OverflowError.
+        (
+            {"min": 2, "max": 1e300, "distribution": "q_log_uniform_values", "q": 1e30},
+            "space",
+            "rounding_factor",
+        ),
     ],
 )
 def test_a_sweep_parameter_carbs_cannot_model_is_refused_by_name(

@@ -46,7 +46,11 @@ class RealNumberSpace(Space):
         check_number(self.min, f"{name}.min", error, finite=False, max_value=math.inf)
         check_number(self.max, f"{name}.max", error, finite=False, max_value=math.inf)
         check_bool(self.is_integer, f"{name}.is_integer", error)
-        check_integer(self.rounding_factor, f"{name}.rounding_factor", error, min_value=1)
+        # Past 2**53 a multiple of the factor is no longer exact in float64, and torch
+        # cannot hold the factor in its int64.
+        check_integer(
+            self.rounding_factor, f"{name}.rounding_factor", error, min_value=1, max_value=2**53
+        )
         if self.min >= self.max:
             raise InvalidSpaceError(f"{name}.min must be < max, got min={self.min}, max={self.max}")
         if self.is_integer and math.isfinite(self.min) and math.isfinite(self.max):
