@@ -233,6 +233,17 @@ def test_in_bounds_mask_hand_examples() -> None:
             InvalidSpaceError,
             ["rounding_factor", "<= 9007199254740992"],
         ),
+        # Beyond 2**53 suggestions came back off the lattice, and observe() refused them.
+        (
+            lambda: LinearSpace(min=3, max=10**18, is_integer=True, rounding_factor=3),
+            InvalidSpaceError,
+            ["LinearSpace.max=1e+18", "2**53"],
+        ),
+        (
+            lambda: LogSpace(min=1, max=2.0**60, is_integer=True),
+            InvalidSpaceError,
+            ["LogSpace.max", "2**53"],
+        ),
         (
             lambda: Param("lr", LogSpace(min=1e-5, max=1e-1), search_center=0.5),
             InvalidParamError,

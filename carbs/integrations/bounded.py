@@ -65,14 +65,22 @@ def bounded_param(
         check_number(
             step, f"param {name!r}: the step", InvalidSpaceError, min_value=0.0, exclusive_min=True
         )
+    try:
+        space, middle = _range_space(low, high, log=log, is_integer=is_integer, step=step)
+    except InvalidSpaceError as error:
+        raise InvalidSpaceError(f"param {name!r}: {error}") from None
+    return Param(name, space, middle if search_center is None else search_center)
+
+
+def _range_space(
+    low: Any, high: Any, *, log: bool, is_integer: bool, step: float | None
+) -> tuple[Space, Any]:
+    """The space for a checked range and its default centre (see :func:`bounded_param`)."""
     linear_scale = (high - low) / LINEAR_RANGE_IN_BASIC_UNITS
     lattice = int(step or 1) if is_integer else 1  # an integer space's rounding_factor
     space: Space
     if log:
-        try:
-            space = LogSpace(min=low, max=high, is_integer=is_integer, rounding_factor=lattice)
-        except InvalidSpaceError as error:
-            raise InvalidSpaceError(f"param {name!r}: {error}") from None
+        space = LogSpace(min=low, max=high, is_integer=is_integer, rounding_factor=lattice)
         middle: Any = math.sqrt(low * high)
     elif step is None or (is_integer and step == 1):
         space = LinearSpace(min=low, max=high, scale=linear_scale, is_integer=is_integer)
@@ -86,7 +94,7 @@ def bounded_param(
         count = round((high - low) / step) + 1
         if count > MAX_GENERATED_VALUES:
             raise InvalidSpaceError(
-                f"param {name!r}: the range [{low}, {high}] with step {step} has {count:.3g} "
+                f"the range [{low}, {high}] with step {step} has {count:.3g} "
                 f"values, more than the {MAX_GENERATED_VALUES} carbs holds; use a larger step "
                 "or a range without one"
             )
@@ -96,7 +104,7 @@ def bounded_param(
     if is_integer and not isinstance(space, OrdinalSpace):  # on the multiples of the step
         lowest, highest = math.ceil(low / lattice), math.floor(high / lattice)
         middle = lattice * int(min(max(round(middle / lattice), lowest), highest))
-    return Param(name, space, middle if search_center is None else search_center)
+    return space, middle
 
 
 def choice_param(name: str, choices: Sequence[Any], search_center: Any = None) -> Param:

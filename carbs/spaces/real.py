@@ -19,6 +19,11 @@ from carbs.checks import check_bool, check_integer, check_number, integer_as_int
 from carbs.errors import InvalidObservationError, InvalidParamError, InvalidSpaceError
 from carbs.spaces.base import Space
 
+MAX_EXACT_INTEGER = 2**53
+"""The largest magnitude of an integer param's bounds and lattice factor: beyond it float64,
+in which carbs computes, no longer holds every integer, so a suggestion could not be
+rounded onto the lattice exactly."""
+
 
 @attrs.frozen(kw_only=True)
 class RealNumberSpace(Space):
@@ -46,13 +51,22 @@ class RealNumberSpace(Space):
         check_number(self.min, f"{name}.min", error, finite=False, max_value=math.inf)
         check_number(self.max, f"{name}.max", error, finite=False, max_value=math.inf)
         check_bool(self.is_integer, f"{name}.is_integer", error)
-        # Past 2**53 a multiple of the factor is no longer exact in float64, and torch
-        # cannot hold the factor in its int64.
         check_integer(
-            self.rounding_factor, f"{name}.rounding_factor", error, min_value=1, max_value=2**53
+            self.rounding_factor,
+            f"{name}.rounding_factor",
+            error,
+            min_value=1,
+            max_value=MAX_EXACT_INTEGER,
         )
         if self.min >= self.max:
             raise InvalidSpaceError(f"{name}.min must be < max, got min={self.min}, max={self.max}")
+        if self.is_integer:
+            for end, value in (("min", self.min), ("max", self.max)):
+                if math.isfinite(value) and abs(value) > MAX_EXACT_INTEGER:
+                    raise InvalidSpaceError(
+                        f"{name}.{end}={value} is beyond 2**53, where float64 no longer "
+                        "holds every integer: an integer param must lie within +-2**53"
+                    )
         if self.is_integer and math.isfinite(self.min) and math.isfinite(self.max):
             lowest = math.ceil(self.min / self.rounding_factor) * self.rounding_factor
             if lowest > self.max:
