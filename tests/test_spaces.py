@@ -18,6 +18,7 @@ from carbs import (
     LinearSpace,
     LogitSpace,
     LogSpace,
+    ObservationInParam,
     Param,
 )
 from carbs.spaces import SearchSpace
@@ -209,6 +210,33 @@ def test_in_bounds_mask_hand_examples() -> None:
         dtype=torch.float64,
     )
     assert search_space.in_bounds_mask(basic).tolist() == [True, True, False, False, False, False]
+
+
+@settings(max_examples=60)
+@given(
+    scale=st.sampled_from([0.1, 1.0, 1e3, 1e5, 1e9, 1e300]),
+    lower=st.sampled_from([0.0, 0.2]),
+    basic=st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=6),
+)
+def test_clipped_values_are_legal_on_every_scale(
+    scale: float, lower: float, basic: list[float]
+) -> None:
+    # At a large scale a value one float inside LogitSpace's open end mapped back onto the
+    # end, so no clipped draw was legal and suggest() raised "could not draw a point".
+    for space in (LogitSpace(min=lower, scale=scale), LogSpace(min=0.0, max=1.0, scale=scale)):
+        clipped = space.clip_basic(torch.tensor(basic, dtype=torch.float64))
+        assert space.is_legal_basic(clipped).all(), (space, basic, clipped)
+
+
+def test_a_logit_space_with_a_large_scale_suggests_legal_values() -> None:
+    carbs = CARBS(
+        CARBSParams(seed=0, num_random_samples=2),
+        [Param("p", LogitSpace(scale=1e6), 0.5), Param("x", LinearSpace(min=0, max=1), 0.5)],
+    )
+    for _ in range(3):
+        suggestion = carbs.suggest().suggestion
+        assert 0.0 < suggestion["p"] < 1.0
+        carbs.observe(ObservationInParam(input=suggestion, output=suggestion["x"], cost=1.0))
 
 
 # -- declaration errors ----------------------------------------------------------------------

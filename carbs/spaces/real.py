@@ -23,6 +23,8 @@ MAX_EXACT_INTEGER = 2**53
 """The largest magnitude of an integer param's bounds and lattice factor: beyond it float64,
 in which carbs computes, no longer holds every integer, so a suggestion could not be
 rounded onto the lattice exactly."""
+BISECTION_STEPS = 64
+"""Halvings that find the legal basic value nearest an open end (see ``clip_basic``)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -154,9 +156,26 @@ class RealNumberSpace(Space):
         return torch.isfinite(values) & self.is_in_bounds_tensor(params)
 
     def clip_basic(self, values: Tensor) -> Tensor:
-        return self.basic_from_param_tensor(
+        basic = self.basic_from_param_tensor(
             self.clip_param_tensor(self.param_from_basic_tensor(values))
         )
+        illegal = ~self.is_legal_basic(basic)
+        if self.is_integer or not bool(illegal.any()):
+            return basic
+        # One float inside an open end can map back onto the end (LogitSpace at a large
+        # scale: the sigmoid rounds to 1, or underflows to 0): bisect between the clipped
+        # value and the middle of the range for the legal value nearest the end.
+        middle = 0.5 * (self.min + min(self.max, 1.0))
+        inside = torch.full_like(basic[illegal], self.basic_from_param(middle))
+        if not bool(self.is_legal_basic(inside[:1]).all()):
+            return basic
+        outside = basic[illegal]
+        for _ in range(BISECTION_STEPS):
+            halfway = 0.5 * (outside + inside)
+            is_legal = self.is_legal_basic(halfway)
+            inside = torch.where(is_legal, halfway, inside)
+            outside = torch.where(is_legal, outside, halfway)
+        return basic.masked_scatter(illegal, inside)
 
     def value_from_basic(self, value: float) -> float | int:
         return self.param_from_basic(value)
