@@ -89,6 +89,13 @@ def test_a_stepped_range_too_long_to_hold_is_refused_by_name() -> None:
             param_from_distribution("n", distribution)
     widest = param_from_distribution("n", FloatDistribution(0.0, 99_999 * 0.5, step=0.5))
     assert len(widest.space.values) == 100_000
+    # low * high overflowed (OverflowError, or an infinite centre) on the way to the
+    # geometric middle.
+    huge = param_from_distribution("n", IntDistribution(2**63, 10**300, log=True))
+    assert huge.search_center == pytest.approx(math.sqrt(2**63) * 1e150, rel=1e-9)
+    # Multiples of 3 beyond 2**53 came back off the lattice and observe() refused them.
+    with pytest.raises(InvalidSpaceError, match=r"'n'.*2\*\*53"):
+        param_from_distribution("n", IntDistribution(3, 10**18 - 1, step=3))
 
 
 def test_suggested_values_are_legal_for_every_distribution() -> None:

@@ -268,7 +268,7 @@ def test_a_logit_space_with_a_large_scale_suggests_legal_values() -> None:
             ["LinearSpace.max=1e+18", "2**53"],
         ),
         (
-            lambda: LogSpace(min=1, max=2.0**60, is_integer=True),
+            lambda: LogSpace(min=1, max=2.0**60, is_integer=True, rounding_factor=2),
             InvalidSpaceError,
             ["LogSpace.max", "2**53"],
         ),

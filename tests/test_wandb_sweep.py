@@ -129,7 +129,11 @@ def test_sweep_parameters_map_onto_carbs_spaces() -> None:
             "rounding_factor",
         ),
         # Integers beyond 2**53 came back off the lattice, and were then refused as input.
-        ({"min": 0, "max": 10**18, "distribution": "int_uniform", "q": 3}, "space", r"2\*\*53"),
+        (
+            {"min": 3, "max": 10**18, "distribution": "q_log_uniform_values", "q": 3},
+            "space",
+            r"2\*\*53",
+        ),
     ],
 )
 def test_a_sweep_parameter_carbs_cannot_model_is_refused_by_name(

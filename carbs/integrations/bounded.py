@@ -81,7 +81,12 @@ def _range_space(
     space: Space
     if log:
         space = LogSpace(min=low, max=high, is_integer=is_integer, rounding_factor=lattice)
-        middle: Any = math.sqrt(low * high)
+        try:
+            middle: Any = math.sqrt(low * high)
+        except OverflowError:  # an int product past the float range
+            middle = math.inf
+        if not math.isfinite(middle):  # the product left the float range
+            middle = math.exp((math.log(low) + math.log(high)) / 2)
     elif step is None or (is_integer and step == 1):
         space = LinearSpace(min=low, max=high, scale=linear_scale, is_integer=is_integer)
         middle = (low + high) / 2

@@ -20,9 +20,9 @@ from carbs.errors import InvalidObservationError, InvalidParamError, InvalidSpac
 from carbs.spaces.base import Space
 
 MAX_EXACT_INTEGER = 2**53
-"""The largest magnitude of an integer param's bounds and lattice factor: beyond it float64,
-in which carbs computes, no longer holds every integer, so a suggestion could not be
-rounded onto the lattice exactly."""
+"""The largest lattice factor, and the largest magnitude of the bounds of an integer param
+with a factor above 1: beyond it float64, in which carbs computes, no longer holds every
+integer, so a suggestion could not be rounded onto the lattice exactly."""
 BISECTION_STEPS = 64
 """Halvings that find the legal basic value nearest an open end (see ``clip_basic``)."""
 
@@ -62,12 +62,14 @@ class RealNumberSpace(Space):
         )
         if self.min >= self.max:
             raise InvalidSpaceError(f"{name}.min must be < max, got min={self.min}, max={self.max}")
-        if self.is_integer:
+        if self.is_integer and self.rounding_factor > 1:
+            # Every float beyond 2**53 is an integer, but few are multiples of 3.
             for end, value in (("min", self.min), ("max", self.max)):
                 if math.isfinite(value) and abs(value) > MAX_EXACT_INTEGER:
                     raise InvalidSpaceError(
                         f"{name}.{end}={value} is beyond 2**53, where float64 no longer "
-                        "holds every integer: an integer param must lie within +-2**53"
+                        "holds every integer: an integer param with a rounding_factor "
+                        "must lie within +-2**53"
                     )
         if self.is_integer and math.isfinite(self.min) and math.isfinite(self.max):
             lowest = math.ceil(self.min / self.rounding_factor) * self.rounding_factor
