@@ -166,9 +166,10 @@ class RealNumberSpace(Space):
             return basic
         # One float inside an open end can map back onto the end (LogitSpace at a large
         # scale: the sigmoid rounds to 1, or underflows to 0): bisect between the clipped
-        # value and the middle of the range for the legal value nearest the end.
-        middle = 0.5 * (self.min + min(self.max, 1.0))
-        inside = torch.full_like(basic[illegal], self.basic_from_param(middle))
+        # value and the point clip_param_tensor steps towards for the legal value nearest
+        # the end.
+        inward = 0.5 * (self.min + min(self.max, 1.0))
+        inside = torch.full_like(basic[illegal], self.basic_from_param(inward))
         if not bool(self.is_legal_basic(inside[:1]).all()):
             return basic
         outside = basic[illegal]
