@@ -84,7 +84,10 @@ def test_each_distribution_maps_onto_the_space_that_keeps_its_values_legal() -> 
 def test_a_stepped_range_too_long_to_hold_is_refused_by_name() -> None:
     # Each value of an OrdinalSpace is stored: these filled the memory until the OS
     # killed the process.
-    for distribution in (IntDistribution(1, 10**9 + 1, step=2), FloatDistribution(0, 1e12, step=0.5)):
+    for distribution in (
+        IntDistribution(1, 10**9 + 1, step=2),
+        FloatDistribution(0, 1e12, step=0.5),
+    ):
         with pytest.raises(InvalidSpaceError, match=r"'n'.*more than the 100000"):
             param_from_distribution("n", distribution)
     widest = param_from_distribution("n", FloatDistribution(0.0, 99_999 * 0.5, step=0.5))
