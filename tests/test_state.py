@@ -467,6 +467,8 @@ def corrupt(data: dict[str, Any], case: str) -> None:
         first["suggestion_id"] = ""  # the API refuses one; observe() would store it
     elif case == "empty pending id":
         data["outstanding_suggestions"][""] = data["outstanding_suggestions"].pop("pending-1")
+    elif case == "empty curve id":
+        data["curves"][""] = {"costs": [1.0], "outputs": [0.5], "planned_cost": None}
 
 
 CORRUPTIONS = [
@@ -489,6 +491,7 @@ CORRUPTIONS = [
     "hyperparameters",
     "empty suggestion id",
     "empty pending id",
+    "empty curve id",
 ]
 
 
