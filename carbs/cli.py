@@ -275,7 +275,7 @@ def export(args: argparse.Namespace) -> Any:
         text = buffer.getvalue()
     if args.out is None:
         sys.stdout.write(text)
-        return None
+        return ALREADY_PRINTED
     try:
         Path(args.out).write_text(text)
     except OSError as error:
@@ -286,6 +286,10 @@ def export(args: argparse.Namespace) -> Any:
 def _observation(observation: Any) -> dict[str, Any]:
     params = {k: v for k, v in observation.input.items() if k != "suggestion_uuid"}
     return {"output": observation.output, "cost": observation.cost, "params": params}
+
+
+ALREADY_PRINTED = object()
+"""What a command returns when it has written its output itself (``export`` to stdout)."""
 
 
 # -- the command line ----------------------------------------------------------------------------
@@ -355,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CARBSValueError as error:  # CLIError, or carbs refusing a value (best --max-cost -1)
         print(f"carbs {args.command}: {error}", file=sys.stderr)
         return 2
-    if result is not None:
+    if result is not ALREADY_PRINTED:
         print(json.dumps(result, default=str))
     return 0
 

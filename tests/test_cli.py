@@ -117,6 +117,19 @@ def test_clear_errors(
     assert code == 2 and message in err
 
 
+def test_best_prints_null_when_there_is_no_best_run(
+    study: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A script reading ``carbs best`` as JSON gets ``null``, not an empty line."""
+    capsys.readouterr()
+    assert run(["best", *study], capsys)[:2] == (0, "null")  # no run yet
+    asked = run(["ask", *study], capsys)[1]
+    told = ["tell", study[0], str(asked["id"]), "--output", "1.0", "--cost", "50", *study[1:]]
+    assert run(told, capsys)[0] == 0
+    assert run(["best", *study, "--max-cost", "10"], capsys)[:2] == (0, "null")
+    assert run(["best", *study, "--max-cost", "50"], capsys)[1]["output"] == 1.0
+
+
 def test_an_already_told_run_is_an_error(
     study: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
