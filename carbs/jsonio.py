@@ -66,7 +66,7 @@ def from_json_value(value: Any) -> Any:
     if isinstance(value, dict):
         if len(value) == 1 and _FLOAT_TAG in value:
             name = value[_FLOAT_TAG]
-            if name not in _NON_FINITE_NAMES:
+            if not isinstance(name, str) or name not in _NON_FINITE_NAMES:
                 raise StateError(f"unknown non-finite float tag {name!r}")
             return _NON_FINITE_NAMES[name]
         return {key: from_json_value(item) for key, item in value.items()}

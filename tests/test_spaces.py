@@ -13,6 +13,7 @@ from carbs import (
     CARBS,
     CARBSParams,
     CARBSValueError,
+    InvalidObservationError,
     InvalidParamError,
     InvalidSpaceError,
     LinearSpace,
@@ -20,6 +21,7 @@ from carbs import (
     LogSpace,
     ObservationInParam,
     Param,
+    RealNumberSpace,
 )
 from carbs.spaces import SearchSpace
 
@@ -226,6 +228,50 @@ def test_clipped_values_are_legal_on_every_scale(
     for space in (LogitSpace(min=lower, scale=scale), LogSpace(min=0.0, max=1.0, scale=scale)):
         clipped = space.clip_basic(torch.tensor(basic, dtype=torch.float64))
         assert space.is_legal_basic(clipped).all(), (space, basic, clipped)
+
+
+@pytest.mark.parametrize(
+    "space",
+    [
+        LogSpace(is_integer=True, min=1),
+        LogSpace(is_integer=True, min=8, rounding_factor=8),
+        LinearSpace(is_integer=True, min=7, rounding_factor=7),
+        LinearSpace(is_integer=True, rounding_factor=3),
+        LogSpace(),
+    ],
+)
+def test_clipping_an_unbounded_space_gives_values_a_run_can_take(space: RealNumberSpace) -> None:
+    # The largest float mapped back to infinity in an unbounded integer LogSpace, so no
+    # clipped draw was legal; a lattice of multiples of 7 clipped to 1e30, no multiple of 7.
+    far = torch.tensor([1e3, -1e3, 1e30, -1e30, 1e308, -1e308], dtype=torch.float64)
+    clipped = space.clip_basic(far)
+    assert space.is_legal_basic(clipped).all(), clipped
+    for basic in clipped.tolist():
+        value = space.value_from_basic(basic)
+        space.check_value(value, "x")  # what observe() checks
+
+
+def test_a_lattice_of_a_factor_above_one_stops_at_2_to_the_53() -> None:
+    space = LinearSpace(is_integer=True, min=7, rounding_factor=7)
+    assert space.legal_bounds() == (7, 2**53)
+    space.check_value(7 * 2**49, "x")
+    with pytest.raises(InvalidObservationError, match=r"x=.* is outside .*2\*\*53"):
+        space.check_value(7 * 2**60, "x")  # a float no multiple of 7 is near
+    assert LinearSpace(is_integer=True).legal_bounds() == (-math.inf, math.inf)
+
+
+@pytest.mark.parametrize("radius", [1e40, 1e308])
+@pytest.mark.parametrize("is_bounded", [True, False])
+def test_a_huge_initial_search_radius_still_suggests(radius: float, is_bounded: bool) -> None:
+    # With a radius past float32 the GP's first lengthscale overflowed; unbounded, no
+    # clipped draw of the integer param was legal ("could not draw a point").
+    width = LogSpace(is_integer=True, min=4, max=1024 if is_bounded else math.inf)
+    params = [Param("width", width, 32), Param("lr", LogSpace(min=1e-5, max=1.0), 1e-3)]
+    carbs = CARBS(CARBSParams(seed=0, num_random_samples=2, initial_search_radius=radius), params)
+    for _ in range(4):
+        suggestion = carbs.suggest().suggestion
+        carbs.observe(ObservationInParam(suggestion, output=suggestion["lr"], cost=1.0))
+    assert carbs.observation_count == 4
 
 
 def test_a_logit_space_with_a_large_scale_suggests_legal_values() -> None:

@@ -437,6 +437,10 @@ def corrupt(data: dict[str, Any], case: str) -> None:
         first["output"] = {"__float__": "nan"}
     elif case == "bad float tag":
         first["output"] = {"__float__": "huge"}
+    elif case == "float tag not a string":
+        first["output"] = {"__float__": ["nan"]}  # TypeError: unhashable, before
+    elif case == "input beyond the float range":
+        first["input"][1] = 2.0**53  # width: 10**(2**53) is infinite, and "held" before
     elif case == "infinite projected output":
         first["projected_output"] = {"__float__": "-inf"}  # NaN (not projected) is the norm
     elif case == "time far in the future":
@@ -476,6 +480,8 @@ CORRUPTIONS = [
     "negative cost",
     "nan success output",
     "bad float tag",
+    "float tag not a string",
+    "input beyond the float range",
     "infinite projected output",
     "time far in the future",
     "time before 1970",

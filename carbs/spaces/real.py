@@ -108,27 +108,40 @@ class RealNumberSpace(Space):
             self.round_param_tensor(self.param_from_basic_tensor(values))
         )
 
+    def legal_bounds(self) -> tuple[float, float]:
+        """The lowest and highest legal param values: ``min`` and ``max``, except that an
+        integer lattice with ``rounding_factor`` above 1 stops at +-2**53 (beyond it float64
+        holds few multiples of the factor, so an unbounded end stops there)."""
+        if self.is_integer and self.rounding_factor > 1:
+            return (max(self.min, -MAX_EXACT_INTEGER), min(self.max, MAX_EXACT_INTEGER))
+        return (self.min, self.max)
+
     def clip_param_tensor(self, values: Tensor) -> Tensor:
         """Move param-space values to the nearest legal ones.
 
-        Clamps into ``[min, max]``; a value left on an open end (``LogSpace`` 0,
+        Clamps into ``[min, max]`` (an unbounded end at the largest finite float);
+        a value left on an open end (``LogSpace`` 0,
         ``LogitSpace`` 0 or 1, whose basic image is infinite) steps one float
         inside; integer spaces round onto their lattice, stepping back inside the
         bounds when rounding left them.
         """
-        values = values.clamp(self.min, self.max)
+        low, high = self.legal_bounds()
+        largest = torch.finfo(values.dtype).max  # an unbounded end: the largest finite value
+        values = values.clamp(max(low, -largest), min(high, largest))
         if not self.is_integer:
             inward = torch.full_like(values, 0.5 * (self.min + min(self.max, 1.0)))
             is_open_end = ~torch.isfinite(self.basic_from_param_tensor(values))
             return torch.where(is_open_end, torch.nextafter(values, inward), values)
         rounded = self.round_param_tensor(values)
-        rounded = torch.where(rounded > self.max, rounded - self.rounding_factor, rounded)
-        return torch.where(rounded < self.min, rounded + self.rounding_factor, rounded)
+        rounded = torch.where(rounded > high, rounded - self.rounding_factor, rounded)
+        return torch.where(rounded < low, rounded + self.rounding_factor, rounded)
 
     def is_in_bounds_tensor(self, values: Tensor) -> Tensor:
-        """Boolean mask of param-space values inside ``[min, max]`` with a finite basic image."""
+        """Boolean mask of param-space values inside :meth:`legal_bounds` with a finite
+        basic image."""
+        low, high = self.legal_bounds()
         basic = self.basic_from_param_tensor(values)
-        return (values >= self.min) & (values <= self.max) & torch.isfinite(basic)
+        return (values >= low) & (values <= high) & torch.isfinite(basic)
 
     def basic_from_param(self, value: float) -> float:
         """Map one param-space value to basic space."""
@@ -162,12 +175,13 @@ class RealNumberSpace(Space):
             self.clip_param_tensor(self.param_from_basic_tensor(values))
         )
         illegal = ~self.is_legal_basic(basic)
-        if self.is_integer or not bool(illegal.any()):
+        if not bool(illegal.any()):
             return basic
         # One float inside an open end can map back onto the end (LogitSpace at a large
-        # scale: the sigmoid rounds to 1, or underflows to 0): bisect between the clipped
+        # scale: the sigmoid rounds to 1, or underflows to 0), and the largest float can
+        # map back to infinity (an unbounded integer LogSpace): bisect between the clipped
         # value and the point clip_param_tensor steps towards for the legal value nearest
-        # the end.
+        # the end (for an integer space, a basic value whose rounded image is legal).
         inward = 0.5 * (self.min + min(self.max, 1.0))
         inside = torch.full_like(basic[illegal], self.basic_from_param(inward))
         if not bool(self.is_legal_basic(inside[:1]).all()):
@@ -206,9 +220,7 @@ class RealNumberSpace(Space):
     def check_value(self, value: Any, field: str) -> None:
         number = check_number(value, field, InvalidObservationError)
         if not self.is_in_bounds(number):
-            raise InvalidObservationError(
-                f"{field}={number} is outside [min={self.min}, max={self.max}]"
-            )
+            raise InvalidObservationError(f"{field}={number} is outside {self._bounds_text()}")
         if not self.is_on_lattice(number):
             raise InvalidObservationError(
                 f"{field}={number} is not a multiple of rounding_factor="
@@ -218,7 +230,16 @@ class RealNumberSpace(Space):
     def check_center(self, value: Any, field: str) -> None:
         check_number(value, field, InvalidParamError)
         if not self.is_in_bounds(value):
-            raise InvalidParamError(f"{field}={value} is outside [min={self.min}, max={self.max}]")
+            raise InvalidParamError(f"{field}={value} is outside {self._bounds_text()}")
+
+    def _bounds_text(self) -> str:
+        low, high = self.legal_bounds()
+        if (low, high) == (self.min, self.max):
+            return f"[min={self.min}, max={self.max}]"
+        return (
+            f"[{low:.0f}, {high:.0f}] (min={self.min}, max={self.max}; an integer param with a "
+            "rounding_factor above 1 lies within +-2**53)"
+        )
 
     def basic_bounds(self) -> tuple[float, float]:
         return (self.basic_from_param(self.min), self.basic_from_param(self.max))
@@ -228,8 +249,11 @@ class RealNumberSpace(Space):
         # trip through basic space bit for bit, and files written before off-lattice
         # observations were rejected may hold them.
         param = self.param_from_basic(value, is_rounded=False)
+        if not (math.isfinite(param) and math.isfinite(self.basic_from_param(param))):
+            return False  # beyond the float range, or onto an open end: never a run's value
         slack = 1e-9 * max(1.0, abs(param))
-        return self.min - slack <= param <= self.max + slack
+        low, high = self.legal_bounds()
+        return low - slack <= param <= high + slack
 
 
 @attrs.frozen(kw_only=True)

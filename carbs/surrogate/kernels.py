@@ -168,7 +168,8 @@ def _matern(
         lengthscale_prior=log_normal(lengthscale, 1.5),
         active_dims=_active(columns, dim),
     )
-    matern.lengthscale = torch.full((*batch, 1, len(columns)), lengthscale)
+    # float64: a lengthscale from a wide initial_search_radius (1e40) overflows float32.
+    matern.lengthscale = torch.full((*batch, 1, len(columns)), lengthscale, dtype=torch.float64)
     return matern
 
 
