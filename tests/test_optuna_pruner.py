@@ -93,6 +93,42 @@ def test_a_maximised_study_prunes_in_its_own_direction() -> None:
     assert hopeless.should_prune() and not good.should_prune()
 
 
+def objective_from_step_0(trial: optuna.Trial) -> float:
+    """``objective`` reporting its epochs as steps 0 to epochs - 1, as Optuna's examples do."""
+    lr = trial.suggest_float("lr", 1e-4, 1.0, log=True)
+    epochs = trial.suggest_int("epochs", 2, 60, log=True)
+    trial.set_user_attr("cost", float(epochs))
+    for step in range(epochs):
+        trial.report(final_loss(lr, epochs) + 1.0 - (step + 1) / epochs, step)
+    return final_loss(lr, epochs)
+
+
+@pytest.mark.parametrize("total_steps", [20, None])
+def test_steps_counted_from_0_prune_too(total_steps: int | None) -> None:
+    # A report at step 0 sits at cost 0 under the even spread; it made the rule drop every
+    # completed curve, so a study reporting steps from 0 never pruned anything.
+    study = optuna.create_study(direction="minimize", pruner=optuna.pruners.NopPruner())
+    for lr in (1e-2, 2e-2, 5e-3, 3e-2, 8e-3, 1.5e-2):
+        study.enqueue_trial({"lr": lr, "epochs": 20})
+    study.optimize(objective_from_step_0, n_trials=6)
+    study.pruner = CARBSPruner(total_steps=total_steps)
+    distribution = {"lr": optuna.distributions.FloatDistribution(1e-4, 1.0, log=True)}
+    hopeless, good = study.ask(distribution), study.ask(distribution)
+    for step in range(10):
+        hopeless.report(final_loss(1.0, 20) + 1.0 - (step + 1) / 20, step)
+        good.report(final_loss(1e-2, 20) + 1.0 - (step + 1) / 20, step)
+    assert hopeless.should_prune() and not good.should_prune()
+
+
+def test_a_first_report_at_step_0_with_a_planned_cost_is_not_an_error() -> None:
+    # Without completed trials the steps were 0 there, and the cost's share 0 / 0.
+    study = optuna.create_study(direction="minimize", pruner=CARBSPruner())
+    trial = study.ask({"lr": optuna.distributions.FloatDistribution(1e-4, 1.0, log=True)})
+    trial.set_user_attr("planned_cost", 20.0)
+    trial.report(3.0, 0)
+    assert not trial.should_prune()
+
+
 def objective_negated(trial: optuna.Trial) -> float:
     """``objective`` with every report and result negated (an accuracy to maximise)."""
     lr = trial.suggest_float("lr", 1e-4, 1.0, log=True)

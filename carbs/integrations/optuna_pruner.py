@@ -133,7 +133,7 @@ class CARBSPruner(BasePruner):
         planned = self._planned_cost(trial, steps, per_step)
         costs = _reported_costs(trial)
         cost = costs.get(step) if costs else None
-        if cost is None and planned is not None:
+        if cost is None and planned is not None and steps > 0:
             cost = planned * min(step / steps, 1.0)
         if cost is None or cost <= 0:
             return StopDecision(False, "no cost is known for this trial's progress")
@@ -182,12 +182,20 @@ class CARBSPruner(BasePruner):
         if trial.value is None or not is_number(trial.value):
             return None
         steps = self._steps(trial) or float(max(trial.intermediate_values))
+        if steps <= 0:  # one report, at step 0: no progress to spread the cost over
+            return None
         reported = _reported_costs(trial)
         pairs = sorted(trial.intermediate_values.items())
         costs = [reported.get(s, cost * min(s / steps, 1.0)) for s, _ in pairs]
         values = [sign * v for _, v in pairs]
-        if any(not is_number(v) for v in values) or any(c <= 0 for c in costs):
+        if any(not is_number(v) for v in values):
             return None
+        # Steps counted from 0 (Optuna's own examples) put the first report at cost 0: a
+        # point before the run began, left out (dropping the curve left the rule blind).
+        kept = [(c, v) for c, v in zip(costs, values, strict=True) if c > 0]
+        if not kept:
+            return None
+        costs, values = [c for c, _ in kept], [v for _, v in kept]
         curve = CompletedCurve(tuple(costs), tuple(values), float(cost), sign * trial.value)
         return curve, steps
 
