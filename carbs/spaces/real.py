@@ -119,11 +119,10 @@ class RealNumberSpace(Space):
     def clip_param_tensor(self, values: Tensor) -> Tensor:
         """Move param-space values to the nearest legal ones.
 
-        Clamps into ``[min, max]`` (an unbounded end at the largest finite float);
-        a value left on an open end (``LogSpace`` 0,
-        ``LogitSpace`` 0 or 1, whose basic image is infinite) steps one float
-        inside; integer spaces round onto their lattice, stepping back inside the
-        bounds when rounding left them.
+        Clamps into :meth:`legal_bounds` (an unbounded end at the largest finite
+        float); a value left on an open end (``LogSpace`` 0, ``LogitSpace`` 0 or 1,
+        whose basic image is infinite) steps one float inside; integer spaces round
+        onto their lattice, stepping back inside the bounds when rounding left them.
         """
         low, high = self.legal_bounds()
         largest = torch.finfo(values.dtype).max  # an unbounded end: the largest finite value
