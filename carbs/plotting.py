@@ -324,9 +324,14 @@ def plot_scaling_laws(
     with contextlib.suppress(InsufficientDataError):  # too few front members: points only
         laws = carbs.scaling_laws(confidence)
     for ax, name, space in zip(axes, names, carbs.search_space.spaces, strict=False):
-        _draw_param_panel(ax, name, space, records, front, laws.get(name))
+        if records:
+            _draw_param_panel(ax, name, space, records, front, laws.get(name))
+        else:  # log axes cannot show nothing: matplotlib raised when the figure was drawn
+            _empty(ax, "no successful observation yet")
+            ax.set_ylabel(name)
         ax.set_xlabel(cost_name)
-    axes[0].legend(loc="best", fontsize="x-small")
+    if records:
+        axes[0].legend(loc="best", fontsize="x-small")
     return _save(figure, path)
 
 

@@ -195,6 +195,22 @@ def test_plots_of_an_empty_optimizer() -> None:
         assert isinstance(plot(carbs), Figure)
 
 
+@pytest.mark.parametrize("is_failed_run_observed", [False, True])
+def test_plots_without_a_successful_run_on_log_axes_can_be_saved(
+    tmp_path: Path, is_failed_run_observed: bool
+) -> None:
+    # The scaling-law panels set log axes over no points, and matplotlib raised "Data
+    # cannot be log-scaled" when the figure was drawn.
+    carbs = CARBS(CARBSParams(), [Param("lr", LogSpace(min=1e-5, max=1.0), search_center=1e-3)])
+    if is_failed_run_observed:
+        failed = ObservationInParam({"lr": 1e-3}, output=math.nan, cost=5.0, is_failure=True)
+        carbs.observe(failed)
+    for plot in (plot_pareto_front, plot_scaling_laws, plot_history):
+        path = tmp_path / f"{plot.__name__}.png"
+        assert isinstance(plot(carbs, path), Figure)
+        assert path.stat().st_size > 1000
+
+
 @pytest.mark.parametrize("not_an_optimizer", [None, "state.json", {"observations": []}])
 def test_plots_of_something_else_are_a_clear_error(not_an_optimizer: object) -> None:
     for plot in (plot_pareto_front, plot_scaling_laws, plot_history):
