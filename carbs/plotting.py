@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -253,6 +254,10 @@ def _set_value_scale(ax: Axes, space: Space) -> None:
 
         ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.6g}"))
         ax.yaxis.set_minor_formatter(NullFormatter())
+        # Points within 1e-16 of 1 widen the limits onto 1 itself, where the tick
+        # locator's log10(1 - p) is infinite: keep the limits inside (0, 1).
+        bottom, top = ax.get_ylim()
+        ax.set_ylim(max(bottom, sys.float_info.min), min(top, math.nextafter(1.0, 0.0)))
 
 
 def _draw_param_panel(
