@@ -23,7 +23,12 @@ from carbs import (
     ObservationInParam,
     OrdinalSpace,
 )
-from carbs.integrations.wandb_sweep import SweepSteering, params_from_sweep_config, steer
+from carbs.integrations.wandb_sweep import (
+    SweepRun,
+    SweepSteering,
+    params_from_sweep_config,
+    steer,
+)
 
 NOW = 1_800_000_000.0
 SWEEP_CONFIG = {
@@ -244,3 +249,21 @@ def test_steer_replaces_the_run_config() -> None:
     alone = SimpleNamespace(id="x", entity="me", project="proj", sweep_id=None, config=config)
     with pytest.raises(InvalidConfigError, match="sweep_path"):
         steer(alone, api=api)
+
+
+@pytest.mark.parametrize(
+    ("heartbeat", "seconds"),
+    [
+        ("2027-01-15T08:00:00", 1800000000.0),  # UTC without a zone, as W&B writes it
+        ("2027-01-15T08:00:00Z", 1800000000.0),
+        (NOW - 30, NOW - 30),
+        ("not a time", None),
+        (True, None),  # a bool is not a time
+        (10**400, None),  # an int past the float range raised OverflowError
+        (None, None),
+    ],
+    ids=["iso", "iso-z", "seconds", "text", "bool", "huge-int", "none"],
+)
+def test_a_heartbeat_is_read_as_a_time_or_as_unknown(heartbeat: Any, seconds: float | None) -> None:
+    read = SweepRun.from_wandb(run("r", "running", 1e-3, 64, heartbeat=heartbeat))
+    assert read.heartbeat == seconds

@@ -284,7 +284,7 @@ def steer(run: Any = None, *, sweep_path: str | None = None, **steering: Any) ->
 
 
 def _timestamp(value: Any) -> float | None:
-    if isinstance(value, int | float):
+    if is_number(value):  # not a bool, nor an int past the float range
         return float(value)
     if isinstance(value, str):
         try:
