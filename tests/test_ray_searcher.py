@@ -25,6 +25,7 @@ from carbs import (
     LinearSpace,
     LogSpace,
     OrdinalSpace,
+    StateError,
 )
 from carbs.integrations.ray import CARBSSearcher, params_from_tune_space
 
@@ -179,8 +180,65 @@ def test_a_checkpoint_is_json_and_resumes_exactly(tmp_path: Path) -> None:
     restored.on_trial_complete("t4", {"loss": loss(running), "flops": 50.0})
     assert restored.optimizer is not None and restored.optimizer.observation_count == 5
     path.write_text(json.dumps({"format": 99}))
-    with pytest.raises(InvalidConfigError, match="format"):
+    with pytest.raises(StateError, match="format"):
         restored.restore(str(path))
+
+
+def corrupt_checkpoint(state: dict[str, Any], case: str) -> None:
+    running = state["running"]["t2"]
+    if case == "running not a dict":
+        state["running"]["t2"] = 1.5
+    elif case == "param out of range":
+        running["lr"] = 5.0
+    elif case == "id of another trial":
+        running["suggestion_uuid"] = "t9"
+    elif case == "stopping not a list":
+        state["stopping"] = 0
+    elif case == "metric not a name":
+        state["metric"] = {"a": 1}
+    elif case == "unknown mode":
+        state["mode"] = "up"
+    elif case == "carbs not an object":
+        state["carbs"] = []
+    elif case == "no mode":
+        del state["mode"]
+    elif case == "unknown key":
+        state["note"] = "hand edited"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "running not a dict",
+        "param out of range",
+        "id of another trial",
+        "stopping not a list",
+        "metric not a name",
+        "unknown mode",
+        "carbs not an object",
+        "no mode",
+        "unknown key",
+    ],
+)
+def test_a_malformed_checkpoint_is_a_state_error_and_changes_nothing(
+    tmp_path: Path, case: str
+) -> None:
+    # Each raised TypeError or KeyError from inside Tune's restore (or was taken and failed
+    # at the trial's end), some after the searcher had already changed.
+    original = searcher()
+    for i in range(3):
+        original.suggest(f"t{i}")
+    original.on_trial_complete("t0", {"loss": 1.0, "flops": 5.0})
+    state = json.loads(json.dumps(original.get_state()))
+    corrupt_checkpoint(state, case)
+    path = tmp_path / "searcher.json"
+    path.write_text(json.dumps(state))
+    other = searcher(seed=1)
+    other.suggest("x0")
+    before = other.get_state()
+    with pytest.raises(StateError):
+        other.restore(str(path))
+    assert other.get_state() == before
 
 
 def test_a_real_tuner_runs_concurrent_trials(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError, InvalidObservationError, InvalidParamError
 from carbs.integrations.bounded import bounded_param, choice_param
 from carbs.integrations.engine import engine_config, is_diverged, is_number
+from carbs.integrations.ray_state import SEARCHER_FORMAT, read_searcher_state
 from carbs.jsonio import dumps, loads, read_text, write_atomic
 from carbs.observations import ObservationInParam
 from carbs.optimizer import CARBS
@@ -58,9 +59,6 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 logger = logging.getLogger(__name__)
-
-SEARCHER_FORMAT = 1
-"""Version of the searcher's saved form (carbs' state plus the running trials)."""
 
 
 def params_from_tune_space(
@@ -295,18 +293,16 @@ class CARBSSearcher(Searcher):
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
-        if not isinstance(state, dict) or state.get("format") != SEARCHER_FORMAT:
-            raise InvalidConfigError("not a CARBSSearcher state of a format this carbs reads")
-        optimizer = CARBS.load_from_string(dumps(state["carbs"]))
-        self._metric, self._mode = state["metric"], state["mode"]
-        self._params = list(optimizer.params)
-        self._optimizer = optimizer
+        """Restore a :meth:`get_state` dict; a malformed one raises
+        :class:`~carbs.StateError` naming the field and leaves the searcher as it was."""
+        read = read_searcher_state(state)
+        self._metric, self._mode = read.metric, read.mode
+        self._params = list(read.optimizer.params)
+        self._optimizer = read.optimizer
         now = time.time()
-        self._running = {trial_id: (dict(s), now) for trial_id, s in state["running"].items()}
-        self._stopping = set(state.get("stopping", [])) & set(self._running)
-        self._diverged = set(state.get("diverged", [])) & set(self._running)
-        curves = state["carbs"].get("curves", {})
-        self._reported = {t: curves[t]["costs"][-1] for t in self._running if curves.get(t)}
+        self._running = {trial_id: (s, now) for trial_id, s in read.running.items()}
+        self._stopping, self._diverged = read.stopping, read.diverged
+        self._reported = read.reported
 
     def save(self, checkpoint_path: str) -> None:
         write_atomic(checkpoint_path, dumps(self.get_state()))
