@@ -808,3 +808,13 @@ def test_a_state_of_format7_or_later_resumes_exactly_with_the_next_setting_off(
     assert switched.suggest("next").suggestion != expected
     new = CARBS(CARBSParams(), format1_params())
     assert getattr(new.config, setting) is True
+
+
+def test_a_run_within_a_few_floats_of_an_open_end_reloads() -> None:
+    # 5e-309 maps to basic space and back onto 0 itself; a stricter loader (e075504, never
+    # released) refused such a state, although observe() had accepted the run.
+    params = [Param("p", LogitSpace(), 0.5), Param("x", LinearSpace(min=0, max=1), 0.5)]
+    carbs = CARBS(config(), params)
+    carbs.observe(ObservationInParam({"p": 5e-309, "x": 0.5}, output=1.0, cost=1.0))
+    reloaded = CARBS.load_from_string(carbs.serialize())
+    assert reloaded.get_state_dict() == carbs.get_state_dict()

@@ -248,8 +248,10 @@ class RealNumberSpace(Space):
         # trip through basic space bit for bit, and files written before off-lattice
         # observations were rejected may hold them.
         param = self.param_from_basic(value, is_rounded=False)
-        if not (math.isfinite(param) and math.isfinite(self.basic_from_param(param))):
-            return False  # beyond the float range, or onto an open end: never a run's value
+        if not math.isfinite(param):
+            return False  # beyond the float range: never a run's value
+        # (A value on an open end may be held: a run's value within a few floats of a
+        # LogitSpace's 0 maps to basic space and back onto 0 itself.)
         slack = 1e-9 * max(1.0, abs(param))
         low, high = self.legal_bounds()
         return low - slack <= param <= high + slack
