@@ -34,9 +34,11 @@ def read_space_file(path: Path) -> dict[str, Any]:
         CLIError: the file is missing, not JSON/YAML, or holds invalid params or settings.
     """
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise CLIError(f"cannot read the space file {path}: {error}") from error
+    except UnicodeDecodeError as error:
+        raise CLIError(f"the space file {path} is not UTF-8 text: {error}") from error
     if path.suffix in (".yaml", ".yml"):
         try:
             import yaml
@@ -44,12 +46,12 @@ def read_space_file(path: Path) -> dict[str, Any]:
             raise CLIError("YAML space files need PyYAML: pip install pyyaml") from error
         try:
             data = yaml.safe_load(text)
-        except yaml.YAMLError as error:
+        except (yaml.YAMLError, RecursionError) as error:
             raise CLIError(f"the space file {path} is not valid YAML: {error}") from error
     else:
         try:
             data = json.loads(text)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:  # RecursionError: nested too deep
             raise CLIError(f"the space file {path} is not valid JSON: {error}") from error
     return check_space(data, str(path))
 

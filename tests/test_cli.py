@@ -226,13 +226,19 @@ def test_bad_values_leave_nothing_behind(
         ),
         (json.dumps({"params": SPACE["params"], "config": {"seeed": 1}}), "seeed"),
         (json.dumps([1, 2]), "'params' list"),
+        # These two raised UnicodeDecodeError and RecursionError with a traceback.
+        (b"\xb6\x00binary", "not UTF-8 text"),
+        ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
     ],
 )
 def test_a_malformed_space_file_is_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | bytes, message: str
 ) -> None:
     path = tmp_path / "bad.json"
-    path.write_text(content)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
     storage = f"sqlite:///{tmp_path / 'studies.db'}"
     code, _, err = run(["create", "s", "--space", str(path), "--storage", storage], capsys)
     assert code == 2 and message in err
