@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from carbs.analysis import AnalysisMixin, ParetoMember
 from carbs.errors import CARBSValueError, InsufficientDataError
 from carbs.linefit import DEFAULT_CONFIDENCE
-from carbs.scaling import ChoiceLaw, Law, NumericSpace, ScalingLaw
+from carbs.scaling import ChoiceLaw, Law, ScalingLaw
 from carbs.spaces import CategoricalSpace, Space
 from carbs.tables import ObservationRecord
 
@@ -196,28 +195,19 @@ def _law_title(law: ScalingLaw) -> str:
     return f"{law.name}: {what} {law.slope:.3g}{interval}\n{fit}"
 
 
-def _on_axis(space: NumericSpace, values: Sequence[float]) -> list[float]:
-    """``values`` with NaN where the axis cannot show one: a law or band far beyond the
-    data reaches a LogitSpace's 0 or 1, or a LogSpace's 0 or infinity, and matplotlib's
-    tick locators fail on those ends."""
-    tensor = torch.tensor(values, dtype=torch.float64)
-    shown = torch.isfinite(space.basic_from_param_tensor(tensor))
-    return torch.where(shown, tensor, math.nan).tolist()
-
-
 def _draw_law(ax: Axes, law: ScalingLaw) -> None:
     low_cost, high_cost = law.cost_range
     observed = np.geomspace(low_cost, high_cost, 50)
     beyond = np.geomspace(high_cost, high_cost * EXTRAPOLATION_FACTOR, 25)
     ax.plot(
         observed,
-        _on_axis(law.space, [law.value_at(c) for c in observed]),
+        [law.value_at(c) for c in observed],
         color=_FRONT_COLOR,
         label="fitted law",
     )
     ax.plot(
         beyond,
-        _on_axis(law.space, [law.value_at(c) for c in beyond]),
+        [law.value_at(c) for c in beyond],
         color=_FRONT_COLOR,
         linestyle="--",
         label="extrapolation",
@@ -225,16 +215,12 @@ def _draw_law(ax: Axes, law: ScalingLaw) -> None:
     grid = np.concatenate([observed, beyond[1:]])
     intervals = [law.fit.mean_interval_at(math.log10(c)) for c in grid]
     if all(math.isfinite(lo) and math.isfinite(hi) for lo, hi in intervals):
-        lows = _on_axis(law.space, [law.space.param_from_basic(lo, False) for lo, _ in intervals])
-        highs = _on_axis(law.space, [law.space.param_from_basic(hi, False) for _, hi in intervals])
-        shown = [
-            math.isfinite(lo) and math.isfinite(hi) for lo, hi in zip(lows, highs, strict=True)
-        ]
+        lows = [law.space.param_from_basic(lo, is_rounded=False) for lo, _ in intervals]
+        highs = [law.space.param_from_basic(hi, is_rounded=False) for _, hi in intervals]
         ax.fill_between(
             grid,
             lows,
             highs,
-            where=shown,
             color=_FRONT_COLOR,
             alpha=0.15,
             label=f"{law.confidence:.0%} interval",
@@ -254,8 +240,8 @@ def _set_value_scale(ax: Axes, space: Space) -> None:
 
         ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.6g}"))
         ax.yaxis.set_minor_formatter(NullFormatter())
-        # Points within 1e-16 of 1 widen the limits onto 1 itself, where the tick
-        # locator's log10(1 - p) is infinite: keep the limits inside (0, 1).
+        # A law's band that runs onto 1, or points within 1e-16 of it, put the limits on 1
+        # itself, where the tick locator's log10(1 - p) is infinite: keep them inside (0, 1).
         bottom, top = ax.get_ylim()
         ax.set_ylim(max(bottom, sys.float_info.min), min(top, math.nextafter(1.0, 0.0)))
 

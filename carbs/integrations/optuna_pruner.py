@@ -184,19 +184,20 @@ class CARBSPruner(BasePruner):
         steps = self._steps(trial) or float(max(trial.intermediate_values))
         if steps <= 0:  # one report, at step 0: no progress to spread the cost over
             return None
-        reported = _reported_costs(trial)
-        pairs = sorted(trial.intermediate_values.items())
-        costs = [reported.get(s, cost * min(s / steps, 1.0)) for s, _ in pairs]
-        values = [sign * v for _, v in pairs]
-        if any(not is_number(v) for v in values):
+        if any(not is_number(v) for v in trial.intermediate_values.values()):
             return None
+        reported = _reported_costs(trial)
+        points = [
+            (reported.get(s, cost * min(s / steps, 1.0)), sign * v)
+            for s, v in sorted(trial.intermediate_values.items())
+        ]
         # Steps counted from 0 (Optuna's own examples) put the first report at cost 0: a
         # point before the run began, left out (dropping the curve left the rule blind).
-        kept = [(c, v) for c, v in zip(costs, values, strict=True) if c > 0]
-        if not kept:
+        points = [(c, v) for c, v in points if c > 0]
+        if not points:
             return None
-        costs, values = [c for c, _ in kept], [v for _, v in kept]
-        curve = CompletedCurve(tuple(costs), tuple(values), float(cost), sign * trial.value)
+        costs, values = zip(*points, strict=True)
+        curve = CompletedCurve(costs, values, float(cost), sign * trial.value)
         return curve, steps
 
 

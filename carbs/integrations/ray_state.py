@@ -17,6 +17,7 @@ from carbs.errors import InvalidObservationError, StateError
 from carbs.jsonio import dumps
 from carbs.optimizer import CARBS
 from carbs.spaces import SUGGESTION_ID_DICT_KEY
+from carbs.state_fields import read_list, read_mapping
 
 SEARCHER_FORMAT = 1
 """The ``format`` of the dict that ``CARBSSearcher.get_state`` writes."""
@@ -62,10 +63,7 @@ def read_searcher_state(state: Any) -> SearcherState:
     unknown = sorted(set(state) - set(_REQUIRED_KEYS) - set(_OPTIONAL_KEYS))
     if missing or unknown:
         raise StateError(f"the searcher state lacks {missing} or has unknown keys {unknown}")
-    carbs_state = state["carbs"]
-    if not isinstance(carbs_state, Mapping):
-        raise StateError(f"state['carbs'] must be an object, got {type(carbs_state).__name__}")
-    optimizer = CARBS.load_from_string(dumps(carbs_state))
+    optimizer = CARBS.load_from_string(dumps(read_mapping(state["carbs"], "state['carbs']")))
     metric, mode = state["metric"], state["mode"]
     if metric is not None and not (isinstance(metric, str) and metric):
         raise StateError(f"state['metric'] must be a non-empty str or null, got {metric!r}")
@@ -85,13 +83,10 @@ def read_searcher_state(state: Any) -> SearcherState:
 
 
 def _running(value: Any, optimizer: CARBS) -> dict[str, dict[str, Any]]:
-    if not isinstance(value, Mapping):
-        raise StateError(f"state['running'] must be an object, got {type(value).__name__}")
     running = {}
-    for trial_id, suggestion in value.items():
+    for trial_id, item in read_mapping(value, "state['running']").items():
         where = f"state['running'][{trial_id!r}]"
-        if not isinstance(suggestion, Mapping):
-            raise StateError(f"{where} must be a suggestion dict, got {type(suggestion).__name__}")
+        suggestion = read_mapping(item, where)
         if suggestion.get(SUGGESTION_ID_DICT_KEY) != trial_id:
             raise StateError(f"{where} must carry its trial id as {SUGGESTION_ID_DICT_KEY!r}")
         try:
@@ -103,6 +98,7 @@ def _running(value: Any, optimizer: CARBS) -> dict[str, dict[str, Any]]:
 
 
 def _trial_ids(value: Any, key: str) -> set[str]:
-    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+    trial_ids = read_list(value, f"state[{key!r}]")
+    if not all(isinstance(t, str) for t in trial_ids):
         raise StateError(f"state[{key!r}] must be a list of trial ids, got {value!r}")
-    return set(value)
+    return set(trial_ids)
