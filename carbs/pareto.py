@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from carbs.observations import ObservationInBasic
+from carbs.surrogate.transforms import power_of_two_scale
 
 # Inputs that agree to this many decimals in basic space are the same point.
 _GROUPING_DECIMALS = 9
@@ -104,12 +105,17 @@ def relative_noise(groups: Sequence[ObservationGroup]) -> float | None:
     every output. ``None`` until some group has a repeat, or while the outputs
     have no spread.
     """
-    repeated = [np.asarray(g.outputs) for g in groups if g.count > 1]
-    if not repeated:
+    if not any(g.count > 1 for g in groups):
         return None
+    # The ratio does not depend on the outputs' units: measured on outputs scaled into
+    # [-2, 2], squares of outputs near the largest float do not overflow.
+    outputs = [np.asarray(g.outputs, dtype=np.float64) for g in groups]
+    scale = power_of_two_scale(np.concatenate(outputs))
+    outputs = [o / scale for o in outputs]
+    repeated = [o for o in outputs if o.shape[0] > 1]
     squares = sum(float(((o - o.mean()) ** 2).sum()) for o in repeated)
     degrees = sum(o.shape[0] - 1 for o in repeated)
-    q1, q3 = np.quantile([o for g in groups for o in g.outputs], [0.25, 0.75])
+    q1, q3 = np.quantile(np.concatenate(outputs), [0.25, 0.75])
     spread = float(q3 - q1) / _IQR_PER_STD
     if not spread > 0:
         return None

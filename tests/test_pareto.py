@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -216,6 +217,18 @@ def test_relative_noise_pools_repeats_over_the_robust_spread() -> None:
     q1, q3 = float(np.quantile(outputs, 0.25)), float(np.quantile(outputs, 0.75))
     pooled = math.sqrt((2.0 + 6.0) / (1 + 2))
     assert relative_noise(groups) == pytest.approx(pooled / ((q3 - q1) / 1.349))
+
+
+def test_relative_noise_of_outputs_near_the_largest_float_is_that_of_the_same_runs_scaled() -> None:
+    # The ratio has no units; squaring outputs of 1e308 used to overflow to inf or NaN.
+    outputs = [(1.5e308, 1.2e308), (-1.6e308,), (1.0e308, 1.3e308, 0.9e308), (2.0e307,)]
+    groups = [_group(float(i), o, 1.0) for i, o in enumerate(outputs)]
+    scaled = [_group(float(i), tuple(v / 1e300 for v in o), 1.0) for i, o in enumerate(outputs)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        noise = relative_noise(groups)
+    assert noise is not None and math.isfinite(noise)
+    assert noise == pytest.approx(relative_noise(scaled), rel=1e-12)
 
 
 def test_relative_noise_is_unknown_without_repeats_or_spread() -> None:

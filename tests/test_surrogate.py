@@ -202,6 +202,22 @@ def test_extrapolating_past_the_float_range_gives_infinities_without_warnings() 
     assert torch.isfinite(surrogate).all() and surrogate[0] < surrogate[1]
 
 
+def test_outputs_spanning_the_float_range_map_to_finite_values_where_the_answer_is_finite() -> None:
+    # From -1.7e308 to 1.7e308 the differences and slopes pass the largest float; the
+    # line beyond the worst output is still finite a little way out, as is the middle.
+    transform = QuantileNormalTransform.fit(np.array([-1.7e308, 1.7e308]), 1)
+    low, high = transform.surrogate_values
+    queries = torch.tensor([low - 0.01, 0.0, high + 0.01], dtype=torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        outputs = transform.from_surrogate(queries)
+        back = transform.to_surrogate(outputs)
+    beyond = 1.7e308 * (1 + 0.02 / (high - low))  # the end slope 3.4e308 / (high - low) overflows
+    expected = [-beyond, 0.0, beyond]
+    np.testing.assert_allclose(outputs.numpy(), expected, rtol=1e-12)
+    np.testing.assert_allclose(back.numpy(), queries.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_log_cost_transform_maps_observed_range_to_unit_interval() -> None:
     costs = np.array([3.0, 30.0, 0.3, 10.0])
     transform = LogCostTransform.fit(costs)

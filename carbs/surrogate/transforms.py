@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import attrs
 import numpy as np
 import torch
@@ -79,20 +81,38 @@ def _interp_linear_tails(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.nd
 
     An end gap narrower than float64 resolution at the data's scale counts as that
     resolution: two outputs that differ by ~1e-308 would otherwise give an infinite
-    slope and map everything beyond them to infinity. Past the float range the
-    line gives infinities, without a warning.
+    slope and map everything beyond them to infinity. ``xp`` and ``fp`` are scaled
+    down by powers of two (exact) while the lines are drawn, so that outputs near
+    the largest float neither overflow the differences and slopes nor turn a finite
+    answer into an infinity; only an answer past the float range is infinite, and
+    without a warning.
     """
     if xp.shape[0] == 1:
         return fp[0] + (x - xp[0])
+    x_scale, f_scale = power_of_two_scale(xp), power_of_two_scale(fp)
+    x, xp, fp = x / x_scale, xp / x_scale, fp / f_scale
     result = np.interp(x, xp, fp)
     resolution = np.finfo(np.float64).eps * max(1.0, float(np.abs(xp).max()))
     left_slope = (fp[1] - fp[0]) / max(xp[1] - xp[0], resolution)
     right_slope = (fp[-1] - fp[-2]) / max(xp[-1] - xp[-2], resolution)
-    # Far past outputs near the largest float the line leaves the float range, where inf
-    # is the answer; np.where also evaluates each line where the other value is kept.
+    # Far past the data the line leaves the float range, where inf is the answer;
+    # np.where also evaluates each line where the other value is kept.
     with np.errstate(over="ignore"):
         result = np.where(x < xp[0], fp[0] + (x - xp[0]) * left_slope, result)
-        return np.where(x > xp[-1], fp[-1] + (x - xp[-1]) * right_slope, result)
+        result = np.where(x > xp[-1], fp[-1] + (x - xp[-1]) * right_slope, result)
+        return result * f_scale
+
+
+def power_of_two_scale(values: np.ndarray) -> float:
+    """A power of two that brings ``values`` within ``[-2, 2]`` (1 if they already are).
+
+    Dividing by it is exact (short of subnormals), so a computation on the scaled
+    values gives the same bits, scaled, without overflowing near the largest float.
+    """
+    largest = float(np.abs(values).max())
+    if not largest > 2.0:
+        return 1.0
+    return math.ldexp(1.0, math.frexp(largest)[1] - 1)
 
 
 @attrs.frozen
