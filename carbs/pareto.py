@@ -45,12 +45,12 @@ class ObservationGroup:
     @property
     def mean_output(self) -> float:
         """Mean output of the group."""
-        return float(np.mean(self.outputs))
+        return _mean(self.outputs)
 
     @property
     def mean_cost(self) -> float:
         """Mean cost of the group."""
-        return float(np.mean(self.costs))
+        return _mean(self.costs)
 
     def signed_mean(self, better_direction_sign: int) -> float:
         """Mean output times ``better_direction_sign`` (larger is better)."""
@@ -59,6 +59,14 @@ class ObservationGroup:
     def signed_best(self, better_direction_sign: int) -> float:
         """Best single output times ``better_direction_sign`` (larger is better)."""
         return max(o * better_direction_sign for o in self.outputs)
+
+
+def _mean(values: Sequence[float]) -> float:
+    """Mean of finite values; finite too when their sum passes the largest float (two
+    outputs of 1.7e308), since it is taken on the values scaled by a power of two."""
+    array = np.asarray(values, dtype=np.float64)
+    scale = power_of_two_scale(array)
+    return float(np.mean(array / scale)) * scale
 
 
 def ranked_successes(

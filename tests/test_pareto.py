@@ -219,6 +219,21 @@ def test_relative_noise_pools_repeats_over_the_robust_spread() -> None:
     assert relative_noise(groups) == pytest.approx(pooled / ((q3 - q1) / 1.349))
 
 
+def test_a_group_of_runs_near_the_largest_float_has_a_finite_mean() -> None:
+    # Their sum passes the float range; the mean of 1.7e308 and 1.5e308 does not.
+    group = ObservationGroup(
+        input_in_basic=torch.zeros(1, dtype=torch.float64),
+        outputs=(1.7e308, 1.5e308),
+        costs=(1.6e308, 1.6e308),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert group.mean_output == pytest.approx(1.6e308, rel=1e-15)
+        assert group.mean_cost == 1.6e308
+        assert group.signed_mean(-1) == pytest.approx(-1.6e308, rel=1e-15)
+    assert _group(0.0, (1.0, 2.0, 4.0), 1.0).mean_output == 7 / 3  # same bits as before
+
+
 def test_relative_noise_of_outputs_near_the_largest_float_is_that_of_the_same_runs_scaled() -> None:
     # The ratio has no units; squaring outputs of 1e308 used to overflow to inf or NaN.
     outputs = [(1.5e308, 1.2e308), (-1.6e308,), (1.0e308, 1.3e308, 0.9e308), (2.0e307,)]
