@@ -169,8 +169,9 @@ def replayed_run(run: Sequence[Record], rule: StoppingRule | None = None) -> lis
     for record in run:
         reports = [(c, o) for c, o in record.get("curve") or [] if o is not None]
         stop_cost = None
-        for cost, output in reports:
+        for index, (cost, output) in enumerate(reports):
             decision = decide(
+                reports=[(c, -o) for c, o in reports[: index + 1]],
                 cost=cost,
                 value=-output,
                 planned_cost=record["planned_cost"],

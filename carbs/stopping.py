@@ -8,9 +8,18 @@ of the sweep's completed runs (they share a schedule): at the running run's
 fraction of its planned cost, each completed curve is read as it stood then
 (its latest report at or before that fraction), and a least-squares line (plus
 the log of the final cost, once there are enough curves) maps that reading to
-the final output. The line's Student-t predictive distribution, which is wide
-while few curves are known, gives the probability of improving the front. Outputs are handled as
-"goodness", ``better_direction_sign * output``, so larger is always better.
+the final output. Once there are enough curves, the run's progress since half
+its fraction (its reading now minus its reading then) is offered as one more
+regressor, and kept only if it predicts the completed runs' finals better when
+each is left out of the fit (the PRESS statistic): on a schedule whose remaining
+gain depends on the run (a loss that still falls as a power of the tokens), the
+curve's recent slope tells it, while on noisy per-epoch scores it is mostly
+noise and is left out. When kept, it moves the prediction's centre; the width
+never falls below the reading-only fit's leave-one-out error, since the winner
+of that comparison looks more precise than it is. The fit's Student-t
+predictive distribution, which is wide while few curves are known, gives the
+probability of improving the front. Outputs are handled as "goodness",
+``better_direction_sign * output``, so larger is always better.
 
 The optimizer (:meth:`carbs.CARBS.should_stop`) gathers the curves and the front
 and calls :func:`decide`; the Optuna pruner calls the same function with curves
@@ -104,11 +113,17 @@ class CompletedCurve:
         read them with knowledge the running run does not have yet, and make the
         projection overconfident late in a run.
         """
-        latest = None
-        for cost, value in zip(self.costs, self.values, strict=True):
-            if cost <= fraction * self.final_cost:
-                latest = value
-        return latest
+        return latest_report(self.costs, self.values, fraction * self.final_cost)
+
+
+def latest_report(costs: Sequence[float], values: Sequence[float], max_cost: float) -> float | None:
+    """The value of the latest report made at a cost of at most ``max_cost`` (reports
+    in order; ``None`` if none was)."""
+    latest = None
+    for cost, value in zip(costs, values, strict=True):
+        if cost <= max_cost:
+            latest = value
+    return latest
 
 
 @attrs.frozen
@@ -211,6 +226,7 @@ def decide(
     front_values: Sequence[float],
     rule: StoppingRule,
     better_direction_sign: int,
+    reports: Sequence[tuple[float, float]] = (),
 ) -> StopDecision:
     """Whether a running run at ``(cost, value)`` should stop.
 
@@ -223,6 +239,9 @@ def decide(
         front_values: Their goodness.
         rule: The thresholds.
         better_direction_sign: Turns goodness back into the user's outputs.
+        reports: The run's reports so far as ``(cost, goodness)``, oldest first (the
+            latest may be among them); without them its progress is unknown and
+            the projection reads its latest value alone.
 
     Returns:
         The decision; the projected and front outputs are in the user's units. A
@@ -257,7 +276,10 @@ def decide(
             f"(minimum {rule.min_runs})"
         )
         return attrs.evolve(keep_going, reason=reason)
-    projection = _project(usable, value, planned_cost)
+    reported_costs = [c for c, _ in reports]
+    earlier = latest_report(reported_costs, [v for _, v in reports], 0.5 * cost)
+    progress = None if earlier is None else value - earlier
+    projection = _project(usable, value, planned_cost, fraction, progress)
     if projection is None:
         reason = "the completed curves do not determine a projection"
         return attrs.evolve(keep_going, reason=reason)
@@ -278,8 +300,30 @@ def decide(
     )
 
 
+def leave_one_out_error(features: np.ndarray, finals: np.ndarray) -> float:
+    """Sum of squared leave-one-out residuals of the least-squares fit (PRESS).
+
+    Each run's final is predicted by the fit to the other runs, in closed form:
+    the residual divided by one minus the run's leverage.
+
+    Args:
+        features: Shape ``(n, p)``.
+        finals: Shape ``(n,)``.
+    """
+    inverse = np.linalg.pinv(features.T @ features)
+    residuals = finals - features @ (inverse @ features.T @ finals)
+    leverage = np.einsum("ij,jk,ik->i", features, inverse, features)
+    # A run with leverage 1 is fitted exactly by any model: it cannot judge them.
+    held_out = np.where(leverage < 1.0 - 1e-9, residuals / (1.0 - leverage), 0.0)
+    return float(held_out @ held_out)
+
+
 def _project(
-    usable: Sequence[tuple[float, CompletedCurve]], value: float, planned_cost: float
+    usable: Sequence[tuple[float, CompletedCurve]],
+    value: float,
+    planned_cost: float,
+    fraction: float,
+    progress: float | None,
 ) -> Projection | None:
     readings = np.array([reading for reading, _ in usable])
     finals = np.array([c.final_value for _, c in usable])
@@ -289,4 +333,26 @@ def _project(
     if len(usable) >= CURVES_PER_COEFFICIENT * 3 and np.ptp(log_costs) > 0.0:
         columns.append(log_costs)
         query.append(math.log(planned_cost))
-    return project_final(np.stack(columns, axis=1), finals, np.array(query))
+    features = np.stack(columns, axis=1)
+    without_progress = project_final(features, finals, np.array(query))
+    if progress is None:
+        return without_progress
+    # The progress regressor, on the curves that had reported by half the fraction.
+    halves = [c.value_at(0.5 * fraction) for _, c in usable]
+    rows = [i for i, half in enumerate(halves) if half is not None]
+    if len(rows) < CURVES_PER_COEFFICIENT * (features.shape[1] + 1):
+        return without_progress
+    progresses = np.array([readings[i] - halves[i] for i in rows])
+    with_progress = np.concatenate([features[rows], progresses[:, None]], axis=1)
+    reading_only_error = leave_one_out_error(features[rows], finals[rows])
+    if leave_one_out_error(with_progress, finals[rows]) >= reading_only_error:
+        return without_progress
+    projection = project_final(with_progress, finals[rows], np.array([*query, progress]))
+    if projection is None:
+        return without_progress
+    # The progress was chosen because its leave-one-out error is the lower one, so
+    # its own spread is optimistic (the winner of a comparison looks better than it
+    # is). It moves the projection's centre; its width never falls below the
+    # reading-only fit's out-of-sample error.
+    width_floor = math.sqrt(reading_only_error / len(rows))
+    return attrs.evolve(projection, scale=max(projection.scale, width_floor))

@@ -279,6 +279,7 @@ class Sweep:
                 config.early_stopping_probability,
             ),
             better_direction_sign=sign,
+            reports=[(c, sign * v) for c, v in zip(curve.costs, curve.outputs, strict=True)],
         )
 
     def _planned_cost(self, suggestion_id: str, curve: stopping.ReportedCurve) -> float | None:

@@ -65,6 +65,40 @@ def test_a_hopeless_trial_is_pruned_and_a_promising_one_is_not() -> None:
     assert run_trial(study, 1e-2, 20)[0] is None  # the best lr runs to the end
 
 
+def climbing_loss(final: float, gain: float, step: int) -> float:
+    """A loss that falls as ``gain * (f**-0.5 - 1)`` towards ``final`` along the fraction f
+    of 10 steps: how much is still to come differs from run to run."""
+    return final + gain * ((step / 10) ** -0.5 - 1)
+
+
+def test_the_pruner_reads_how_fast_a_trial_still_improves() -> None:
+    """Two trials report the same loss at step 4 of 10; the one still falling steeply will
+    beat the study's best and runs on, the one that has flattened out is pruned."""
+    study = optuna.create_study(direction="minimize", pruner=optuna.pruners.NopPruner())
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        final, gain = float(rng.uniform(1.0, 3.0)), float(rng.uniform(0.2, 5.0))
+        trial = study.ask()
+        trial.set_user_attr("cost", 10.0)
+        for step in range(1, 11):
+            trial.report(climbing_loss(final, gain, step), step)
+        study.tell(trial, final)
+    study.pruner = CARBSPruner(total_steps=10)
+    still_to_come = 0.4**-0.5 - 1
+    decisions = {}
+    for name, final in (("steep", 0.5), ("flat", 2.8)):
+        trial = study.ask()
+        for step in range(1, 5):
+            trial.report(climbing_loss(final, (3.0 - final) / still_to_come, step), step)
+        frozen = study.get_trials(deepcopy=False)[trial.number]
+        assert frozen.intermediate_values[4] == pytest.approx(3.0)
+        decisions[name] = study.pruner.decision(study, frozen)
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    assert decisions["steep"].projected_output == pytest.approx(0.5, abs=0.01)
+    assert decisions["flat"].projected_output == pytest.approx(2.8, abs=0.01)
+    assert not decisions["steep"].should_stop and decisions["flat"].should_stop
+
+
 def test_the_pruner_never_prunes_before_enough_curves_or_the_minimum_fraction() -> None:
     study = optuna.create_study(direction="minimize", pruner=CARBSPruner(total_steps=20))
     for lr in (1e-2, 2e-2, 5e-3, 3e-2):  # four completed curves: below min_runs=5

@@ -26,6 +26,8 @@ from carbs.stopping import (
     StoppingRule,
     decide,
     front_value_at,
+    latest_report,
+    leave_one_out_error,
     project_final,
 )
 from carbs.suggestions import fit_surrogate
@@ -201,6 +203,102 @@ def test_least_squares_projection_and_its_uncertainty() -> None:
     assert outside.scale > inside.scale  # extrapolation is less certain
     assert inside.probability_above(inside.mean) == pytest.approx(0.5)
     assert project_final(features[:2], finals[:2], np.array([1.0, 2.0])) is None
+
+
+def power_law_curves(count: int, seed: int = 0) -> list[CompletedCurve]:
+    """Runs whose goodness climbs as ``final - gain * (f**-0.5 - 1)`` along the fraction f
+    of their cost 10, each with its own remaining ``gain``: a reading at f = 0.4 alone
+    leaves the final open by the gain still to come; with the climb since f = 0.2 (which
+    is proportional to the gain) it is exact."""
+    rng = np.random.default_rng(seed)
+    fractions = (0.2, 0.4, 0.6, 0.8)
+    curves = []
+    for _ in range(count):
+        final, gain = float(rng.uniform(0.0, 2.0)), float(rng.uniform(0.2, 3.0))
+        values = tuple(final - gain * (f**-0.5 - 1) for f in fractions)
+        curves.append(CompletedCurve(tuple(10 * f for f in fractions), values, 10.0, final))
+    return curves
+
+
+def climbing_run(final: float, reading: float) -> list[tuple[float, float]]:
+    """A running run of the same kind that reads ``reading`` at cost 4 of 10 and will end at
+    ``final``: its reports at costs 2 and 4."""
+    gain = (final - reading) / (0.4**-0.5 - 1)
+    return [(10 * f, final - gain * (f**-0.5 - 1)) for f in (0.2, 0.4)]
+
+
+def test_the_runs_climb_so_far_joins_the_projection_when_it_predicts_the_finals() -> None:
+    curves = power_law_curves(12)
+    # Two runs read the same 0.5 at 40% of their cost: one still climbing steeply (it ends
+    # at 2.1, above the front's 1.9), one that has flattened out (it ends at 0.6).
+    steep, flat = climbing_run(2.1, 0.5), climbing_run(0.6, 0.5)
+    decisions = {
+        name: run_decision(reports[-1][1], cost=4.0, completed=curves, reports=reports)
+        for name, reports in (("steep", steep), ("flat", flat))
+    }
+    assert decisions["steep"].projected_output == pytest.approx(2.1, abs=0.01)
+    assert decisions["flat"].projected_output == pytest.approx(0.6, abs=0.01)
+    assert not decisions["steep"].should_stop and decisions["flat"].should_stop
+    # Without its reports the rule sees one reading for both, and cannot tell them apart.
+    blind = run_decision(steep[-1][1], cost=4.0, completed=curves)
+    assert abs(blind.projected_output - 2.1) > 0.5 and blind.projected_std > 0.3
+
+
+def test_the_climb_moves_the_projection_but_never_narrows_it_below_the_reading_alone() -> None:
+    """The climb is chosen because it predicts the completed finals better when each run is
+    left out; a fit chosen that way looks more precise than it is. On these curves it fits
+    exactly, yet the projection keeps the reading-only fit's out-of-sample spread: a run
+    projected just under the front (1.8 against 1.9) runs on, and one far under it stops."""
+    curves = power_law_curves(12)
+    readings = np.array([c.value_at(0.4) for c in curves])
+    finals = np.array([c.final_value for c in curves])
+    features = np.column_stack([np.ones(12), readings])
+    reading_only_spread = math.sqrt(leave_one_out_error(features, finals) / 12)
+    assert reading_only_spread > 0.3
+    decisions = {}
+    for final in (1.8, 0.6):
+        reports = climbing_run(final, 0.5)
+        decisions[final] = run_decision(0.5, cost=4.0, completed=curves, reports=reports)
+    close, far = decisions[1.8], decisions[0.6]
+    assert close.projected_output == pytest.approx(1.8, abs=0.01)
+    assert close.projected_std == pytest.approx(reading_only_spread, rel=1e-9)
+    assert not close.should_stop and close.improvement_probability > 0.3
+    assert far.should_stop and far.projected_std == close.projected_std
+
+
+def test_a_climb_that_does_not_predict_the_finals_is_left_out() -> None:
+    """On curves whose climb is noise (the final is the reading plus 1, the earlier report
+    scattered at random), the projection is exactly the one without the run's reports."""
+    rng = np.random.default_rng(5)
+    curves = []
+    for _ in range(12):
+        reading = float(rng.uniform(0.0, 1.0))
+        first = reading + float(rng.normal())
+        final = reading + 1.0 + 0.05 * float(rng.normal())
+        curves.append(CompletedCurve((2.0, 4.0), (first, reading), 10.0, final))
+    reports = [(2.0, 0.5 - 3.0), (4.0, 0.5)]  # a climb far from any curve's
+    with_reports = run_decision(0.5, cost=4.0, completed=curves, reports=reports)
+    without = run_decision(0.5, cost=4.0, completed=curves)
+    assert with_reports.projected_output == without.projected_output
+    assert with_reports.projected_std == without.projected_std
+
+
+def test_leave_one_out_error_is_the_sum_of_refits_without_each_run() -> None:
+    rng = np.random.default_rng(2)
+    features = np.column_stack([np.ones(9), rng.normal(size=9), rng.normal(size=9)])
+    finals = features @ np.array([1.0, 2.0, -1.0]) + 0.3 * rng.normal(size=9)
+    by_refits = 0.0
+    for i in range(9):
+        keep = np.arange(9) != i
+        coefficients, *_ = np.linalg.lstsq(features[keep], finals[keep], rcond=None)
+        by_refits += float(finals[i] - features[i] @ coefficients) ** 2
+    assert leave_one_out_error(features, finals) == pytest.approx(by_refits, rel=1e-9)
+
+
+def test_latest_report_is_the_last_one_made_within_the_cost() -> None:
+    assert latest_report((1.0, 2.0, 4.0), (5.0, 6.0, 7.0), 3.9) == 6.0
+    assert latest_report((1.0, 2.0, 4.0), (5.0, 6.0, 7.0), 4.0) == 7.0
+    assert latest_report((1.0,), (5.0,), 0.5) is None
 
 
 def test_front_value_is_the_best_run_that_cost_no_more() -> None:

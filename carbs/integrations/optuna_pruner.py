@@ -146,6 +146,7 @@ class CARBSPruner(BasePruner):
             front_values=[c.final_value for c, _ in completed],
             rule=self._rule,
             better_direction_sign=sign,
+            reports=_running_reports(trial, costs, planned, steps, sign),
         )
 
     def _steps(self, trial: FrozenTrial) -> float | None:
@@ -199,6 +200,21 @@ class CARBSPruner(BasePruner):
         costs, values = zip(*points, strict=True)
         curve = CompletedCurve(costs, values, float(cost), sign * trial.value)
         return curve, steps
+
+
+def _running_reports(
+    trial: FrozenTrial, costs: dict[int, float], planned: float | None, steps: float, sign: int
+) -> list[tuple[float, float]]:
+    """The running trial's reports as ``(cost, goodness)``, read like its latest one: the
+    reported cost of a step, else its share of the planned cost."""
+    reports = []
+    for step, value in sorted(trial.intermediate_values.items()):
+        cost = costs.get(step)
+        if cost is None and planned is not None and steps > 0:
+            cost = planned * min(step / steps, 1.0)
+        if cost is not None and cost > 0 and is_number(value):
+            reports.append((cost, sign * float(value)))
+    return reports
 
 
 def _reported_costs(trial: FrozenTrial) -> dict[int, float]:
