@@ -34,9 +34,16 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
+from carbs.surrogate.transforms import power_of_two_scale
+
 # The log of the final cost joins the regression only with this many curves per
 # coefficient, so that a thin sweep is not fitted with three free coefficients.
 CURVES_PER_COEFFICIENT = 3
+
+# Goodness beyond this is projected in units of a power of two (exact), so that the
+# least squares' squares and the progress's differences stay within the float range;
+# ordinary values are projected as they are, bit for bit.
+LARGEST_UNSCALED_GOODNESS = 2.0**500
 
 DIVERGED_REASON = "the run reported a NaN or infinite output: it diverged, and counts as a failure"
 
@@ -114,6 +121,11 @@ class CompletedCurve:
         projection overconfident late in a run.
         """
         return latest_report(self.costs, self.values, fraction * self.final_cost)
+
+    def in_units(self, unit: float) -> CompletedCurve:
+        """This curve with every goodness divided by ``unit``."""
+        values = tuple(v / unit for v in self.values)
+        return CompletedCurve(self.costs, values, self.final_cost, self.final_value / unit)
 
 
 def latest_report(costs: Sequence[float], values: Sequence[float], max_cost: float) -> float | None:
@@ -276,14 +288,16 @@ def decide(
             f"(minimum {rule.min_runs})"
         )
         return attrs.evolve(keep_going, reason=reason)
+    unit = _goodness_unit([value, target, *(v for _, v in reports), *_curve_goodness(usable)])
+    usable = [(reading / unit, c.in_units(unit)) for reading, c in usable]
     reported_costs = [c for c, _ in reports]
-    earlier = latest_report(reported_costs, [v for _, v in reports], 0.5 * cost)
-    progress = None if earlier is None else value - earlier
-    projection = _project(usable, value, planned_cost, fraction, progress)
+    earlier = latest_report(reported_costs, [v / unit for _, v in reports], 0.5 * cost)
+    progress = None if earlier is None else value / unit - earlier
+    projection = _project(usable, value / unit, planned_cost, fraction, progress)
     if projection is None:
         reason = "the completed curves do not determine a projection"
         return attrs.evolve(keep_going, reason=reason)
-    probability = projection.probability_above(target)
+    probability = projection.probability_above(target / unit)
     should_stop = probability < rule.probability
     verdict = "below" if should_stop else "not below"
     reason = (
@@ -294,10 +308,24 @@ def decide(
         keep_going,
         should_stop=should_stop,
         reason=reason,
-        projected_output=sign * projection.mean,
-        projected_std=projection.scale,
+        projected_output=sign * projection.mean * unit,
+        projected_std=projection.scale * unit,
         improvement_probability=probability,
     )
+
+
+def _curve_goodness(usable: Sequence[tuple[float, CompletedCurve]]) -> list[float]:
+    return [v for _, c in usable for v in (*c.values, c.final_value)]
+
+
+def _goodness_unit(values: Sequence[float]) -> float:
+    """1 for ordinary goodness; a power of two bringing it within ``[-2, 2]`` once any
+    finite value passes :data:`LARGEST_UNSCALED_GOODNESS`."""
+    array = np.array(values, dtype=float)
+    finite = array[np.isfinite(array)]
+    if not finite.size or not float(np.abs(finite).max()) > LARGEST_UNSCALED_GOODNESS:
+        return 1.0
+    return power_of_two_scale(finite)
 
 
 def leave_one_out_error(features: np.ndarray, finals: np.ndarray) -> float:

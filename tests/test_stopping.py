@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -264,6 +265,38 @@ def test_the_climb_moves_the_projection_but_never_narrows_it_below_the_reading_a
     assert close.projected_std == pytest.approx(reading_only_spread, rel=1e-9)
     assert not close.should_stop and close.improvement_probability > 0.3
     assert far.should_stop and far.projected_std == close.projected_std
+
+
+def test_a_sweep_near_the_largest_float_is_projected_as_the_same_sweep_scaled_down() -> None:
+    """Goodness near 1.7e308 squared (in the least squares) or differenced (the climb)
+    overflowed, and the fit raised; the projection is now taken in units of a power of
+    two, so the decision is the one of the same sweep at ordinary magnitudes."""
+    huge = 2.0**1020
+
+    def scaled(curve: CompletedCurve, factor: float) -> CompletedCurve:
+        values = tuple(v * factor for v in curve.values)
+        return CompletedCurve(curve.costs, values, curve.final_cost, curve.final_value * factor)
+
+    curves = power_law_curves(12)
+    decisions = []
+    for factor in (1.0, huge):
+        reports = [(c, v * factor) for c, v in climbing_run(1.8, 0.5)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            decisions.append(
+                run_decision(
+                    0.5 * factor,
+                    cost=4.0,
+                    completed=[scaled(c, factor) for c in curves],
+                    front_values=[0.5 * factor, 1.9 * factor, 3.0 * factor],
+                    reports=reports,
+                )
+            )
+    ordinary, near_the_limit = decisions
+    assert near_the_limit.projected_output == pytest.approx(ordinary.projected_output * huge)
+    assert near_the_limit.projected_std == pytest.approx(ordinary.projected_std * huge)
+    assert near_the_limit.improvement_probability == pytest.approx(ordinary.improvement_probability)
+    assert near_the_limit.should_stop == ordinary.should_stop
 
 
 def test_a_climb_that_does_not_predict_the_finals_is_left_out() -> None:
