@@ -342,7 +342,8 @@ def leave_one_out_error(features: np.ndarray, finals: np.ndarray) -> float:
     residuals = finals - features @ (inverse @ features.T @ finals)
     leverage = np.einsum("ij,jk,ik->i", features, inverse, features)
     # A run with leverage 1 is fitted exactly by any model: it cannot judge them.
-    held_out = np.where(leverage < 1.0 - 1e-9, residuals / (1.0 - leverage), 0.0)
+    judged = leverage < 1.0 - 1e-9
+    held_out = np.divide(residuals, 1.0 - leverage, out=np.zeros_like(residuals), where=judged)
     return float(held_out @ held_out)
 
 

@@ -328,6 +328,16 @@ def test_leave_one_out_error_is_the_sum_of_refits_without_each_run() -> None:
     assert leave_one_out_error(features, finals) == pytest.approx(by_refits, rel=1e-9)
 
 
+def test_a_run_that_any_fit_matches_exactly_does_not_judge_the_fits() -> None:
+    """A run with a column of its own has leverage 1: every fit passes through it, so
+    it adds nothing to the leave-one-out error (and its 0 / (1 - 1) warns nowhere)."""
+    features = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    finals = np.array([2.0, -1.0, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert leave_one_out_error(features, finals) == 0.25
+
+
 def test_latest_report_is_the_last_one_made_within_the_cost() -> None:
     assert latest_report((1.0, 2.0, 4.0), (5.0, 6.0, 7.0), 3.9) == 6.0
     assert latest_report((1.0, 2.0, 4.0), (5.0, 6.0, 7.0), 4.0) == 7.0
