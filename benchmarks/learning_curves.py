@@ -15,6 +15,11 @@ what ``problem.evaluate(params, rng)`` returns (checked by :func:`check_curves`)
   the final checkpoint's noise is the one ``evaluate`` would draw. The cost so far
   is ``6 N f D``. A run whose learning rate diverges reports its 0.1 checkpoint and
   then fails at a fifth of its planned cost, as ``evaluate`` charges it.
+* ``lm_crossing_curve`` (simulated, a held-out check: not run by default): the LM
+  run's final loss reached along paths that cross, with noisier checkpoints at
+  higher learning rates (:func:`lm_crossing_curve`). Early readings mislead
+  there by construction, so it shows how a rule behaves off the two problems it
+  was developed on.
 * ``digits_mlp_curve`` (real training): the torch MLP of
   :mod:`benchmarks.problems.digits_mlp`, reporting the validation error after every
   epoch; the cost so far is the training FLOPs of the samples seen so far. The
@@ -126,6 +131,37 @@ def lm_planned_cost(params: ParamValues) -> float:
     return 6.0 * float(params["n_params"]) * float(params["tokens"])
 
 
+def lm_crossing_curve(params: ParamValues, rng: np.random.Generator) -> Iterator[CurvePoint]:
+    """The LM run's final loss, reached along paths that cross.
+
+    The loss still to come, ``B ((f D)^-beta - D^-beta)``, is scaled by
+    ``(optimal lr / lr)^0.5``: a high learning rate looks good early and ends worse
+    (its penalty), a low one looks poor early and ends better. Checkpoint noise
+    grows with the learning rate, ``0.01 + 0.05 max(0, log10(lr / optimal lr) + 1)``;
+    the final checkpoint's noise is the one ``evaluate`` would draw."""
+    n_params, tokens, lr = float(params["n_params"]), float(params["tokens"]), float(params["lr"])
+    planned = 6.0 * n_params * tokens
+    final_noise = float(rng.normal())
+    optimal = lm.optimal_lr(n_params)
+    penalty = lm.LR_PENALTY * math.log10(lr / optimal) ** 2
+    diverges = lr > lm.DIVERGENCE_FACTOR * optimal
+    shape = (optimal / lr) ** 0.5
+    noise_std = 0.01 + 0.05 * max(0.0, math.log10(lr / optimal) + 1.0)
+    final_truth = lm.scaling_loss(n_params, tokens) + penalty
+    for step in range(1, LM_CHECKPOINTS + 1):
+        fraction = step / LM_CHECKPOINTS
+        if diverges and fraction >= lm.FAILED_COST_FRACTION - 1e-12:
+            yield CurvePoint(math.nan, lm.FAILED_COST_FRACTION * planned, None, step, True)
+            return
+        to_come = lm.scaling_loss(n_params, fraction * tokens) - lm.scaling_loss(n_params, tokens)
+        truth = final_truth + shape * to_come
+        if step == LM_CHECKPOINTS:
+            yield CurvePoint(truth + lm.NOISE_STD * final_noise, planned, truth, step)
+        else:
+            noise = noise_std * float(rng.normal())
+            yield CurvePoint(truth + noise, fraction * planned, truth, step)
+
+
 # --- digits MLP ------------------------------------------------------------------------
 
 
@@ -190,6 +226,14 @@ CURVE_PROBLEMS: dict[str, CurveProblem] = {
         max_steps=LM_CHECKPOINTS,
         final_true_fn=lm.noise_free,
     ),
+    "lm_crossing_curve": CurveProblem(
+        name="lm_crossing_curve",
+        problem=PROBLEMS["lm_scaling"],
+        curve_fn=lm_crossing_curve,
+        planned_cost_fn=lm_planned_cost,
+        max_steps=LM_CHECKPOINTS,
+        final_true_fn=lm.noise_free,
+    ),
     "digits_mlp_curve": CurveProblem(
         name="digits_mlp_curve",
         problem=PROBLEMS["digits_mlp"],
@@ -198,6 +242,10 @@ CURVE_PROBLEMS: dict[str, CurveProblem] = {
         max_steps=digits.EPOCH_RANGE[1],
     ),
 }
+
+
+# What ``benchmarks/early_stopping.py`` runs unless told otherwise; the rest are checks.
+DEFAULT_CURVE_PROBLEMS = ("lm_scaling_curve", "digits_mlp_curve")
 
 
 def check_curves(name: str, draws: int = 6, seed: int = 0) -> None:

@@ -207,7 +207,24 @@ def test_learning_curves_end_where_the_problems_evaluate_ends() -> None:
     from benchmarks.learning_curves import check_curves
 
     check_curves("lm_scaling_curve", draws=20)
+    check_curves("lm_crossing_curve", draws=20)
     check_curves("digits_mlp_curve", draws=2)
+
+
+def test_the_crossing_curves_cross_where_the_learning_rate_is_too_high() -> None:
+    """The held-out check's point: a run at 3x the optimal learning rate reads better
+    than the optimal one at a tenth of its tokens and ends worse."""
+    from benchmarks.learning_curves import CURVE_PROBLEMS
+    from benchmarks.problems import scaling_law as lm
+
+    problem = CURVE_PROBLEMS["lm_crossing_curve"]
+    paths = {}
+    for factor in (1.0, 3.0):
+        params = {"n_params": 1e8, "tokens": 2e9, "lr": factor * lm.optimal_lr(1e8)}
+        points = list(problem.curve(params, np.random.default_rng(0)))
+        paths[factor] = [p.true_output for p in points]
+    assert paths[3.0][0] < paths[1.0][0] - 0.2
+    assert paths[3.0][-1] > paths[1.0][-1] + 0.02
 
 
 def test_early_stopping_smoke_run_compares_every_method(tmp_path: Path) -> None:
