@@ -140,14 +140,13 @@ def lm_crossing_curve(params: ParamValues, rng: np.random.Generator) -> Iterator
     grows with the learning rate, ``0.01 + 0.05 max(0, log10(lr / optimal lr) + 1)``;
     the final checkpoint's noise is the one ``evaluate`` would draw."""
     n_params, tokens, lr = float(params["n_params"]), float(params["tokens"]), float(params["lr"])
-    planned = 6.0 * n_params * tokens
+    planned = lm_planned_cost(params)
     final_noise = float(rng.normal())
     optimal = lm.optimal_lr(n_params)
-    penalty = lm.LR_PENALTY * math.log10(lr / optimal) ** 2
     diverges = lr > lm.DIVERGENCE_FACTOR * optimal
     shape = (optimal / lr) ** 0.5
     noise_std = 0.01 + 0.05 * max(0.0, math.log10(lr / optimal) + 1.0)
-    final_truth = lm.scaling_loss(n_params, tokens) + penalty
+    final_truth = lm.noise_free(params)
     for step in range(1, LM_CHECKPOINTS + 1):
         fraction = step / LM_CHECKPOINTS
         if diverges and fraction >= lm.FAILED_COST_FRACTION - 1e-12:
@@ -217,23 +216,21 @@ def digits_planned_cost(params: ParamValues) -> float:
     return digits.training_flops(int(params["width"]), digits.NUM_TRAIN * int(params["epochs"]))
 
 
+def _lm_curve_problem(name: str, curve_fn: CurveFn) -> CurveProblem:
+    """The LM scaling problem with ``curve_fn``'s checkpoints (its final loss unchanged)."""
+    return CurveProblem(
+        name=name,
+        problem=PROBLEMS["lm_scaling"],
+        curve_fn=curve_fn,
+        planned_cost_fn=lm_planned_cost,
+        max_steps=LM_CHECKPOINTS,
+        final_true_fn=lm.noise_free,
+    )
+
+
 CURVE_PROBLEMS: dict[str, CurveProblem] = {
-    "lm_scaling_curve": CurveProblem(
-        name="lm_scaling_curve",
-        problem=PROBLEMS["lm_scaling"],
-        curve_fn=lm_curve,
-        planned_cost_fn=lm_planned_cost,
-        max_steps=LM_CHECKPOINTS,
-        final_true_fn=lm.noise_free,
-    ),
-    "lm_crossing_curve": CurveProblem(
-        name="lm_crossing_curve",
-        problem=PROBLEMS["lm_scaling"],
-        curve_fn=lm_crossing_curve,
-        planned_cost_fn=lm_planned_cost,
-        max_steps=LM_CHECKPOINTS,
-        final_true_fn=lm.noise_free,
-    ),
+    "lm_scaling_curve": _lm_curve_problem("lm_scaling_curve", lm_curve),
+    "lm_crossing_curve": _lm_curve_problem("lm_crossing_curve", lm_crossing_curve),
     "digits_mlp_curve": CurveProblem(
         name="digits_mlp_curve",
         problem=PROBLEMS["digits_mlp"],
