@@ -277,6 +277,32 @@ def test_the_replay_stops_runs_where_the_rule_would_and_audits_each_stop() -> No
     )
 
 
+def test_the_known_final_bound_stops_exactly_the_runs_behind_the_front_by_the_margin() -> None:
+    from benchmarks.stopping_bounds import known_final_run
+
+    # A first run sets the front at 2.0; then a tie, a run 0.3 behind, a run that
+    # leads, a failure and a dearer run, all reporting at 25%, 50% and 75% of cost 10.
+    run = [_curve_record(i, final, [5.0, 4.0, 3.0]) for i, final in enumerate([2.0, 2.0, 2.3, 1.0])]
+    failed = {**_curve_record(4, math.nan, [5.0]), "failed": True, "cost": 5.0}
+    failed["curve"] = [[2.5, 5.0], [5.0, None]]
+    run += [failed, _curve_record(5, 3.0, [5.0, 4.0, 3.0], cost=20.0)]
+
+    def stopped(margin: float, min_fraction: float = 0.2) -> list[bool]:
+        return [r["stopped"] for r in known_final_run(run, margin, min_fraction)]
+
+    assert stopped(0.0) == [False, True, True, False, True, True]  # ties stop at margin 0
+    assert stopped(1e-12) == [False, False, True, False, True, True]
+    assert stopped(0.5) == [False, False, False, False, True, True]  # 3.0 is 2.0 behind 1.0
+    assert stopped(2.5) == [False, False, False, False, True, False]
+    replayed = known_final_run(run, 0.0, 0.2)
+    assert [r["cost"] for r in replayed] == pytest.approx([10, 2.5, 2.5, 10, 2.5, 5.0])
+    assert replayed[-1]["cumulative_cost"] == pytest.approx(32.5)
+    # The stop waits for the first report at or past the minimum fraction.
+    assert [r["cost"] for r in known_final_run(run, 0.0, 0.4)][1:3] == pytest.approx([5.0, 5.0])
+    # A run whose only report past the minimum is its end is never cut.
+    assert stopped(0.0, 0.8) == [False] * 4 + [False, False]
+
+
 def _sweep(optimizer: str, runs: list[tuple[float, float]], seed: int = 0) -> list[dict]:
     """hartmann3_mf records of one seed, from ``(cost, true output)`` pairs in order."""
     records, spent = [], 0.0
