@@ -229,9 +229,12 @@ class Sweep:
             )
 
     def forget(self, suggestion_id: str) -> bool:
-        """Drop an outstanding suggestion and its reports; ``False`` if it was not outstanding."""
+        """Drop an outstanding suggestion and its reports; ``False`` (and nothing dropped)
+        if it was not outstanding: a recorded run keeps its curve."""
+        if self._state.outstanding_suggestions.pop(suggestion_id, None) is None:
+            return False
         self._state.curves.pop(suggestion_id, None)
-        return self._state.outstanding_suggestions.pop(suggestion_id, None) is not None
+        return True
 
     # -- early stopping ----------------------------------------------------------------------------
     def add_report(

@@ -559,6 +559,19 @@ def test_forgetting_a_run_drops_its_reports() -> None:
     assert carbs.get_state_dict()["curves"] == {}
 
 
+def test_forgetting_a_recorded_run_keeps_its_curve() -> None:
+    # A retry's forget_suggestion after observe() changes nothing: the stopping
+    # rule still learns from the run's curve.
+    carbs = make_carbs()
+    suggestion = carbs.suggest().suggestion
+    carbs.report(suggestion, 2.0, 1.0, planned_cost=4.0)
+    carbs.observe(ObservationInParam(input=suggestion, output=1.0, cost=4.0))
+    before = carbs.serialize()
+    assert carbs.forget_suggestion(suggestion) is False
+    assert carbs.serialize() == before
+    assert carbs.to_dataframe()["curve"].tolist() == [[(1.0, 2.0)]]
+
+
 DATA = Path(__file__).resolve().parent / "data"
 
 
