@@ -34,15 +34,15 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from carbs.surrogate.transforms import power_of_two_scale
+from carbs.projection import Projection, leave_one_out_error, project_final
 
 # The log of the final cost joins the regression only with this many curves per
 # coefficient, so that a thin sweep is not fitted with three free coefficients.
 CURVES_PER_COEFFICIENT = 3
 
-# Goodness beyond this is projected in units of a power of two (exact), so that the
-# least squares' squares and the progress's differences stay within the float range;
-# ordinary values are projected as they are, bit for bit.
+# Goodness of the completed runs beyond this (or all of it below its inverse) is
+# projected in units of a power of two (exact), so that the least squares' squares stay
+# within the float range; ordinary values are projected as they are.
 LARGEST_UNSCALED_GOODNESS = 2.0**500
 
 DIVERGED_REASON = "the run reported a NaN or infinite output: it diverged, and counts as a failure"
@@ -174,54 +174,6 @@ class StopDecision:
         return self.should_stop
 
 
-@attrs.frozen
-class Projection:
-    """Student-t prediction of a final goodness: ``mean + scale * T(dof)``."""
-
-    mean: float
-    scale: float
-    dof: int
-
-    def probability_above(self, target: float) -> float:
-        """Probability that the final goodness exceeds ``target``."""
-        from scipy import stats  # loaded on first use: `import carbs` stays quick
-
-        if self.scale <= 0.0:
-            return float(self.mean > target)
-        return float(stats.t.sf((target - self.mean) / self.scale, self.dof))
-
-
-def project_final(features: np.ndarray, finals: np.ndarray, query: np.ndarray) -> Projection | None:
-    """Least-squares prediction of a final goodness from features of completed runs.
-
-    Args:
-        features: Shape ``(n, p)``; column 0 is the constant 1.
-        finals: Final goodness of the n runs, shape ``(n,)``.
-        query: Features of the running run, shape ``(p,)``.
-
-    Returns:
-        The predictive Student-t distribution (ordinary least squares with unknown
-        noise), or ``None`` when there are not more runs than coefficients.
-    """
-    n, p = features.shape
-    rank = int(np.linalg.matrix_rank(features))
-    if rank < p:  # a constant column: drop to the intercept-and-reading model
-        features, query = features[:, :rank], query[:rank]
-        p = rank
-    if n <= p:
-        return None
-    coefficients, *_ = np.linalg.lstsq(features, finals, rcond=None)
-    residuals = finals - features @ coefficients
-    dof = n - p
-    noise_variance = float(residuals @ residuals) / dof
-    # A perfect fit still leaves the run's own noise unknown: floor it at a tiny
-    # fraction of the spread of the finals, so that the t scale is never zero.
-    noise_variance = max(noise_variance, 1e-12 * (float(np.var(finals)) + 1e-300))
-    leverage = float(query @ np.linalg.pinv(features.T @ features) @ query)
-    scale = math.sqrt(noise_variance * (1.0 + leverage))
-    return Projection(mean=float(query @ coefficients), scale=scale, dof=dof)
-
-
 def front_value_at(costs: Sequence[float], values: Sequence[float], cost: float) -> float | None:
     """Best goodness among completed runs that cost at most ``cost`` (``None`` if none)."""
     eligible = [v for c, v in zip(costs, values, strict=True) if c <= cost]
@@ -288,11 +240,15 @@ def decide(
             f"(minimum {rule.min_runs})"
         )
         return attrs.evolve(keep_going, reason=reason)
-    unit = _goodness_unit([value, target, *(v for _, v in reports), *_curve_goodness(usable)])
+    # The unit is the completed runs': the running run's own values may be anything
+    # (a loss that spiked), and the projection takes them in a unit of their own.
+    unit = _goodness_unit([target, *_curve_goodness(usable)])
     usable = [(reading / unit, c.in_units(unit)) for reading, c in usable]
     reported_costs = [c for c, _ in reports]
     earlier = latest_report(reported_costs, [v / unit for _, v in reports], 0.5 * cost)
     progress = None if earlier is None else value / unit - earlier
+    if progress is not None and not math.isfinite(progress):
+        progress = None
     projection = _project(usable, value / unit, planned_cost, fraction, progress)
     if projection is None:
         reason = "the completed curves do not determine a projection"
@@ -319,32 +275,15 @@ def _curve_goodness(usable: Sequence[tuple[float, CompletedCurve]]) -> list[floa
 
 
 def _goodness_unit(values: Sequence[float]) -> float:
-    """1 for ordinary goodness; a power of two bringing it within ``[-2, 2]`` once any
-    finite value passes :data:`LARGEST_UNSCALED_GOODNESS`."""
+    """1 for ordinary goodness; a power of two bringing it within ``[1, 2)`` once the
+    largest finite magnitude passes :data:`LARGEST_UNSCALED_GOODNESS` or falls below its
+    inverse (the squares of the least squares would overflow or underflow)."""
     array = np.array(values, dtype=float)
-    finite = array[np.isfinite(array)]
-    if not finite.size or not float(np.abs(finite).max()) > LARGEST_UNSCALED_GOODNESS:
+    finite = np.abs(array[np.isfinite(array)])
+    largest = float(finite.max(initial=0.0))
+    if largest == 0.0 or 1.0 / LARGEST_UNSCALED_GOODNESS <= largest <= LARGEST_UNSCALED_GOODNESS:
         return 1.0
-    return power_of_two_scale(finite)
-
-
-def leave_one_out_error(features: np.ndarray, finals: np.ndarray) -> float:
-    """Sum of squared leave-one-out residuals of the least-squares fit (PRESS).
-
-    Each run's final is predicted by the fit to the other runs, in closed form:
-    the residual divided by one minus the run's leverage.
-
-    Args:
-        features: Shape ``(n, p)``.
-        finals: Shape ``(n,)``.
-    """
-    inverse = np.linalg.pinv(features.T @ features)
-    residuals = finals - features @ (inverse @ features.T @ finals)
-    leverage = np.einsum("ij,jk,ik->i", features, inverse, features)
-    # A run with leverage 1 is fitted exactly by any model: it cannot judge them.
-    judged = leverage < 1.0 - 1e-9
-    held_out = np.divide(residuals, 1.0 - leverage, out=np.zeros_like(residuals), where=judged)
-    return float(held_out @ held_out)
+    return math.ldexp(1.0, math.frexp(largest)[1] - 1)
 
 
 def _project(
@@ -383,5 +322,4 @@ def _project(
     # its own spread is optimistic (the winner of a comparison looks better than it
     # is). It moves the projection's centre; its width never falls below the
     # reading-only fit's out-of-sample error.
-    width_floor = math.sqrt(reading_only_error / len(rows))
-    return attrs.evolve(projection, scale=max(projection.scale, width_floor))
+    return projection.at_least_as_wide_as(math.sqrt(reading_only_error / len(rows)))

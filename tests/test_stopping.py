@@ -22,14 +22,13 @@ from carbs import (
     Param,
     StopDecision,
 )
+from carbs.projection import leave_one_out_error, project_final
 from carbs.stopping import (
     CompletedCurve,
     StoppingRule,
     decide,
     front_value_at,
     latest_report,
-    leave_one_out_error,
-    project_final,
 )
 from carbs.suggestions import fit_surrogate
 
@@ -297,6 +296,66 @@ def test_a_sweep_near_the_largest_float_is_projected_as_the_same_sweep_scaled_do
     assert near_the_limit.projected_std == pytest.approx(ordinary.projected_std * huge)
     assert near_the_limit.improvement_probability == pytest.approx(ordinary.improvement_probability)
     assert near_the_limit.should_stop == ordinary.should_stop
+
+
+def test_a_reading_far_beyond_the_completed_runs_is_extrapolated_not_ignored() -> None:
+    """A loss of 1e200 among curves of ordinary losses was fitted in a unit that made
+    the ordinary readings vanish, and the run was projected at the mean of the finals
+    (never stopped). It is now projected along the fitted line, however far out, and
+    its probability is the line's limit there."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        decisions = [run_decision(-reading) for reading in (1e10, 1e200, 1.7e308)]
+    for decision, reading in zip(decisions, (1e10, 1e200, 1.7e308), strict=True):
+        assert decision.should_stop
+        if reading < 1e300:  # at the largest float the query itself saturates
+            assert decision.projected_output == pytest.approx(1.0 - reading, rel=1e-3)
+        assert decision.improvement_probability == pytest.approx(
+            decisions[0].improvement_probability, rel=1e-6
+        )
+    assert decisions[0].improvement_probability < 1e-6
+
+
+def test_an_earlier_spike_in_the_runs_own_reports_leaves_the_projection_alone() -> None:
+    """The unit of the fit was taken over the run's reports too, so one report of a huge
+    loss shrank every completed curve to nothing: the run was never stopped again."""
+    plain = run_decision(-0.5)
+    spiked = run_decision(-0.5, reports=[(2.0, -1e200), (5.0, -0.5)])
+    assert spiked.should_stop and plain.should_stop
+    assert spiked.improvement_probability == plain.improvement_probability
+    assert spiked.projected_output == plain.projected_output
+
+
+@pytest.mark.parametrize("factor", [1e-9, 3e-200, 7.5e250])
+def test_the_decision_does_not_depend_on_the_outputs_units(factor: float) -> None:
+    """Outputs of order 1e-9 lost the reading's direction in the normal equations
+    (their condition number is the square of the fit's), and the run was kept going;
+    outputs below 1e-150 or above 1e150 underflow or overflow when squared."""
+
+    def scaled(curve: CompletedCurve) -> CompletedCurve:
+        values = tuple(v * factor for v in curve.values)
+        return CompletedCurve(curve.costs, values, curve.final_cost, curve.final_value * factor)
+
+    curves = power_law_curves(12)
+    decisions = []
+    for unit in (1.0, factor):
+        reports = [(c, v * unit) for c, v in climbing_run(0.6, 0.5)]
+        decisions.append(
+            run_decision(
+                0.5 * unit,
+                cost=4.0,
+                completed=[scaled(c) for c in curves] if unit != 1.0 else curves,
+                front_values=[0.5 * unit, 1.9 * unit, 3.0 * unit],
+                reports=reports,
+            )
+        )
+    ordinary, other_units = decisions
+    assert ordinary.should_stop and other_units.should_stop
+    assert other_units.improvement_probability == pytest.approx(
+        ordinary.improvement_probability, rel=1e-6
+    )
+    assert other_units.projected_output == pytest.approx(ordinary.projected_output * factor)
+    assert other_units.projected_std == pytest.approx(ordinary.projected_std * factor)
 
 
 def test_a_climb_that_does_not_predict_the_finals_is_left_out() -> None:

@@ -299,7 +299,22 @@ STOPPING_MUTATIONS = [
     ("carbs/stopping.py", "if len(usable) < rule.min_runs:", "if len(usable) < 3:"),
     ("carbs/stopping.py", "if c <= cost]", "]"),
     ("carbs/stopping.py", "if cost >= planned_cost:", "if cost > 2 * planned_cost:"),
-    ("carbs/stopping.py", "noise_variance * (1.0 + leverage)", "noise_variance * 1.0"),
+    (
+        "carbs/projection.py",
+        "math.sqrt((1.0 / unit) ** 2 + float(along @ along))",
+        "(1.0 / unit)",
+    ),
+    (
+        "carbs/projection.py",
+        "    scaled = features / units\n    rank",
+        "    scaled = features\n    rank",
+    ),
+    ("carbs/projection.py", "unit = power_of_two_scale(query)", "unit = 1.0"),
+    (
+        "carbs/stopping.py",
+        "unit = _goodness_unit([target, *_curve_goodness(usable)])",
+        "unit = _goodness_unit([value, target, *_curve_goodness(usable)])",
+    ),
     ("carbs/stopping.py", "if len(usable) >= CURVES_PER_COEFFICIENT * 3", "if False"),
     (
         "carbs/surrogate/model.py",
