@@ -125,6 +125,24 @@ def test_predict_is_close_to_observed_outputs() -> None:
         assert abs(float(predictions.output_mean[i]) - observation.output) < 0.25 * spread
 
 
+@pytest.mark.parametrize("count", [2, 3])
+def test_predict_gives_each_point_what_it_gives_it_alone(count: int) -> None:
+    """The success model has two latent functions; asked about exactly two points at
+    once, its prior variances were broadcast across the two functions, so the points'
+    success probabilities mixed (and could come out NaN)."""
+    carbs = _carbs()
+    points = [
+        {"lr": 1e-3, "width": 64, "x": 0.0},
+        {"lr": 3e-3, "width": 256, "x": 1.0},
+        {"lr": 1e-5, "width": 4096, "x": -5.0},
+    ][:count]
+    together = carbs.predict(points)
+    alone = [carbs.predict([point]) for point in points]
+    for field in ("success_probability", "output_mean", "output_std", "cost"):
+        expected = [float(getattr(p, field)[0]) for p in alone]
+        np.testing.assert_allclose(getattr(together, field), expected, rtol=1e-6)
+
+
 def test_predict_accepts_a_single_dict_and_a_suggestion_uuid() -> None:
     carbs = _carbs()
     point = {"lr": 1e-3, "width": 64, "x": 0.0, "suggestion_uuid": "abc"}

@@ -80,6 +80,11 @@ class _ConstantMeanGP(gpytorch.models.ExactGP):
             ``(mean, variance)``, each of shape ``(..., m)``; ``variance`` is ``None``
             when not asked for.
         """
+        batch_shape = self.covar_module.batch_shape
+        if x.dim() - 2 < len(batch_shape):
+            # Give the query the model's batch dims: an un-batched diagonal of length m
+            # would otherwise broadcast against the batch, wrongly when m equals it.
+            x = x.expand(*batch_shape, *x.shape[-2:])
         if self.prediction_strategy is None:
             self(x[..., :1, :])  # builds the prediction caches from one query point
         strategy = self.prediction_strategy
