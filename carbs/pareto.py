@@ -68,7 +68,10 @@ def _mean(values: Sequence[float]) -> float:
         return float(values[0])
     array = np.asarray(values, dtype=np.float64)
     scale = power_of_two_scale(array)
-    return float(np.mean(array / scale)) * scale
+    mean = float(np.mean(array / scale)) * scale
+    # Rounding can put the mean of equal values (three costs of 0.1) just past them,
+    # and a group that cost exactly the threshold would fall out of the cheap bucket.
+    return min(max(mean, float(array.min())), float(array.max()))
 
 
 def ranked_successes(
@@ -179,7 +182,12 @@ def pareto_groups(
             best_sample = confirmed.signed_best(sign)
             challengers = [g for g in cheap if g.count == 1 and g.signed_mean(sign) > best_sample]
         cheap = challengers or resampled or cheap
-    rest = sorted((g for g in groups if g.mean_cost > threshold), key=lambda g: g.mean_cost)
+    # At equal cost the better group comes first, so that a group it beats at the same
+    # cost cannot join the front by having been recorded earlier.
+    rest = sorted(
+        (g for g in groups if g.mean_cost > threshold),
+        key=lambda g: (g.mean_cost, -g.signed_mean(sign)),
+    )
     if not cheap:
         # Only happens when every group mixes costs around the threshold.
         cheap, rest = rest[:1], rest[1:]

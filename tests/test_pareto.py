@@ -152,6 +152,35 @@ def test_where_every_run_costs_the_same_the_front_is_the_best_run() -> None:
     assert pareto_groups([resampled, *later], 0.2, 1, True, False) == [resampled]
 
 
+@pytest.mark.parametrize("is_conservative", [False, True])
+@pytest.mark.parametrize("sign", [1, -1])
+def test_a_group_beaten_at_the_same_cost_never_joins_whatever_the_order(
+    sign: int, is_conservative: bool
+) -> None:
+    # Groups of equal cost were taken in recording order, so a worse one recorded
+    # first joined the front and the better one then joined after it.
+    cheap = _group(0.0, (sign * 1.0,), 1.0)
+    better, worse = _group(1.0, (sign * 3.0,), 10.0), _group(2.0, (sign * 2.0,), 10.0)
+    dearer = _group(3.0, (sign * 4.0,), 100.0)
+    for order in ([cheap, better, worse, dearer], [cheap, worse, better, dearer]):
+        front = pareto_groups(order, 0.0, sign, is_conservative)
+        assert front == [cheap, better, dearer]
+
+
+@pytest.mark.parametrize("cost", [0.1, 2.7692050923169204e-05, 3.0, 1e-300])
+def test_a_group_of_equal_costs_has_exactly_that_cost(cost: float) -> None:
+    # np.mean of three costs of 0.1 is 0.10000000000000002: the resampled group at the
+    # bucket's threshold fell out of the cheap bucket, and a worse single run led it.
+    resampled = ObservationGroup(
+        input_in_basic=torch.zeros(1, dtype=torch.float64),
+        outputs=(0.0, 0.1, 0.2),
+        costs=(cost, cost, cost),
+    )
+    assert resampled.mean_cost == cost
+    worse = _group(1.0, (-5.0,), cost)
+    assert pareto_groups([resampled, worse], 0.2, 1, is_conservative=True) == [resampled]
+
+
 def test_front_of_one_group_and_of_none() -> None:
     only = _group(0.0, (1.0,), 3.0)
     assert pareto_groups([only], 0.2, 1, True) == [only]
