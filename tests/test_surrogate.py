@@ -191,6 +191,27 @@ def test_quantile_transform_known_values() -> None:
     assert got[2] > got[0]  # minimising: the smallest output is the best
 
 
+@pytest.mark.parametrize("value", [2e-9, 2.0, -3e9, 1e300, 0.0])
+def test_while_the_outputs_take_one_value_a_surrogate_unit_is_its_magnitude(value: float) -> None:
+    # With a fixed slope of 1, predict() reported the same output_std for outputs of
+    # 2e-9 and 2e9 (nothing measures their spread yet, so the value's size stands in).
+    unit = abs(value) or 1.0
+    for sign in (1, -1):
+        transform = QuantileNormalTransform.fit(np.array([value, value, value]), sign)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            queries = torch.tensor([-0.5, 0.0, 0.05], dtype=torch.float64)
+            outputs = transform.from_surrogate(queries)
+            back = transform.to_surrogate(outputs)
+        expected = [value - 0.5 * sign * unit, value, value + 0.05 * sign * unit]
+        np.testing.assert_allclose(outputs.numpy(), expected, rtol=1e-12)
+        np.testing.assert_allclose(back.numpy(), queries.numpy(), atol=1e-12)
+        std = transform.surrogate_std_to_output_std(
+            torch.zeros(1, dtype=torch.float64), torch.ones(1, dtype=torch.float64)
+        )
+        assert float(std[0]) == pytest.approx(unit, rel=1e-12)
+
+
 def test_extrapolating_past_the_float_range_gives_infinities_without_warnings() -> None:
     # Outputs near the largest float: beyond them the line leaves the float range.
     transform = QuantileNormalTransform.fit(np.array([-1e308, 0.0, 1e308]), 1)

@@ -31,7 +31,10 @@ class QuantileNormalTransform:
     outputs maps to ``Phi^-1((k - 0.5) / n)`` (ties share their mean rank).
     Other values map by piecewise-linear interpolation between the fitted
     pairs, extrapolating linearly with the end slopes, so the transform is
-    monotone everywhere and heavy tails cannot dominate the GP.
+    monotone everywhere and heavy tails cannot dominate the GP. While the outputs
+    take a single value, one surrogate unit is that value's magnitude (1 for 0):
+    nothing measures their spread yet, and a fixed slope would report a spread
+    that ignores the outputs' units.
 
     Attributes:
         signed_outputs: Sorted unique ``output * better_direction_sign``, shape ``(k,)``.
@@ -59,6 +62,10 @@ class QuantileNormalTransform:
     def to_surrogate(self, outputs: Tensor) -> Tensor:
         """Map outputs in user units ``(...)`` to surrogate values ``(...)``."""
         signed = outputs.detach().cpu().numpy().astype(np.float64) * self.better_direction_sign
+        if self.signed_outputs.shape[0] == 1:
+            only, unit = self.signed_outputs[0], self._single_value_unit()
+            with np.errstate(over="ignore"):  # past the float range the answer is inf
+                return torch.as_tensor(self.surrogate_values[0] + (signed / unit - only / unit))
         return torch.as_tensor(
             _interp_linear_tails(signed, self.signed_outputs, self.surrogate_values)
         )
@@ -66,8 +73,18 @@ class QuantileNormalTransform:
     def from_surrogate(self, surrogate: Tensor) -> Tensor:
         """Map surrogate values ``(...)`` back to outputs in user units ``(...)``."""
         values = surrogate.detach().cpu().numpy().astype(np.float64)
-        signed = _interp_linear_tails(values, self.surrogate_values, self.signed_outputs)
+        if self.signed_outputs.shape[0] == 1:
+            only, unit = self.signed_outputs[0], self._single_value_unit()
+            with np.errstate(over="ignore"):  # past the float range the answer is inf
+                signed = (only / unit + (values - self.surrogate_values[0])) * unit
+        else:
+            signed = _interp_linear_tails(values, self.surrogate_values, self.signed_outputs)
         return torch.as_tensor(signed * self.better_direction_sign)
+
+    def _single_value_unit(self) -> float:
+        """The magnitude of the one output value (1 for 0)."""
+        magnitude = abs(float(self.signed_outputs[0]))
+        return magnitude if magnitude > 0.0 else 1.0
 
     def surrogate_std_to_output_std(self, mean: Tensor, std: Tensor) -> Tensor:
         """Approximate output std in user units by the half-width of mean +- std, mapped back."""
