@@ -353,6 +353,7 @@ class AnalysisMixin:
             min_r_squared=min_r_squared,
             max_extrapolation=max_extrapolation,
             fixed=self.snapshot().search_space.fixed,
+            confidence=confidence,
         )
 
     def observation_records(self) -> list[ObservationRecord]:

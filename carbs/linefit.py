@@ -13,6 +13,11 @@ from carbs.errors import CARBSValueError, InsufficientDataError
 
 DEFAULT_CONFIDENCE = 0.95
 
+# Values spread less than this many float64 steps at their magnitude (at least 1: x is
+# a log cost, whose resolution is absolute) count as equal; a spread any wider is
+# measured, whatever the units the values were taken in.
+_RESOLVED_ULPS = 1024
+
 
 @attrs.frozen
 class LineFit:
@@ -73,6 +78,23 @@ class LineFit:
         return (mean - half_width, mean + half_width)
 
 
+def check_confidence(confidence: float) -> float:
+    """``confidence`` as a float, checked: a number in ``(0, 1)`` whose two-sided
+    interval has a finite bound in float64 (``0.5 + confidence / 2 < 1``).
+
+    Raises:
+        CARBSValueError: otherwise, naming the field.
+    """
+    value = check_number(confidence, "confidence", CARBSValueError)
+    if not 0.0 < value < 1.0:
+        raise CARBSValueError(f"confidence must lie in (0, 1), got {confidence}")
+    if not 0.5 + value / 2 < 1.0:
+        raise CARBSValueError(
+            f"confidence {confidence!r} is too close to 1: its interval would be infinite"
+        )
+    return value
+
+
 def _checked_arrays(
     x: Sequence[float] | np.ndarray,
     y: Sequence[float] | np.ndarray,
@@ -88,8 +110,7 @@ def _checked_arrays(
             f"x, y and weights must be 1-D and of equal length, got shapes "
             f"{xs.shape}, {ys.shape}, {ws.shape}"
         )
-    if not (0.0 < check_number(confidence, "confidence", CARBSValueError) < 1.0):
-        raise CARBSValueError(f"confidence must lie in (0, 1), got {confidence}")
+    check_confidence(confidence)
     if not (np.isfinite(xs).all() and np.isfinite(ys).all() and np.isfinite(ws).all()):
         raise CARBSValueError("x, y and weights must be finite")
     if (ws <= 0).any():
@@ -130,17 +151,15 @@ def weighted_least_squares(
     dx = xs - x_mean
     dy = ys - y_mean
     sxx = float((ws * dx * dx).sum())
-    if not sxx > 1e-12 * max(1.0, float((ws * xs * xs).sum())):
+    if not _is_resolved(sxx, sum_w, xs):
         raise InsufficientDataError("the points have no spread in x; a slope is undefined")
     slope = float((ws * dx * dy).sum() / sxx)
     intercept = y_mean - slope * x_mean
     residuals = ys - (intercept + slope * xs)
     ss_res = float((ws * residuals * residuals).sum())
     ss_tot = float((ws * dy * dy).sum())
-    if ss_tot > 1e-12 * max(1.0, float((ws * ys * ys).sum())):
-        r_squared = 1.0 - ss_res / ss_tot
-    else:  # constant responses: fitted exactly by a flat line
-        r_squared = 1.0
+    # constant responses are fitted exactly by a flat line
+    r_squared = 1.0 - ss_res / ss_tot if _is_resolved(ss_tot, sum_w, ys) else 1.0
     dof = n - 2
     if dof >= 1:
         residual_variance = ss_res / dof
@@ -168,3 +187,10 @@ def weighted_least_squares(
         residual_variance=residual_variance,
         t_quantile=t_quantile,
     )
+
+
+def _is_resolved(sum_of_squares: float, sum_w: float, values: np.ndarray) -> bool:
+    """Whether a weighted sum of squared deviations of ``values`` is wider than float64
+    resolves at their magnitude (so a slope or an R^2 measures something)."""
+    step = _RESOLVED_ULPS * float(np.finfo(np.float64).eps) * max(1.0, float(np.abs(values).max()))
+    return sum_of_squares > sum_w * step * step

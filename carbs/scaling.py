@@ -34,7 +34,7 @@ import numpy as np
 
 from carbs.checks import check_number
 from carbs.errors import CARBSValueError, InsufficientDataError
-from carbs.linefit import DEFAULT_CONFIDENCE, LineFit, weighted_least_squares
+from carbs.linefit import DEFAULT_CONFIDENCE, LineFit, check_confidence, weighted_least_squares
 from carbs.pareto import ObservationGroup
 from carbs.spaces import (
     CategoricalSpace,
@@ -263,6 +263,7 @@ def fit_scaling_laws(
     Raises:
         InsufficientDataError: fewer than two front members, or all at one cost.
     """
+    confidence = check_confidence(confidence)
     if len(front) < 2:
         raise InsufficientDataError(
             f"a scaling law needs at least 2 Pareto front members (3 or more to be "
@@ -270,6 +271,11 @@ def fit_scaling_laws(
         )
     members = sorted(front, key=lambda g: g.mean_cost)
     costs = np.array([g.mean_cost for g in members], dtype=np.float64)
+    if not np.ptp(costs) > 0.0:
+        raise InsufficientDataError(
+            f"the {len(front)} Pareto front members all cost {costs[0]:g}: a scaling law "
+            "needs runs at different costs"
+        )
     counts = np.array([g.count for g in members], dtype=np.float64)
     basic = np.stack([g.input_in_basic.detach().cpu().numpy() for g in members])
     params = [search_space.param_dict_from_basic(g.input_in_basic) for g in members]
@@ -346,6 +352,7 @@ def suggest_at_cost(
     min_r_squared: float = DEFAULT_MIN_R_SQUARED,
     max_extrapolation: float = DEFAULT_MAX_EXTRAPOLATION,
     fixed: Mapping[str, Any] | None = None,
+    confidence: float | None = None,
 ) -> CostSuggestion:
     """Predict the compute-optimal settings at ``cost`` from fitted scaling laws.
 
@@ -357,6 +364,8 @@ def suggest_at_cost(
         max_extrapolation: A ``cost`` more than this factor above the dearest or
             below the cheapest front member makes the result unreliable.
         fixed: Fixed params' values, passed through into ``params``.
+        confidence: The level the laws were fitted at, reported in the result (by
+            default the numeric laws' own; needed only when every law is a choice).
 
     Raises:
         CARBSValueError: ``cost`` is not a finite number > 0, ``min_r_squared`` not a
@@ -385,12 +394,15 @@ def suggest_at_cost(
         space, raw = law.space, predicted[name]
         params[name] = space.legal_value_from_basic(law.basic_at(cost))
         intervals[name] = space.legal_interval(*law.interval_at(cost))
-        if not (space.min <= raw <= space.max):
+        # a law pinned at a bound comes back a rounding step past it: that is no clip
+        if not (space.min <= raw <= space.max) and not math.isclose(raw, params[name]):
             warnings.append(
                 f"{name}: the law gives {raw:.4g} at this cost, outside "
                 f"[{space.min:g}, {space.max:g}]; clipped to {params[name]:.4g}"
             )
     confidences = [law.confidence for law in numeric.values()]
+    if confidence is not None:
+        confidences = [check_confidence(confidence)]
     return CostSuggestion(
         cost=cost,
         params={**params, **dict(fixed or {})},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import attrs
 import numpy as np
 import pytest
 import torch
@@ -121,6 +122,23 @@ def test_wls_constant_responses_have_r_squared_one() -> None:
     assert fit.r_squared == 1.0
 
 
+@pytest.mark.parametrize("unit", [1.0, 1e100, 1e-100])
+def test_wls_of_log_costs_does_not_depend_on_the_cost_unit(unit: float) -> None:
+    # Costs 1, 1.0001 and 1.0002 in other units: their log10 spread was compared with
+    # 1e-12 of the logs' squares, which grow with the unit, and the fit was refused.
+    x = np.log10(np.array([1.0, 1.0001, 1.0002]) * unit)
+    fit = weighted_least_squares(x, [3.0, 2.0, 1.0])
+    plain = weighted_least_squares(np.log10([1.0, 1.0001, 1.0002]), [3.0, 2.0, 1.0])
+    assert fit.slope == pytest.approx(plain.slope, rel=1e-6)
+    assert fit.slope == pytest.approx(-1.0 / math.log10(1.0001), rel=1e-3)
+    # Responses that differ by a part in 1e9 are measured, not taken as constant.
+    near = weighted_least_squares([0.0, 1.0, 2.0], [1e6, 1e6 + 1e-3, 1e6 + 3e-3])
+    assert near.r_squared < 1.0
+    # Logs equal to within a few float steps still have no spread.
+    with pytest.raises(InsufficientDataError):
+        weighted_least_squares([x[0], np.nextafter(x[0], math.inf), x[0]], [3.0, 2.0, 1.0])
+
+
 @pytest.mark.parametrize(
     ("x", "y", "weights", "confidence", "error"),
     [
@@ -130,6 +148,7 @@ def test_wls_constant_responses_have_r_squared_one() -> None:
         ([1.0, 2.0], [1.0, math.nan], None, 0.95, CARBSValueError),
         ([1.0, 2.0], [1.0, 2.0], [1.0, 0.0], 0.95, CARBSValueError),
         ([1.0, 2.0], [1.0, 2.0], None, 1.0, CARBSValueError),
+        ([1.0, 2.0], [1.0, 2.0], None, 1.0 - 1e-16, CARBSValueError),  # a t quantile of inf
     ],
 )
 def test_wls_rejects_bad_input(
@@ -238,6 +257,48 @@ def test_scaling_laws_need_two_front_members() -> None:
         fit_scaling_laws([], carbs.search_space)
     with pytest.raises(InsufficientDataError):
         carbs.suggest_at_cost(10.0)
+
+
+def test_laws_of_choices_alone_check_and_report_the_confidence_asked_for() -> None:
+    params = [Param("c", CategoricalSpace(choices=["a", "b"]), search_center="a")]
+    carbs = CARBS(CARBSParams(better_direction_sign=-1, min_pareto_cost_fraction=0.0), params)
+    carbs.observe_many(
+        [
+            ObservationInParam(input={"c": "a"}, output=1.0, cost=1.0),
+            ObservationInParam(input={"c": "b"}, output=0.0, cost=2.0),
+        ]
+    )
+    assert isinstance(carbs.scaling_laws()["c"], ChoiceLaw)
+    with pytest.raises(CARBSValueError, match="confidence"):
+        carbs.scaling_laws(confidence=5.0)
+    assert carbs.suggest_at_cost(3.0, confidence=0.5).confidence == 0.5
+    # A front whose members all cost the same has no law, whatever the params.
+    front = carbs.get_pareto_groups()
+    same_cost = [attrs.evolve(g, costs=tuple(1.0 for _ in g.costs)) for g in front]
+    with pytest.raises(InsufficientDataError, match="all cost"):
+        fit_scaling_laws(same_cost, carbs.search_space)
+
+
+def test_a_param_pinned_at_its_bound_along_the_front_is_not_reported_clipped() -> None:
+    # Every front member ran at lr = 0.005, the lower bound; the law comes back a
+    # rounding step below it, which once warned that the law leaves its bounds.
+    params = [
+        Param("lr", LogSpace(min=0.005, max=1.0), search_center=0.01),
+        Param("n", LogSpace(min=1, max=1e9), search_center=10.0),
+    ]
+    carbs = CARBS(CARBSParams(better_direction_sign=-1, min_pareto_cost_fraction=0.0), params)
+    carbs.observe_many(
+        [
+            ObservationInParam(
+                input={"lr": 0.005, "n": 10.0 ** (1 + k)}, output=5.0 - k, cost=10.0**k
+            )
+            for k in range(4)
+        ]
+    )
+    result = carbs.suggest_at_cost(100.0)
+    assert result.params["lr"] == 0.005
+    assert not any(w.startswith("lr:") for w in result.warnings)
+    assert result.is_reliable
 
 
 # -- suggest_at_cost -----------------------------------------------------------------------------
