@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import torch
 
-from carbs import CARBS, CARBSParams, LinearSpace, LogSpace, ObservationInParam, Param
+from carbs import (
+    CARBS,
+    CARBSParams,
+    CategoricalSpace,
+    LinearSpace,
+    LogSpace,
+    ObservationInParam,
+    Param,
+)
 from carbs.surrogate.gp import ExactRegressionGP, fit_map, sample_hyperparameters_nuts
 
 
@@ -61,3 +69,27 @@ def test_fully_bayesian_optimizer_suggests_with_pending_runs() -> None:
     assert out.log["suggestion_type"] == "bayesian"
     assert out.log["predicted_output_std"] > 0
     assert 1e-3 <= out.suggestion["a"] <= 1e3 and -3 <= out.suggestion["b"] <= 3
+
+
+def test_fully_bayesian_optimizer_suggests_with_a_categorical_param() -> None:
+    """The mixed kernel's three weights became a batch of them under NUTS, and the
+    first sample's weights were taken for the three terms: suggest() raised."""
+    params = [
+        Param("a", LogSpace(min=1e-3, max=1e3), search_center=1.0),
+        Param("opt", CategoricalSpace(choices=["adam", "sgd", "lion"]), search_center="sgd"),
+    ]
+    config = CARBSParams(
+        better_direction_sign=-1,
+        is_fully_bayesian=True,
+        num_fully_bayesian_samples=4,
+        num_candidates_for_suggestion_per_dim=20,
+        resample_frequency=0,
+    )
+    carbs = CARBS(config, params)
+    for _ in range(5):
+        s = carbs.suggest().suggestion
+        penalty = 0.0 if s["opt"] == "adam" else 1.0
+        carbs.observe(ObservationInParam(input=s, output=penalty + s["a"] ** 0.1, cost=s["a"]))
+    out = carbs.suggest()
+    assert out.log["suggestion_type"] == "bayesian"
+    assert out.log["predicted_output_std"] > 0

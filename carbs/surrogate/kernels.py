@@ -100,8 +100,12 @@ class MixedKernel(Kernel):
         choice = self.choice(x1, x2, diag=diag, **params)
         if not diag:
             real, choice = real.to_dense(), choice.to_dense()
-        w = self.weights
-        return w[0] * real + w[1] * choice + w[2] * real * choice
+        # (3,) for one model; (samples, 3) once a fully Bayesian fit batches it: each
+        # weight then broadcasts over its sample's (m, n) block (or (m,) diagonal).
+        weights = self.weights
+        trailing = (1,) * (1 if diag else 2)
+        w0, w1, w2 = (weights[..., i].reshape(*weights.shape[:-1], *trailing) for i in range(3))
+        return w0 * real + w1 * choice + w2 * real * choice
 
 
 def regression_kernel(dim: int, lengthscale: float, categorical: Sequence[int] = ()) -> Kernel:
