@@ -155,7 +155,12 @@ def _input_key(entry: Any) -> tuple[float, ...]:
         isinstance(x, (int, float)) and not isinstance(x, bool) for x in point
     ):
         raise StateError(f"an observation or suggestion has no list of numbers as input: {entry!r}")
-    return input_key(torch.tensor(point, dtype=torch.float64))
+    try:
+        return input_key(torch.tensor(point, dtype=torch.float64))
+    except OverflowError:
+        raise StateError(
+            "an observation or suggestion's input holds a number too large for a float"
+        ) from None
 
 
 STEPS: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {

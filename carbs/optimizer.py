@@ -396,11 +396,16 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
         self, observations: Sequence[ObservationInParam]
     ) -> list[ObservationInBasic]:
         """Every observation checked (all before any is recorded), exact repeats dropped."""
+        return self._sweep.without_repeats(self._checked_observations(observations))
+
+    def _checked_observations(
+        self, observations: Sequence[ObservationInParam]
+    ) -> list[ObservationInBasic]:
+        """Every observation checked and mapped to basic space (nothing recorded)."""
         if isinstance(observations, ObservationInParam) or not isinstance(observations, Sequence):
             raise InvalidObservationError("observations must be a list of ObservationInParam")
         now = time.time()
-        converted = [observation_to_basic(o, self.search_space, now) for o in observations]
-        return self._sweep.without_repeats(converted)
+        return [observation_to_basic(o, self.search_space, now) for o in observations]
 
     # -- side effects after a call has taken effect ------------------------------------------------
     def _autosave(self) -> None:

@@ -8,11 +8,15 @@ state's JSON form belongs to :mod:`carbs.state`, atomic files to
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
+
+import attrs
 
 from carbs.checks import check_bool
 from carbs.config import with_side_effects, with_side_effects_of
@@ -23,6 +27,8 @@ from carbs.spaces import Param, SearchSpace
 from carbs.state import STATE_FILE_NAME, CARBSState, check_params_match, read_state
 from carbs.sweep import Sweep
 from carbs.warm_start import plan_warm_start
+
+logger = logging.getLogger(__name__)
 
 
 class PersistenceMixin:
@@ -35,7 +41,7 @@ class PersistenceMixin:
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # pragma: no cover - CARBS's own
         raise NotImplementedError
 
-    def _new_observations(
+    def _checked_observations(
         self, observations: Sequence[ObservationInParam]
     ) -> list[ObservationInBasic]:  # pragma: no cover - CARBS's own
         raise NotImplementedError
@@ -146,7 +152,10 @@ class PersistenceMixin:
         Prior observations are mapped through param space onto these params;
         params the prior sweep did not tune take their value from
         ``added_parameters``. Prior observations outside the current bounds, or
-        lacking a param, are skipped with a warning that says why.
+        lacking a param, are skipped with a warning that says why. A prior run
+        whose id a run of this sweep already holds (``trial-0`` in both) is
+        recorded under a fresh one, ``prior:trial-0``, with a warning; warming up
+        from the same file again adds nothing.
 
         Args:
             path: A state file written by :meth:`save` or by autosave.
@@ -171,8 +180,27 @@ class PersistenceMixin:
         )
         with self._lock:
             if plan.observations:
-                self._sweep.initialize(self._new_observations(plan.observations))
-                self._sweep.adopt_curves(plan.curves)
+                runs = self._checked_observations(plan.observations)
+                # The prior sweep's ids are its own: one that a run of this sweep holds
+                # (trial-0 in both) gets a fresh id, or it would take over that run.
+                renamed = self._sweep.fresh_ids_for(runs)
+                if renamed:
+                    old_id, new_id = next(iter(renamed.items()))
+                    message = (
+                        f"warm_start: {len(renamed)} prior run id(s) are in use in this sweep; "
+                        f"recorded under fresh ids (first: {old_id!r} as {new_id!r})"
+                    )
+                    logger.warning(message)
+                    warnings.warn(message, UserWarning, stacklevel=2)
+                runs = [
+                    attrs.evolve(o, suggestion_id=renamed.get(o.suggestion_id, o.suggestion_id))
+                    if o.suggestion_id
+                    else o
+                    for o in runs
+                ]
+                curves = {renamed.get(key, key): curve for key, curve in plan.curves.items()}
+                self._sweep.initialize(self._sweep.without_repeats(runs))
+                self._sweep.adopt_curves(curves)
             self._sweep.move_center(plan.center)
             if plan.observations:
                 self._autosave()

@@ -71,6 +71,14 @@ def test_an_ordinal_value_rounds_to_the_nearest_listed_value_in_its_own_scale() 
     assert isinstance(space.value_from_basic(1.9), int)
 
 
+def test_an_ordinal_space_with_an_integer_scale_past_int64_maps_values() -> None:
+    # The scale was kept an int and overflowed the tensor it divided.
+    space = OrdinalSpace(values=[16, 32, 64], scale=10**30, is_log=True)
+    basic = space.basic_from_value(32)
+    assert basic == pytest.approx(math.log10(32) / 1e30)
+    assert space.value_from_basic(basic) == 32
+
+
 @pytest.mark.parametrize(
     ("build", "message"),
     [
@@ -229,6 +237,19 @@ def test_the_prior_density_counts_a_switched_choice_and_ignores_the_choice_index
     # Without the categorical term the index would count as a distance: 2 > 1.
     plain = log_prior_density(points, origins, 0.3)
     assert float(plain[2]) < float(plain[1])
+
+
+@pytest.mark.parametrize("radius", [1e16, 1e308])
+def test_a_radius_past_1e15_still_lets_a_draw_keep_its_choice(radius: float) -> None:
+    # The crossing chance rounded to 1, and log1p(-1) raised "math domain error" in
+    # every suggest() of a sweep with a choice and such an initial_search_radius.
+    p = CategoricalSpace.change_probability(radius)
+    assert 0.999 < p < 1.0 and math.isfinite(math.log1p(-p))
+    space = SearchSpace([Param("optimizer", CategoricalSpace(choices=OPTIMIZERS), "adam")])
+    choices = ChoiceColumns.of(space, radius)
+    assert choices is not None
+    density = log_prior_density(f64(0.0).unsqueeze(0), f64(0.0).unsqueeze(0), radius, None, choices)
+    assert torch.isfinite(density).all()
 
 
 # -- the kernel -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -631,6 +632,39 @@ def test_warm_start_without_valid_observations_only_moves_the_centre(prior_path:
     assert centre(carbs)["lr"] == pytest.approx(1e-3)
 
 
+def test_a_prior_run_whose_id_this_sweep_holds_is_recorded_under_a_fresh_id(
+    tmp_path: Path,
+) -> None:
+    """Both sweeps name their runs trial-0, trial-1: the prior trial-0 took over this
+    sweep's running trial-0, whose real result was then refused."""
+    params = [Param("lr", LogSpace(min=1e-5, max=1.0), search_center=1e-3)]
+    old = CARBS(CARBSParams(better_direction_sign=-1, seed=1), params)
+    for i in range(3):
+        suggestion = old.suggest(f"trial-{i}").suggestion
+        old.report(suggestion, 9.0, 0.5, planned_cost=1.0)
+        old.observe(ObservationInParam(suggestion, 1.0 + i, cost=1.0))
+    prior = old.save(tmp_path / "prior.json")
+
+    new = CARBS(CARBSParams(better_direction_sign=-1, seed=2), params)
+    done = new.suggest("trial-1").suggestion
+    new.observe(ObservationInParam(done, 5.0, cost=2.0))
+    running = new.suggest("trial-0").suggestion
+    with pytest.warns(UserWarning, match=r"2 prior run id\(s\).*'trial-0' as 'prior:trial-0'"):
+        new.warm_start(prior, is_prior_observation_valid=True)
+    assert list(new.outstanding_suggestions) == ["trial-0"]
+    ids = [o.suggestion_id for o in new.observations]
+    assert ids == ["trial-1", "prior:trial-0", "prior:trial-1", "trial-2"]
+    curves = new.get_state_dict()["curves"]
+    assert curves["prior:trial-0"]["outputs"] == [9.0] and "trial-0" not in curves
+    new.observe(ObservationInParam(running, 0.5, cost=2.0))  # this sweep's own trial-0
+    assert new.observations[-1].suggestion_id == "trial-0"
+    # The same file again adds nothing: each prior run is recognised under its id.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        new.warm_start(prior, is_prior_observation_valid=True)
+    assert new.observation_count == 5
+
+
 def test_warm_start_rejects_inconsistent_params(prior_path: Path) -> None:
     carbs = CARBS(CARBSParams(), new_params())
     with pytest.raises(InvalidParamError, match="not params"):
@@ -755,6 +789,15 @@ def test_a_format5_state_written_by_795614e_keeps_its_resample_turns_and_resumes
     assert carbs.get_state_dict()["skipped_resample_turns"] == 0
     expected = json.loads((DATA / "state_format5_795614e.next.json").read_text())
     assert carbs.suggest("next").suggestion == expected
+
+
+def test_an_old_state_with_an_input_past_the_float_range_raises_state_error() -> None:
+    # Upgrading a format-5 state groups inputs by value: an integer of 400 digits
+    # overflowed a float tensor, and the load raised OverflowError.
+    data = json.loads((DATA / "state_format5_795614e.json").read_text())
+    data["observations"][0]["input"][0] = 10**400
+    with pytest.raises(StateError, match="too large for a float"):
+        CARBS.load_from_string(json.dumps(data))
 
 
 def test_states_saved_before_format7_keep_the_slope_ray_below_the_front(tmp_path: Path) -> None:

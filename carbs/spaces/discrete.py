@@ -128,7 +128,7 @@ class OrdinalSpace(Space):
     def unit(self) -> float:
         """``scale`` as resolved on construction: transformed units per basic unit."""
         assert self.scale is not None
-        return self.scale
+        return float(self.scale)  # an int scale past int64 would overflow a tensor
 
     @property
     def min(self) -> float | int:
@@ -287,8 +287,12 @@ class CategoricalSpace(Space):
     @staticmethod
     def change_probability(radius: float) -> float:
         """How often a candidate draw changes this param's choice: the chance that a
-        Gaussian step of std ``radius`` crosses half the unit distance between two choices."""
-        return float(torch.special.erfc(torch.tensor(0.5 / (radius * math.sqrt(2.0)))))
+        Gaussian step of std ``radius`` crosses half the unit distance between two choices.
+
+        Just below 1 however wide the radius (past about 1e15 it rounds to 1), so that
+        keeping a choice stays possible and its log probability finite."""
+        crossing = float(torch.special.erfc(torch.tensor(0.5 / (radius * math.sqrt(2.0)))))
+        return min(crossing, math.nextafter(1.0, 0.0))
 
     @property
     def plot_scale(self) -> str:
