@@ -78,13 +78,13 @@ def plan_warm_start(
         _warn(f"warm_start: the prior state {source} holds no observations")
     converted: list[ObservationInParam] = []
     curves: dict[str, ReportedCurve] = {}
-    out_of_bounds: list[str] = []
+    illegal: list[str] = []
     for observation in prior.observations:
         values = {**_values(observation, prior_space, space), **added}
         try:
             space.validate_param_dict(values, what="prior observation")
         except CARBSValueError as error:
-            out_of_bounds.append(str(error))
+            illegal.append(str(error))
             continue
         if observation.suggestion_id is not None:
             values[SUGGESTION_ID_DICT_KEY] = observation.suggestion_id
@@ -101,10 +101,11 @@ def plan_warm_start(
                 projected_output=(observation.projected_output if observation.is_stopped else None),
             )
         )
-    if out_of_bounds:
+    if illegal:
         _warn(
-            f"warm_start: skipped {len(out_of_bounds)} prior observation(s) outside the new "
-            f"bounds; first: {out_of_bounds[0]}"
+            f"warm_start: skipped {len(illegal)} prior observation(s) that the new params "
+            f"do not allow (outside the new bounds, or off a new integer lattice or list); "
+            f"first: {illegal[0]}"
         )
     logger.info("warm_start: adding %d prior observation(s) from %s", len(converted), source)
     return WarmStartPlan(converted, added, curves)
