@@ -66,6 +66,7 @@ class Snapshot:
             self.config.better_direction_sign,
             self.config.is_pareto_group_selection_conservative,
             self.config.is_pareto_bucket_challenged,
+            self.config.is_pareto_tie_better_first,
         )
 
 

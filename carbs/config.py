@@ -226,6 +226,11 @@ class CARBSParams:
             resampled: where every run costs the same, the bucket holds them all,
             and the front stayed at the first resampled run. States saved before
             this setting existed load with ``False``, so that they resume exactly.
+        is_pareto_tie_better_first: Groups of equal mean cost join the front
+            better first, so a group beaten at its own cost never joins it. Before
+            format 11 they went in recording order, and a worse group recorded first
+            joined the front beside the better one; states saved then load with
+            ``False``, so that they resume exactly.
         is_expected_improvement_pareto_value_clamped: Clamp the improvement target
             from below by the front's value at a random cost, pushing the search
             towards higher costs.
@@ -331,6 +336,7 @@ class CARBSParams:
     )
     is_pareto_group_selection_conservative: bool = attrs.field(default=True, validator=_boolean)
     is_pareto_bucket_challenged: bool = attrs.field(default=True, validator=_boolean)
+    is_pareto_tie_better_first: bool = attrs.field(default=True, validator=_boolean)
     is_expected_improvement_pareto_value_clamped: bool = attrs.field(
         default=True, validator=_boolean
     )

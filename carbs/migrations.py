@@ -140,6 +140,13 @@ def format9_to_10(data: Mapping[str, Any]) -> dict[str, Any]:
     return _with_setting_off(tested, 10, "is_pareto_bucket_challenged")
 
 
+def format10_to_11(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Format 11 added ``config.is_pareto_tie_better_first`` (groups of equal cost join
+    the front better first), on by default. Older states took them in recording order,
+    so they load with it off and resume exactly."""
+    return _with_setting_off(data, 11, "is_pareto_tie_better_first")
+
+
 def _with_setting_off(data: Mapping[str, Any], version: int, setting: str) -> dict[str, Any]:
     """``data`` as format ``version``, whose config gained the bool ``setting``: off
     in the upgraded state (unless already there), so that it behaves as it did."""
@@ -173,6 +180,7 @@ STEPS: dict[int, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     7: format7_to_8,
     8: format8_to_9,
     9: format9_to_10,
+    10: format10_to_11,
 }
 """``STEPS[v]`` turns a format-``v`` state into a format-``v + 1`` state."""
 

@@ -141,6 +141,7 @@ def pareto_groups(
     better_direction_sign: int,
     is_conservative: bool,
     is_bucket_challenged: bool = False,
+    is_tie_better_first: bool = True,
 ) -> list[ObservationGroup]:
     """Select the Pareto front from observation groups, sorted by cost.
 
@@ -163,6 +164,10 @@ def pareto_groups(
             any group of the bucket is resampled no single run there can join
             the front: where every run costs the same, the bucket holds them all
             and the front stays at the first resampled run.
+        is_tie_better_first: Take groups of equal mean cost better first, so that a
+            group beaten at its own cost never joins the front. Without it they go
+            in recording order, and a worse group recorded first joins before the
+            better one.
 
     Returns:
         The front, cheapest first.
@@ -182,12 +187,11 @@ def pareto_groups(
             best_sample = confirmed.signed_best(sign)
             challengers = [g for g in cheap if g.count == 1 and g.signed_mean(sign) > best_sample]
         cheap = challengers or resampled or cheap
-    # At equal cost the better group comes first, so that a group it beats at the same
-    # cost cannot join the front by having been recorded earlier.
-    rest = sorted(
-        (g for g in groups if g.mean_cost > threshold),
-        key=lambda g: (g.mean_cost, -g.signed_mean(sign)),
-    )
+    rest = [g for g in groups if g.mean_cost > threshold]
+    if is_tie_better_first:
+        rest.sort(key=lambda g: (g.mean_cost, -g.signed_mean(sign)))
+    else:
+        rest.sort(key=lambda g: g.mean_cost)
     if not cheap:
         # Only happens when every group mixes costs around the threshold.
         cheap, rest = rest[:1], rest[1:]
@@ -210,6 +214,7 @@ def successes_front(
     better_direction_sign: int,
     is_conservative: bool,
     is_bucket_challenged: bool = False,
+    is_tie_better_first: bool = True,
 ) -> list[ObservationGroup]:
     """The Pareto front of the successful ``observations`` (see :func:`pareto_groups`)."""
     successes = [o for o in observations if o.is_complete]
@@ -221,6 +226,7 @@ def successes_front(
         better_direction_sign,
         is_conservative,
         is_bucket_challenged,
+        is_tie_better_first,
     )
 
 

@@ -49,7 +49,7 @@ from carbs.state_fields import (
 from carbs.stopping import ReportedCurve
 from carbs.surrogate.fitting import Hyperparameters
 
-FORMAT_VERSION = 10
+FORMAT_VERSION = 11
 """Version of the JSON layout written by this carbs; bumped when its meaning changes."""
 STATE_KIND = "carbs.state"
 """Value of the ``kind`` field that marks a JSON object as a carbs state."""

@@ -61,6 +61,7 @@ class Sweep:
             config.better_direction_sign,
             is_conservative,
             config.is_pareto_bucket_challenged,
+            config.is_pareto_tie_better_first,
         )
 
     # -- choosing ----------------------------------------------------------------------------------

@@ -165,6 +165,11 @@ def test_a_group_beaten_at_the_same_cost_never_joins_whatever_the_order(
     for order in ([cheap, better, worse, dearer], [cheap, worse, better, dearer]):
         front = pareto_groups(order, 0.0, sign, is_conservative)
         assert front == [cheap, better, dearer]
+    # States saved before format 11 keep the recording order.
+    old_rule = pareto_groups(
+        [cheap, worse, better, dearer], 0.0, sign, is_conservative, False, False
+    )
+    assert old_rule == [cheap, worse, better, dearer]
 
 
 @pytest.mark.parametrize("cost", [0.1, 2.7692050923169204e-05, 3.0, 1e-300])

@@ -830,6 +830,10 @@ def test_states_saved_before_format7_keep_the_slope_ray_below_the_front(tmp_path
         # the front was that resampled run, not the best run. Format 10 lets a single
         # run beat it.
         ("state_format9_7277046_counted_runs", 9, "is_pareto_bucket_challenged"),
+        # The format-8 sweep above saved again by 34e713b (format 10): some of its runs
+        # cost exactly the same, and a worse one recorded first stood on the front
+        # beside the better one. Format 11 takes groups of equal cost better first.
+        ("state_format10_34e713b", 10, "is_pareto_tie_better_first"),
     ],
 )
 def test_a_state_of_format7_or_later_resumes_exactly_with_the_next_setting_off(

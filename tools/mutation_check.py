@@ -263,6 +263,17 @@ MUTATIONS += [
         "            config.is_pareto_bucket_challenged,\n",
         "",
     ),
+    (
+        "carbs/pareto.py",
+        "rest.sort(key=lambda g: (g.mean_cost, -g.signed_mean(sign)))",
+        "rest.sort(key=lambda g: g.mean_cost)",
+    ),
+    ("carbs/sweep.py", "            config.is_pareto_tie_better_first,\n", ""),
+    (
+        "carbs/pareto.py",
+        "return min(max(mean, float(array.min())), float(array.max()))",
+        "return mean",
+    ),
 ]
 """A challenged bucket (format 10): no challenger, one that need only beat the
 confirmed mean, or the setting never passed to the sweep's front."""
@@ -331,7 +342,7 @@ STOPPING_MUTATIONS = [
         'predicted = suggestion.log_info.get("predicted_cost")',
         "predicted = None",
     ),
-    ("carbs/persistence.py", "self._sweep.adopt_curves(plan.curves)", "pass"),
+    ("carbs/persistence.py", "self._sweep.adopt_curves(curves)", "pass"),
 ]
 
 
@@ -380,6 +391,11 @@ MIGRATION_MUTATIONS = [
         "carbs/migrations.py",
         'return _with_setting_off(tested, 10, "is_pareto_bucket_challenged")',
         "return tested",
+    ),
+    (
+        "carbs/migrations.py",
+        'return _with_setting_off(data, 11, "is_pareto_tie_better_first")',
+        'return {**data, "format_version": 11}',
     ),
 ]
 """Format-7 to -10 migrations: old states would switch to the level descent, to
