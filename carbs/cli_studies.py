@@ -86,12 +86,18 @@ def open_storage(url: str | None) -> Any:
     import optuna
 
     url = url or os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
-    if url.startswith("journal:"):
-        from optuna.storages.journal import JournalFileBackend
+    try:
+        if url.startswith("journal:"):
+            from optuna.storages.journal import JournalFileBackend
 
-        return optuna.storages.JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
-    kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {}
-    return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+            backend = JournalFileBackend(url.removeprefix("journal:"))
+            return optuna.storages.JournalStorage(backend)
+        kwargs = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {}
+        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+    except Exception as error:  # a bad URL, a missing folder or driver, no server
+        raise CLIError(
+            f"cannot open the storage {url!r}: {type(error).__name__}: {error}"
+        ) from error
 
 
 def load_study(name: str, storage_url: str | None) -> tuple[Any, Any, dict[str, Any]]:

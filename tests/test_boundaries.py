@@ -192,7 +192,7 @@ def test_every_bool_field_takes_only_booleans(field: str, value: Any) -> None:
 
 
 def test_bool_fields_exist_and_take_numpy_booleans() -> None:
-    assert len(BOOL_FIELDS) == 12
+    assert len(BOOL_FIELDS) == 13
     assert not CARBSParams(is_fully_bayesian=np.bool_(False)).is_fully_bayesian
     with pytest.raises(InvalidConfigError, match="is_suggestion_logged"):
         WandbLoggingParams(is_suggestion_logged="yes")  # type: ignore[arg-type]

@@ -117,6 +117,18 @@ def test_clear_errors(
     assert code == 2 and message in err
 
 
+@pytest.mark.parametrize(
+    "url", ["foo://bar", "notaurl", "sqlite:////no/such/folder/x.db", "journal:", "journal:/"]
+)
+def test_a_storage_that_cannot_be_opened_is_a_clear_error(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Each printed a traceback and exited with 1.
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(["status", "sweep", "--storage", url], capsys)
+    assert code == 2 and f"cannot open the storage {url!r}" in err
+
+
 def test_best_prints_null_when_there_is_no_best_run(
     study: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:

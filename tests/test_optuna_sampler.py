@@ -34,6 +34,7 @@ from carbs import (  # noqa: E402
     LinearSpace,
     LogSpace,
     OrdinalSpace,
+    Param,
 )
 from carbs.integrations.optuna import (  # noqa: E402
     LOST_ATTR,
@@ -41,7 +42,10 @@ from carbs.integrations.optuna import (  # noqa: E402
     default_cost,
     trial_id,
 )
-from carbs.integrations.optuna_space import param_from_distribution  # noqa: E402
+from carbs.integrations.optuna_space import (  # noqa: E402
+    distributions_from_params,
+    param_from_distribution,
+)
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 FAST = CARBSParams(num_random_samples=3, resample_frequency=0)
@@ -152,6 +156,85 @@ def test_choices_carbs_cannot_hold_go_to_the_independent_sampler() -> None:
         study.optimize(tuples, n_trials=8)
     assert study.sampler.optimizer.search_space.names == ("x",)
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+
+
+def test_choices_and_ranges_carbs_refuses_go_to_the_independent_sampler() -> None:
+    """Choices 1 and 1.0 side by side, and a stepped range of more than 100000 values,
+    passed for params carbs models, then failed every trial after the first."""
+
+    def mixed(trial: optuna.Trial) -> float:
+        k = trial.suggest_categorical("k", [1, 1.0, "a"])
+        n = trial.suggest_float("n", 0, 1e6, step=0.5)
+        x = trial.suggest_float("x", -1.0, 1.0)
+        trial.set_user_attr("cost", 1.0 + x**2)
+        return x**2 + (0.1 if k == "a" else 0.0) + n * 1e-9
+
+    study = optuna.create_study(sampler=CARBSSampler(FAST, seed=2))
+    study.optimize(mixed, n_trials=6)
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    assert study.sampler.optimizer.search_space.names == ("x",)
+
+
+def test_the_params_drawn_at_random_in_one_trial_are_drawn_apart() -> None:
+    # Each was drawn by a RandomSampler seeded alike, so a, b and c / 100 were equal.
+    study = optuna.create_study(sampler=CARBSSampler(FAST, seed=0))
+    trial = study.ask()
+    a, b = trial.suggest_float("a", 0, 1), trial.suggest_float("b", 0, 1)
+    c = trial.suggest_float("c", 0, 100)
+    assert len({a, b, c / 100}) == 3
+    again = optuna.create_study(sampler=CARBSSampler(FAST, seed=0)).ask()
+    assert again.suggest_float("a", 0, 1) == a  # still fixed by the seed
+
+
+def test_the_top_of_a_stepped_float_range_is_optunas_own() -> None:
+    # 0 + 3 * 0.1 is 0.30000000000000004: the centre 0.3 was refused, and a suggestion
+    # of the top was rejected by Optuna and drawn at random instead.
+    space = {"x": FloatDistribution(0, 0.3, step=0.1)}
+    sampler = CARBSSampler(FAST, seed=0, search_space=space, search_center={"x": 0.3})
+    study = optuna.create_study(sampler=sampler)
+
+    def top(trial: optuna.Trial) -> float:
+        trial.set_user_attr("cost", 1.0)
+        return -trial.suggest_float("x", 0, 0.3, step=0.1)
+
+    study.optimize(top, n_trials=8)
+    assert study.trials[0].params["x"] == 0.3  # the centre, drawn by carbs
+    synced = study.sampler.sync(study)
+    assert synced is not None and synced.observation_count == 8  # every trial taken in
+
+
+def test_an_enqueued_value_outside_a_stepped_range_is_left_out() -> None:
+    # k = 1001 was learnt as k = 9 (the nearest listed value), with k = 1001's output.
+    space = {"k": IntDistribution(1, 9, step=2), "x": FloatDistribution(0, 1)}
+    study = optuna.create_study(sampler=CARBSSampler(FAST, seed=0, search_space=space))
+    study.enqueue_trial({"k": 1001, "x": 0.5})
+
+    def objective_k(trial: optuna.Trial) -> float:
+        trial.set_user_attr("cost", 1.0)
+        return trial.suggest_int("k", 1, 9, step=2) + trial.suggest_float("x", 0, 1)
+
+    with pytest.warns(UserWarning):
+        study.optimize(objective_k, n_trials=4)
+    recorded = study.sampler.sync(study)
+    assert recorded is not None and recorded.observation_count == 3
+    assert all(o.output < 100 for o in recorded.observations)
+
+
+def test_a_param_with_one_legal_value_is_taken_from_the_trial() -> None:
+    # Optuna leaves a one-valued distribution out of the search space; looking it up
+    # there raised KeyError at the ask after the first finished trial.
+    params = [
+        Param("lr", LogSpace(min=1e-5, max=0.1), 1e-3),
+        Param("n", LinearSpace(min=0.5, max=1.5, is_integer=True), 1),
+    ]
+    distributions = distributions_from_params(params)
+    study = optuna.create_study(sampler=CARBSSampler(FAST, seed=0, params=params))
+    for _ in range(4):
+        trial = study.ask(distributions)
+        trial.set_user_attr("cost", 1.0)
+        study.tell(trial, trial.params["lr"])
+    assert [t.params["n"] for t in study.trials] == [1] * 4
+    assert study.sampler.optimizer.observation_count == 3
 
 
 def test_a_given_search_space_and_centre_drive_the_first_trial() -> None:

@@ -717,7 +717,7 @@ def test_a_format1_state_is_upgraded_in_memory_and_saved_as_the_current_format(
     assert all(o.suggestion_type is None for o in carbs.observations)  # unknown in format 1
     assert carbs.fallback_count == 0
     saved = json.loads(carbs.save(tmp_path / "upgraded.json").read_text())
-    assert saved["format_version"] == FORMAT_VERSION == 10
+    assert saved["format_version"] == FORMAT_VERSION == 11
     assert "success_observations" not in saved and len(saved["observations"]) == 9
     again = CARBS.load(tmp_path / "upgraded.json")
     assert without_times(again.get_state_dict()) == without_times(carbs.get_state_dict())

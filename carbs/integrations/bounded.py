@@ -103,7 +103,8 @@ def _range_space(
                 f"values, more than the {MAX_GENERATED_VALUES} carbs holds; use a larger step "
                 "or a range without one"
             )
-        values = [low + k * step for k in range(count)]
+        # The top as Optuna clips it: 0 + 3 * 0.1 is 0.30000000000000004, not 0.3.
+        values = [min(low + k * step, high) for k in range(count)]
         space = OrdinalSpace(values=values, scale=linear_scale, is_log=False)
         middle = values[(count - 1) // 2]
     if is_integer and not isinstance(space, OrdinalSpace):  # on the multiples of the step

@@ -206,9 +206,11 @@ class CARBSSampler(BaseSampler):
             )
         sampler = self._independent
         if sampler is None:
-            # Seeded per trial, like carbs' own draws: workers started with one seed at
-            # the same moment still draw different first trials.
-            sampler = RandomSampler(seed=run_seed(self._config.seed, trial.number) % 2**32)
+            # Seeded per trial and param, like carbs' own draws: workers started with one
+            # seed at the same moment still draw different first trials, and the params
+            # of one trial are not all drawn from the same first number.
+            key = f"{trial.number}:{param_name}"
+            sampler = RandomSampler(seed=run_seed(self._config.seed, key) % 2**32)
         return sampler.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
@@ -294,7 +296,11 @@ class CARBSSampler(BaseSampler):
         for param in sync.optimizer.params:
             if param.space.is_fixed:
                 continue
-            if trial.distributions.get(param.name) != sync.search_space[param.name]:
+            expected = sync.search_space.get(param.name)
+            if expected is None:  # one legal value: Optuna leaves it out of the search space
+                if param.name not in trial.params:
+                    return None
+            elif trial.distributions.get(param.name) != expected:
                 return None
             values[param.name] = _carbs_value(param, trial.params[param.name])
         try:
@@ -376,8 +382,14 @@ def lost_trial_numbers(trials: Sequence[FrozenTrial]) -> set[int]:
 
 
 def _carbs_value(param: Param, value: Any) -> Any:
-    """Optuna's value as carbs' space holds it (a stepped float snaps to its listed value)."""
+    """Optuna's value as carbs' space holds it: a stepped float inside the range snaps to
+    its listed value; one outside it (an enqueued trial's) stays as it is, and the
+    trial is left out, as any value outside its range is."""
     space = param.space
-    if isinstance(space, OrdinalSpace) and isinstance(value, int | float):
+    if (
+        isinstance(space, OrdinalSpace)
+        and isinstance(value, int | float)
+        and space.values[0] <= value <= space.values[-1]
+    ):
         return min(space.values, key=lambda listed: abs(listed - value))
     return value

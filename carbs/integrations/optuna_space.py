@@ -19,11 +19,12 @@ Scales and default centres are those of :mod:`carbs.integrations.bounded`.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from carbs.errors import InvalidParamError
+from carbs.errors import CARBSValueError, InvalidParamError
 from carbs.integrations.bounded import bounded_param, choice_param
 from carbs.spaces import (
     CategoricalSpace,
@@ -156,8 +157,22 @@ def is_modelled(distribution: BaseDistribution) -> bool:
     supported = (CategoricalDistribution, FloatDistribution, IntDistribution)
     if not isinstance(distribution, supported) or distribution.single():
         return False
-    # Choices carbs cannot hold (tuples, objects; Optuna warns about them too) are left
-    # to the independent sampler instead of failing the study.
-    return not isinstance(distribution, CategoricalDistribution) or all(
+    # Choices carbs cannot hold (tuples, objects; Optuna warns about them too, or 1 and
+    # 1.0 side by side) and stepped ranges of too many values are left to the
+    # independent sampler instead of failing the study.
+    if isinstance(distribution, CategoricalDistribution) and not all(
         is_json_scalar(choice) for choice in distribution.choices
-    )
+    ):
+        return False
+    return _carbs_holds(distribution)
+
+
+@functools.lru_cache(maxsize=256)
+def _carbs_holds(distribution: BaseDistribution) -> bool:
+    """Whether :func:`param_from_distribution` builds a param for it (asked once per
+    distribution: a stepped range of 100000 values takes a while to build)."""
+    try:
+        param_from_distribution("probe", distribution)
+    except CARBSValueError:
+        return False
+    return True
