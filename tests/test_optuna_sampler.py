@@ -538,3 +538,15 @@ def test_workers_that_share_a_study_resample_at_the_sequential_pace(sampler_per:
     repeats = len(values) - len(set(values))
     # Turns come after successes 6, 11 and 16 (and 21, the last trial's own count).
     assert 2 <= repeats <= 3
+
+
+def test_a_study_of_several_objectives_is_refused_from_the_first_trial() -> None:
+    # The first trial ran in full (its search space is empty) and sync() raised Optuna's
+    # RuntimeError.
+    sampler = CARBSSampler(FAST, seed=0)
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+    trial = study.ask()
+    with pytest.raises(InvalidConfigError, match="one objective"):
+        trial.suggest_float("x", 0.0, 1.0)
+    with pytest.raises(InvalidConfigError, match="one objective"):
+        sampler.sync(study)

@@ -179,10 +179,9 @@ class CARBSSampler(BaseSampler):
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
+        _check_one_objective(study)  # from the first trial, whose search space is empty
         if not search_space:
             return {}
-        if len(study.directions) > 1:
-            raise InvalidConfigError("CARBSSampler optimises one objective; the study has several")
         with self._lock:
             optimizer = self._synced(study, search_space, trial.number)
             optimizer.reseed(run_seed(self._config.seed, trial.number))
@@ -239,6 +238,7 @@ class CARBSSampler(BaseSampler):
         For analyses outside an ask (the front, the best run, scaling laws, plots);
         read it only. ``None`` while the search space is still empty.
         """
+        _check_one_objective(study)
         probe = create_trial(state=TrialState.RUNNING)  # number -1: no trial is left out
         space = self.infer_relative_search_space(study, probe)
         if not space:
@@ -379,6 +379,11 @@ def lost_trial_numbers(trials: Sequence[FrozenTrial]) -> set[int]:
         if trial.state == TrialState.FAIL
         and (trial.user_attrs.get(LOST_ATTR) is True or trial.number in retried)
     }
+
+
+def _check_one_objective(study: Study) -> None:
+    if len(study.directions) > 1:
+        raise InvalidConfigError("CARBSSampler optimises one objective; the study has several")
 
 
 def _carbs_value(param: Param, value: Any) -> Any:
