@@ -147,6 +147,38 @@ def test_mode_sets_the_direction_and_a_missing_setting_is_a_clear_error() -> Non
         CARBSSearcher(SPACE, metric="loss", mode="min", search_center=[1e-3])  # type: ignore[arg-type]
 
 
+def test_a_refused_search_property_or_concurrency_changes_nothing() -> None:
+    # set_search_properties set the metric and mode before refusing the mode, so a
+    # retry kept failing; set_max_concurrency took -1 (never suggest) and "2".
+    search = CARBSSearcher(SPACE)
+    with pytest.raises(InvalidConfigError, match="mode"):
+        search.set_search_properties("loss", "maximize", {})
+    assert search.set_search_properties("loss", "min", {})
+    assert search.optimizer is not None and search.suggest("t0") is not None
+    for bad in (-1, "2", True):
+        with pytest.raises(InvalidConfigError, match="max_concurrent"):
+            search.set_max_concurrency(bad)  # type: ignore[arg-type]
+    assert search.set_max_concurrency(1) and search.suggest("t1") is None
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        ({"betas": (0.9, 0.999)}, "'betas': CARBSSearcher takes no list or tuple"),
+        ({"layers": [tune.choice([32, 64])]}, "'layers': CARBSSearcher takes no list"),
+        ({"opt": {"a/b": tune.uniform(0, 1)}}, "key 'a/b' \\(in opt/\\)"),
+        ({1: tune.uniform(0, 1)}, "key 1"),
+    ],
+)
+def test_a_tune_space_the_names_cannot_carry_is_refused_by_name(
+    space: dict[Any, Any], message: str
+) -> None:
+    # A list or a non-string key raised TypeError; a '/' in a key came back to the
+    # trainable as a nested dict, or dropped a searched param.
+    with pytest.raises(InvalidParamError, match=message):
+        CARBSSearcher({"lr": tune.loguniform(1e-4, 1e-1), **space}, metric="loss", mode="min")
+
+
 def test_a_trial_asked_for_twice_gets_the_same_params_once() -> None:
     search = searcher()
     first = search.suggest("t0")

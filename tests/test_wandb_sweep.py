@@ -180,6 +180,15 @@ def test_q_log_uniform_values_suggests_multiples_of_q(
         optimizer.observe(ObservationInParam(out.suggestion, output=1.0 / width, cost=width))
 
 
+def test_a_q_uniform_without_q_steps_by_one_as_wandb_does() -> None:
+    # It became a continuous range, and carbs suggested values such as 5.207.
+    (param,) = params_from_sweep_config(
+        {"parameters": {"x": {"distribution": "q_uniform", "min": 0, "max": 10}}}
+    )
+    assert isinstance(param.space, OrdinalSpace)
+    assert list(param.space.values) == list(range(11))
+
+
 def test_a_fractional_q_log_uniform_q_is_searched_continuously() -> None:
     spec = {"distribution": "q_log_uniform_values", "min": 0.01, "max": 1.0, "q": 0.05}
     (param,) = params_from_sweep_config({"parameters": {"p": spec}})

@@ -72,8 +72,10 @@ def params_from_tune_space(
 
     Raises:
         InvalidParamError: a grid search, a sampler carbs cannot model (``tune.randn``,
-            ``tune.sample_from``), or a centre for an unknown name.
+            ``tune.sample_from``), a centre for an unknown name, a key that is not a
+            string or holds ``/``, or a list or tuple in the space.
     """
+    _check_tune_space(space)
     resolved, domains, grids = parse_spec_vars(dict(space))
     if grids:
         raise InvalidParamError(
@@ -89,6 +91,28 @@ def params_from_tune_space(
     ]
     params += [Param("/".join(path), FixedSpace(), value) for path, value in resolved]
     return params
+
+
+def _check_tune_space(space: Mapping[Any, Any], prefix: str = "") -> None:
+    """Refuse what the ``/``-joined names cannot carry back to the trainable."""
+    for key, value in space.items():
+        if not isinstance(key, str) or "/" in key:
+            raise InvalidParamError(
+                f"param space key {key!r} (in {prefix or 'the top level'}): carbs joins nested "
+                "keys with '/', so each "
+                "key must be a string without '/'"
+            )
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            if "grid_search" not in value:  # Tune's grid: refused by name below
+                _check_tune_space(value, f"{name}/")
+        elif isinstance(value, list | tuple):
+            raise InvalidParamError(
+                f"param {name!r}: CARBSSearcher takes no list or tuple in the param space "
+                "(a constant such as Adam's betas, or values searched inside one); pass "
+                "constants with tune.with_parameters, and search each entry as a param of "
+                "its own"
+            )
 
 
 def _param(name: str, domain: Domain, center: Any) -> Param:
@@ -185,15 +209,22 @@ class CARBSSearcher(Searcher):
     ) -> bool:
         if self._optimizer is not None:
             return False
-        if config and self._params is None:
-            self._params = params_from_tune_space(config, self._search_center)
-        self._metric = metric or self._metric
-        self._mode = mode or self._mode
+        # Everything is checked before anything is set: a refused call changes nothing.
+        new_mode = mode or self._mode
+        if new_mode not in (None, "min", "max"):
+            raise InvalidConfigError(f"mode must be 'min' or 'max', got {new_mode!r}")
+        new_metric = check_optional_str(metric, "metric", InvalidConfigError) or self._metric
+        params = self._params
+        if config and params is None:
+            params = params_from_tune_space(config, self._search_center)
+        self._params, self._metric, self._mode = params, new_metric, new_mode
         self._maybe_start()
         return True
 
     def set_max_concurrency(self, max_concurrent: int) -> bool:
-        self._max_concurrent = max_concurrent
+        self._max_concurrent = check_integer(
+            max_concurrent, "max_concurrent", InvalidConfigError, min_value=0
+        )
         return True
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:

@@ -116,7 +116,8 @@ def _param(name: str, spec: Any, center: Any) -> Param:
     is_integer = distribution == "int_uniform" or (
         distribution is None and _is_int(low) and _is_int(high)
     )
-    step = spec.get("q") if str(distribution).startswith("q_") else None
+    # W&B's q is 1 unless given: a q_uniform without one draws whole numbers.
+    step = spec.get("q", 1) if str(distribution).startswith("q_") else None
     if distribution == "q_log_uniform_values":
         # W&B draws round(X / q) * q: with a whole q (1 by default), multiples of q.
         step = spec.get("q", 1)
