@@ -312,6 +312,9 @@ class AnalysisMixin:
             InvalidObservationError: a point with a missing or unknown key or an
                 illegal value, or no point at all.
             InsufficientDataError: no successful observation yet.
+            carbs.surrogate.gp.GPFitError: a ``RuntimeError``, when the models cannot
+                be fitted to the data (outputs near the float range); ``suggest()``
+                falls back to a draw around the front then, a prediction cannot.
         """
         return predict(self.snapshot(), points)
 

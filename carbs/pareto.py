@@ -92,7 +92,12 @@ def best_observation(
 
 def input_key(input_in_basic: Tensor) -> tuple[float, ...]:
     """Hashable key under which equal inputs are grouped."""
-    return tuple(np.round(input_in_basic.detach().cpu().numpy(), _GROUPING_DECIMALS).tolist())
+    values = input_in_basic.detach().cpu().numpy()
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded = np.round(values, _GROUPING_DECIMALS)
+    # Past about 1.8e299 the rounding (a product by 1e9) overflows: such values are
+    # their own key, or every one of them would be grouped as one input.
+    return tuple(np.where(np.isfinite(rounded), rounded, values).tolist())
 
 
 def group_observations(observations: Sequence[ObservationInBasic]) -> list[ObservationGroup]:

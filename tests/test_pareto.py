@@ -13,6 +13,7 @@ from carbs.observations import ObservationInBasic
 from carbs.pareto import (
     ObservationGroup,
     group_observations,
+    input_key,
     pareto_area,
     pareto_groups,
     relative_noise,
@@ -289,3 +290,13 @@ def test_relative_noise_is_unknown_without_repeats_or_spread() -> None:
         _group(2.0, (9.0,), 1.0),
     ]
     assert relative_noise(repeats_agree) == 0.0
+
+
+def test_inputs_past_1e299_in_basic_space_keep_keys_of_their_own() -> None:
+    # Rounding to 9 decimals multiplies by 1e9: 5e299 and 9e299 both became inf, and
+    # two runs were grouped as one input (with an overflow warning).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        keys = [input_key(torch.tensor([x], dtype=torch.float64)) for x in (5e299, 9e299)]
+    assert keys == [(5e299,), (9e299,)]
+    assert input_key(torch.tensor([0.1234567891234], dtype=torch.float64)) == (0.123456789,)

@@ -368,3 +368,12 @@ def test_integer_space_without_a_lattice_point_is_rejected(build: object) -> Non
         space = build()  # type: ignore[operator]
         center = (space.min + space.max) / 2
         CARBS(CARBSParams(), [Param("n", space, search_center=center)]).suggest()
+
+
+def test_a_centre_at_the_top_of_a_range_above_one_is_suggested() -> None:
+    # max / 0.1 * 0.1 lands one float above max; the bisection back inside started
+    # from a point below min (the midpoint of min and 1), so suggest() raised.
+    top = 3.3444307935276347e19
+    params = [Param("x", LinearSpace(min=2.0, max=top, scale=0.1), search_center=top)]
+    suggestion = CARBS(CARBSParams(seed=0), params).suggest().suggestion
+    assert 2.0 <= suggestion["x"] <= top

@@ -182,6 +182,9 @@ class RealNumberSpace(Space):
         # value and the point clip_param_tensor steps towards for the legal value nearest
         # the end (for an integer space, a basic value whose rounded image is legal).
         inward = 0.5 * (self.min + min(self.max, 1.0))
+        if not self.min <= inward <= self.max:  # a range above 1: a point inside it
+            upper = self.max if math.isfinite(self.max) else self.min + max(1.0, abs(self.min))
+            inward = 0.5 * self.min + 0.5 * upper
         inside = torch.full_like(basic[illegal], self.basic_from_param(inward))
         if not bool(self.is_legal_basic(inside[:1]).all()):
             return basic
