@@ -26,7 +26,7 @@ from carbs.observations import ObservationInBasic, ObservationInParam
 from carbs.spaces import Param, SearchSpace
 from carbs.state import STATE_FILE_NAME, CARBSState, check_params_match, read_state
 from carbs.sweep import Sweep
-from carbs.warm_start import plan_warm_start
+from carbs.warm_start import fresh_prior_ids, plan_warm_start
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +183,8 @@ class PersistenceMixin:
                 runs = self._checked_observations(plan.observations)
                 # The prior sweep's ids are its own: one that a run of this sweep holds
                 # (trial-0 in both) gets a fresh id, or it would take over that run.
-                renamed = self._sweep.fresh_ids_for(runs)
+                state = self._sweep.state
+                renamed = fresh_prior_ids(state.observations, state.outstanding_suggestions, runs)
                 if renamed:
                     old_id, new_id = next(iter(renamed.items()))
                     message = (

@@ -337,38 +337,6 @@ class Sweep:
                 )
         return new
 
-    def fresh_ids_for(self, prior: Sequence[ObservationInBasic]) -> dict[str, str]:
-        """Fresh ids for another sweep's runs whose id a run of this sweep already holds.
-
-        A prior id collides when a running suggestion has it, or a recorded run with a
-        different result; it becomes ``prior:<id>`` (``prior:<id>:2`` and so on while
-        taken). A prior run recorded before under the same id or fresh id, with the
-        same result, keeps that id, so that warming up from one file twice adds nothing.
-        """
-        state = self._state
-        recorded = {o.suggestion_id: o for o in state.observations if o.suggestion_id}
-        taken = set(recorded) | set(state.outstanding_suggestions)
-        taken |= {o.suggestion_id for o in prior if o.suggestion_id}
-        renamed: dict[str, str] = {}
-        for observation in prior:
-            key = observation.suggestion_id
-            if not key or key in renamed:
-                continue
-            previous = recorded.get(key)
-            if key not in state.outstanding_suggestions and (
-                previous is None or previous.has_same_result(observation)
-            ):
-                continue
-            fresh, count = f"prior:{key}", 1
-            while fresh in taken and not (
-                fresh in recorded and recorded[fresh].has_same_result(observation)
-            ):
-                count += 1
-                fresh = f"prior:{key}:{count}"
-            taken.add(fresh)
-            renamed[key] = fresh
-        return renamed
-
     def record(self, observations: Sequence[ObservationInBasic]) -> None:
         """Append observations (already checked) and retire their outstanding suggestions.
 

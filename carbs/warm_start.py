@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -173,3 +173,42 @@ def _is_legal(space: SearchSpace, name: str, value: Any) -> bool:
 def _warn(message: str) -> None:
     logger.warning(message)
     warnings.warn(message, UserWarning, stacklevel=4)
+
+
+def fresh_prior_ids(
+    recorded: Sequence[ObservationInBasic],
+    running: Collection[str],
+    prior: Sequence[ObservationInBasic],
+) -> dict[str, str]:
+    """Fresh ids for an earlier sweep's runs whose id a run of this sweep already holds.
+
+    A prior id collides when a running suggestion has it, or a recorded run with a
+    different result; it becomes ``prior:<id>`` (``prior:<id>:2`` and so on while
+    taken). A prior run recorded before under the same id or fresh id, with the
+    same result, keeps that id, so that warming up from one file twice adds nothing.
+
+    Args:
+        recorded: This sweep's observations.
+        running: Its outstanding suggestion ids.
+        prior: The earlier sweep's runs, checked and in basic space.
+
+    Returns:
+        ``{prior id: fresh id}`` for the ids that collide.
+    """
+    by_id = {o.suggestion_id: o for o in recorded if o.suggestion_id}
+    taken = set(by_id) | set(running) | {o.suggestion_id for o in prior if o.suggestion_id}
+    renamed: dict[str, str] = {}
+    for observation in prior:
+        key = observation.suggestion_id
+        if not key or key in renamed:
+            continue
+        previous = by_id.get(key)
+        if key not in running and (previous is None or previous.has_same_result(observation)):
+            continue
+        fresh, count = f"prior:{key}", 1
+        while fresh in taken and not (fresh in by_id and by_id[fresh].has_same_result(observation)):
+            count += 1
+            fresh = f"prior:{key}:{count}"
+        taken.add(fresh)
+        renamed[key] = fresh
+    return renamed
