@@ -8,15 +8,11 @@ state's JSON form belongs to :mod:`carbs.state`, atomic files to
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
-
-import attrs
 
 from carbs.checks import check_bool
 from carbs.config import with_side_effects, with_side_effects_of
@@ -26,9 +22,7 @@ from carbs.observations import ObservationInBasic, ObservationInParam
 from carbs.spaces import Param, SearchSpace
 from carbs.state import STATE_FILE_NAME, CARBSState, check_params_match, read_state
 from carbs.sweep import Sweep
-from carbs.warm_start import fresh_prior_ids, plan_warm_start
-
-logger = logging.getLogger(__name__)
+from carbs.warm_start import plan_warm_start, with_fresh_prior_ids
 
 
 class PersistenceMixin:
@@ -180,26 +174,13 @@ class PersistenceMixin:
         )
         with self._lock:
             if plan.observations:
-                runs = self._checked_observations(plan.observations)
-                # The prior sweep's ids are its own: one that a run of this sweep holds
-                # (trial-0 in both) gets a fresh id, or it would take over that run.
                 state = self._sweep.state
-                renamed = fresh_prior_ids(state.observations, state.outstanding_suggestions, runs)
-                if renamed:
-                    old_id, new_id = next(iter(renamed.items()))
-                    message = (
-                        f"warm_start: {len(renamed)} prior run id(s) are in use in this sweep; "
-                        f"recorded under fresh ids (first: {old_id!r} as {new_id!r})"
-                    )
-                    logger.warning(message)
-                    warnings.warn(message, UserWarning, stacklevel=2)
-                runs = [
-                    attrs.evolve(o, suggestion_id=renamed.get(o.suggestion_id, o.suggestion_id))
-                    if o.suggestion_id
-                    else o
-                    for o in runs
-                ]
-                curves = {renamed.get(key, key): curve for key, curve in plan.curves.items()}
+                runs, curves = with_fresh_prior_ids(
+                    state.observations,
+                    state.outstanding_suggestions,
+                    self._checked_observations(plan.observations),
+                    plan.curves,
+                )
                 self._sweep.initialize(self._sweep.without_repeats(runs))
                 self._sweep.adopt_curves(curves)
             self._sweep.move_center(plan.center)

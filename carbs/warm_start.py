@@ -175,12 +175,14 @@ def _warn(message: str) -> None:
     warnings.warn(message, UserWarning, stacklevel=4)
 
 
-def fresh_prior_ids(
+def with_fresh_prior_ids(
     recorded: Sequence[ObservationInBasic],
     running: Collection[str],
     prior: Sequence[ObservationInBasic],
-) -> dict[str, str]:
-    """Fresh ids for an earlier sweep's runs whose id a run of this sweep already holds.
+    curves: Mapping[str, ReportedCurve],
+) -> tuple[list[ObservationInBasic], dict[str, ReportedCurve]]:
+    """An earlier sweep's runs and curves, with a fresh id (and a warning) for each run
+    whose id a run of this sweep already holds: it would take over that run.
 
     A prior id collides when a running suggestion has it, or a recorded run with a
     different result; it becomes ``prior:<id>`` (``prior:<id>:2`` and so on while
@@ -191,9 +193,7 @@ def fresh_prior_ids(
         recorded: This sweep's observations.
         running: Its outstanding suggestion ids.
         prior: The earlier sweep's runs, checked and in basic space.
-
-    Returns:
-        ``{prior id: fresh id}`` for the ids that collide.
+        curves: Their reported curves, by id.
     """
     by_id = {o.suggestion_id: o for o in recorded if o.suggestion_id}
     taken = set(by_id) | set(running) | {o.suggestion_id for o in prior if o.suggestion_id}
@@ -211,4 +211,15 @@ def fresh_prior_ids(
             fresh = f"prior:{key}:{count}"
         taken.add(fresh)
         renamed[key] = fresh
-    return renamed
+    if not renamed:
+        return list(prior), dict(curves)
+    old_id, new_id = next(iter(renamed.items()))
+    _warn(
+        f"warm_start: {len(renamed)} prior run id(s) are in use in this sweep; recorded "
+        f"under fresh ids (first: {old_id!r} as {new_id!r})"
+    )
+    runs = [
+        attrs.evolve(o, suggestion_id=renamed[o.suggestion_id]) if o.suggestion_id in renamed else o
+        for o in prior
+    ]
+    return runs, {renamed.get(key, key): curve for key, curve in curves.items()}

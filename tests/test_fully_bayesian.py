@@ -48,11 +48,8 @@ def test_nuts_same_seed_same_samples() -> None:
     )
 
 
-def test_fully_bayesian_optimizer_suggests_with_pending_runs() -> None:
-    params = [
-        Param("a", LogSpace(min=1e-3, max=1e3), search_center=1.0),
-        Param("b", LinearSpace(min=-3, max=3), search_center=0.0),
-    ]
+def fully_bayesian(params: list[Param]) -> CARBS:
+    """A minimising optimizer with four NUTS samples, small candidate pools, no resampling."""
     config = CARBSParams(
         better_direction_sign=-1,
         is_fully_bayesian=True,
@@ -60,7 +57,15 @@ def test_fully_bayesian_optimizer_suggests_with_pending_runs() -> None:
         num_candidates_for_suggestion_per_dim=20,
         resample_frequency=0,
     )
-    carbs = CARBS(config, params)
+    return CARBS(config, params)
+
+
+def test_fully_bayesian_optimizer_suggests_with_pending_runs() -> None:
+    params = [
+        Param("a", LogSpace(min=1e-3, max=1e3), search_center=1.0),
+        Param("b", LinearSpace(min=-3, max=3), search_center=0.0),
+    ]
+    carbs = fully_bayesian(params)
     for _ in range(5):
         s = carbs.suggest().suggestion
         carbs.observe(ObservationInParam(input=s, output=(s["b"] - 1) ** 2, cost=s["a"]))
@@ -78,14 +83,7 @@ def test_fully_bayesian_optimizer_suggests_with_a_categorical_param() -> None:
         Param("a", LogSpace(min=1e-3, max=1e3), search_center=1.0),
         Param("opt", CategoricalSpace(choices=["adam", "sgd", "lion"]), search_center="sgd"),
     ]
-    config = CARBSParams(
-        better_direction_sign=-1,
-        is_fully_bayesian=True,
-        num_fully_bayesian_samples=4,
-        num_candidates_for_suggestion_per_dim=20,
-        resample_frequency=0,
-    )
-    carbs = CARBS(config, params)
+    carbs = fully_bayesian(params)
     for _ in range(5):
         s = carbs.suggest().suggestion
         penalty = 0.0 if s["opt"] == "adam" else 1.0

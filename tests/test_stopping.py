@@ -266,32 +266,33 @@ def test_the_climb_moves_the_projection_but_never_narrows_it_below_the_reading_a
     assert far.should_stop and far.projected_std == close.projected_std
 
 
+def climb_in_units(final: float, factor: float) -> StopDecision:
+    """The decision on :func:`climbing_run` ``(final, 0.5)`` against twelve power-law
+    curves and the usual front, with every goodness times ``factor``; warnings raise."""
+    curves = [
+        CompletedCurve(
+            c.costs, tuple(v * factor for v in c.values), c.final_cost, c.final_value * factor
+        )
+        for c in power_law_curves(12)
+    ]
+    reports = [(c, v * factor) for c, v in climbing_run(final, 0.5)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return run_decision(
+            0.5 * factor,
+            cost=4.0,
+            completed=curves,
+            front_values=[0.5 * factor, 1.9 * factor, 3.0 * factor],
+            reports=reports,
+        )
+
+
 def test_a_sweep_near_the_largest_float_is_projected_as_the_same_sweep_scaled_down() -> None:
     """Goodness near 1.7e308 squared (in the least squares) or differenced (the climb)
     overflowed, and the fit raised; the projection is now taken in units of a power of
     two, so the decision is the one of the same sweep at ordinary magnitudes."""
     huge = 2.0**1020
-
-    def scaled(curve: CompletedCurve, factor: float) -> CompletedCurve:
-        values = tuple(v * factor for v in curve.values)
-        return CompletedCurve(curve.costs, values, curve.final_cost, curve.final_value * factor)
-
-    curves = power_law_curves(12)
-    decisions = []
-    for factor in (1.0, huge):
-        reports = [(c, v * factor) for c, v in climbing_run(1.8, 0.5)]
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            decisions.append(
-                run_decision(
-                    0.5 * factor,
-                    cost=4.0,
-                    completed=[scaled(c, factor) for c in curves],
-                    front_values=[0.5 * factor, 1.9 * factor, 3.0 * factor],
-                    reports=reports,
-                )
-            )
-    ordinary, near_the_limit = decisions
+    ordinary, near_the_limit = climb_in_units(1.8, 1.0), climb_in_units(1.8, huge)
     assert near_the_limit.projected_output == pytest.approx(ordinary.projected_output * huge)
     assert near_the_limit.projected_std == pytest.approx(ordinary.projected_std * huge)
     assert near_the_limit.improvement_probability == pytest.approx(ordinary.improvement_probability)
@@ -331,25 +332,7 @@ def test_the_decision_does_not_depend_on_the_outputs_units(factor: float) -> Non
     """Outputs of order 1e-9 lost the reading's direction in the normal equations
     (their condition number is the square of the fit's), and the run was kept going;
     outputs below 1e-150 or above 1e150 underflow or overflow when squared."""
-
-    def scaled(curve: CompletedCurve) -> CompletedCurve:
-        values = tuple(v * factor for v in curve.values)
-        return CompletedCurve(curve.costs, values, curve.final_cost, curve.final_value * factor)
-
-    curves = power_law_curves(12)
-    decisions = []
-    for unit in (1.0, factor):
-        reports = [(c, v * unit) for c, v in climbing_run(0.6, 0.5)]
-        decisions.append(
-            run_decision(
-                0.5 * unit,
-                cost=4.0,
-                completed=[scaled(c) for c in curves] if unit != 1.0 else curves,
-                front_values=[0.5 * unit, 1.9 * unit, 3.0 * unit],
-                reports=reports,
-            )
-        )
-    ordinary, other_units = decisions
+    ordinary, other_units = climb_in_units(0.6, 1.0), climb_in_units(0.6, factor)
     assert ordinary.should_stop and other_units.should_stop
     assert other_units.improvement_probability == pytest.approx(
         ordinary.improvement_probability, rel=1e-6

@@ -62,10 +62,6 @@ class QuantileNormalTransform:
     def to_surrogate(self, outputs: Tensor) -> Tensor:
         """Map outputs in user units ``(...)`` to surrogate values ``(...)``."""
         signed = outputs.detach().cpu().numpy().astype(np.float64) * self.better_direction_sign
-        if self.signed_outputs.shape[0] == 1:
-            only, unit = self.signed_outputs[0], self._single_value_unit()
-            with np.errstate(over="ignore"):  # past the float range the answer is inf
-                return torch.as_tensor(self.surrogate_values[0] + (signed / unit - only / unit))
         return torch.as_tensor(
             _interp_linear_tails(signed, self.signed_outputs, self.surrogate_values)
         )
@@ -73,18 +69,8 @@ class QuantileNormalTransform:
     def from_surrogate(self, surrogate: Tensor) -> Tensor:
         """Map surrogate values ``(...)`` back to outputs in user units ``(...)``."""
         values = surrogate.detach().cpu().numpy().astype(np.float64)
-        if self.signed_outputs.shape[0] == 1:
-            only, unit = self.signed_outputs[0], self._single_value_unit()
-            with np.errstate(over="ignore"):  # past the float range the answer is inf
-                signed = (only / unit + (values - self.surrogate_values[0])) * unit
-        else:
-            signed = _interp_linear_tails(values, self.surrogate_values, self.signed_outputs)
+        signed = _interp_linear_tails(values, self.surrogate_values, self.signed_outputs)
         return torch.as_tensor(signed * self.better_direction_sign)
-
-    def _single_value_unit(self) -> float:
-        """The magnitude of the one output value (1 for 0)."""
-        magnitude = abs(float(self.signed_outputs[0]))
-        return magnitude if magnitude > 0.0 else 1.0
 
     def surrogate_std_to_output_std(self, mean: Tensor, std: Tensor) -> Tensor:
         """Approximate output std in user units by the half-width of mean +- std, mapped back."""
@@ -94,7 +80,11 @@ class QuantileNormalTransform:
 
 
 def _interp_linear_tails(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
-    """``np.interp``, extrapolating linearly with the end slopes (slope 1 for a single point).
+    """``np.interp``, extrapolating linearly with the end slopes.
+
+    A single point has no slope: one unit of ``x`` is taken as one unit of ``f``, each
+    unit the magnitude of the point's own coordinate (1 for 0), so that the line is the
+    same whatever units ``x`` and ``f`` are in.
 
     An end gap narrower than float64 resolution at the data's scale counts as that
     resolution: two outputs that differ by ~1e-308 would otherwise give an infinite
@@ -105,7 +95,8 @@ def _interp_linear_tails(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.nd
     without a warning.
     """
     if xp.shape[0] == 1:
-        return fp[0] + (x - xp[0])
+        with np.errstate(over="ignore"):  # past the float range the answer is inf
+            return fp[0] + (x - xp[0]) / _magnitude(xp[0]) * _magnitude(fp[0])
     x_scale, f_scale = power_of_two_scale(xp), power_of_two_scale(fp)
     x, xp, fp = x / x_scale, xp / x_scale, fp / f_scale
     result = np.interp(x, xp, fp)
@@ -159,3 +150,8 @@ class LogCostTransform:
     def from_surrogate(self, scaled: Tensor) -> Tensor:
         """Scaled log cost ``(...)`` back to cost ``(...)``."""
         return torch.exp(scaled * self.half_range + self.center)
+
+
+def _magnitude(value: float) -> float:
+    """``|value|``, or 1 for 0: the unit a lone coordinate gives its axis."""
+    return abs(float(value)) or 1.0
