@@ -16,6 +16,7 @@ pytest.importorskip("ray.tune")
 from ray import tune
 
 from carbs import (
+    CARBS,
     CARBSParams,
     CategoricalSpace,
     FixedSpace,
@@ -24,6 +25,7 @@ from carbs import (
     InvalidSpaceError,
     LinearSpace,
     LogSpace,
+    ObservationInParam,
     OrdinalSpace,
     StateError,
 )
@@ -59,7 +61,8 @@ def test_tune_domains_map_onto_carbs_spaces() -> None:
     assert isinstance(batch, LinearSpace) and batch.rounding_factor == 16 and batch.max == 256
     hidden = params_from_tune_space({"h": tune.qlograndint(24, 1000, 16)})[0]
     assert isinstance(hidden.space, LogSpace) and hidden.space.rounding_factor == 16
-    assert hidden.space.is_integer and hidden.search_center == 160  # sqrt(24 * 1000) = 155
+    # Tune draws the multiples of 16 in [32, 992]: sqrt(32 * 992) = 178
+    assert hidden.space.is_integer and hidden.search_center == 176
     assert isinstance(params["x"].space, LinearSpace) and params["x"].search_center == 0.5
     assert isinstance(params["epochs"].space, FixedSpace) and params["epochs"].search_center == 3
     with pytest.raises(InvalidParamError, match="grid_search"):
@@ -70,6 +73,36 @@ def test_tune_domains_map_onto_carbs_spaces() -> None:
         params_from_tune_space(SPACE, {"typo": 1})
     with pytest.raises(InvalidSpaceError, match=r"param 'model/shape': CategoricalSpace"):
         params_from_tune_space({"model": {"shape": tune.choice([(1, 2), (3, 4)])}})
+
+
+@pytest.mark.parametrize(
+    ("domain", "tune_values"),
+    [
+        (tune.qrandint(1, 10, 3), {3, 6, 9}),  # carbs searched 1, 4, 7, 10
+        (tune.qrandint(-7, 12, 5), {-5, 0, 5, 10}),
+        (tune.qlograndint(5, 50, 10), {10, 20, 30, 40, 50}),
+    ],
+)
+def test_a_quantized_tune_integer_is_searched_on_tunes_own_multiples(
+    domain: Any, tune_values: set[int]
+) -> None:
+    (param,) = params_from_tune_space({"n": domain})
+    drawn = {int(domain.sample(random_state=seed)) for seed in range(400)}
+    assert drawn == tune_values  # what Tune itself draws
+    optimizer = CARBS(CARBSParams(seed=0, num_random_samples=4), [param])
+    suggested = set()
+    for _ in range(12):
+        out = optimizer.suggest()
+        suggested.add(out.params["n"])
+        optimizer.observe(ObservationInParam(out.suggestion, output=0.0, cost=1.0))
+    assert suggested <= tune_values and len(suggested) > 1
+    for value in tune_values:
+        optimizer.search_space.validate_param_dict({"n": value})
+
+
+def test_a_quantized_tune_range_without_two_multiples_is_refused() -> None:
+    with pytest.raises(InvalidSpaceError, match=r"param 'n': .*fewer than two multiples of"):
+        params_from_tune_space({"n": tune.qrandint(1, 5, 4)})
 
 
 def searcher(**kwargs: Any) -> CARBSSearcher:

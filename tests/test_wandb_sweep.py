@@ -189,6 +189,32 @@ def test_a_q_uniform_without_q_steps_by_one_as_wandb_does() -> None:
     assert list(param.space.values) == list(range(11))
 
 
+@pytest.mark.parametrize(
+    ("spec", "values"),
+    [
+        # W&B draws round(X / q) * q; carbs searched 1, 4, 7, 10 and 0.05, 0.15, ...
+        ({"min": 1, "max": 10, "q": 3}, [3, 6, 9]),
+        ({"min": 0.05, "max": 0.5, "q": 0.1}, [0.1, 0.2, 0.3, 0.4, 0.5]),
+        ({"min": -1.0, "max": 1.0, "q": 0.5}, [-1.0, -0.5, 0.0, 0.5, 1.0]),
+    ],
+)
+def test_a_q_uniform_searches_the_multiples_of_q_inside_the_range(
+    spec: dict[str, Any], values: list[float]
+) -> None:
+    (param,) = params_from_sweep_config(
+        {"parameters": {"x": {"distribution": "q_uniform", **spec}}}
+    )
+    assert isinstance(param.space, OrdinalSpace)
+    assert list(param.space.values) == pytest.approx(values, abs=1e-12)
+    assert param.search_center == pytest.approx(values[(len(values) - 1) // 2])
+
+
+def test_a_q_uniform_without_two_multiples_of_q_is_refused() -> None:
+    spec = {"distribution": "q_uniform", "min": 1, "max": 5, "q": 4}
+    with pytest.raises(InvalidSpaceError, match=r"'x'.*fewer than two multiples"):
+        params_from_sweep_config({"parameters": {"x": spec}})
+
+
 def test_a_fractional_q_log_uniform_q_is_searched_continuously() -> None:
     spec = {"distribution": "q_log_uniform_values", "min": 0.01, "max": 1.0, "q": 0.05}
     (param,) = params_from_sweep_config({"parameters": {"p": spec}})
@@ -217,6 +243,10 @@ def test_a_maximised_metric_and_a_missing_metric() -> None:
     config = {**SWEEP_CONFIG, "metric": {"name": "acc", "goal": "maximize"}}
     steering = SweepSteering("p", api=FakeApi(RUNS, config))
     assert steering.optimizer(now=NOW).config.better_direction_sign == 1
+    for goal in ("max", "Maximize", None, 1):  # "max" was minimised without a word
+        bad_goal = {**SWEEP_CONFIG, "metric": {"name": "acc", "goal": goal}}
+        with pytest.raises(InvalidConfigError, match=r"metric\.goal must be .minimize. or"):
+            SweepSteering("p", api=FakeApi(RUNS, bad_goal)).optimizer(now=NOW)
     no_metric = {k: v for k, v in SWEEP_CONFIG.items() if k != "metric"}
     with pytest.raises(InvalidConfigError, match="metric"):
         SweepSteering("p", api=FakeApi(RUNS, no_metric)).optimizer(now=NOW)

@@ -113,6 +113,48 @@ def _range_space(
     return space, middle
 
 
+def multiples_of_step(name: str, low: Any, high: Any, step: Any) -> tuple[Any, Any]:
+    """The lowest and highest multiples of ``step`` in ``[low, high]``.
+
+    Ray Tune's ``qrandint``/``quniform`` and W&B's ``q_uniform`` round their draws
+    to multiples of ``q`` (``qrandint(1, 10, 3)`` draws 3, 6 and 9), where an
+    Optuna step counts from the low end (1, 4, 7, 10): the integrations pass
+    these ends to :func:`bounded_param` so that carbs searches the engine's own
+    values. Integers stay integers; a float end within rounding of a multiple
+    counts as one (``0.3`` is a multiple of ``0.1``).
+
+    Raises:
+        InvalidSpaceError: a bad step, or fewer than two multiples in the range.
+    """
+    check_number(low, f"param {name!r}: the range's low end", InvalidSpaceError)
+    check_number(high, f"param {name!r}: the range's high end", InvalidSpaceError)
+    check_number(
+        step, f"param {name!r}: the step", InvalidSpaceError, min_value=0.0, exclusive_min=True
+    )
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high, step)):
+        lowest, highest = -(-low // step) * step, high // step * step
+    elif not all(math.isfinite(end / step) for end in (low, high)):
+        raise InvalidSpaceError(
+            f"param {name!r}: the range [{low}, {high}] holds more multiples of its step "
+            f"{step} than the {MAX_GENERATED_VALUES} carbs holds; use a larger step"
+        )
+    else:
+        lowest = _multiple(low / step, math.ceil) * step
+        highest = _multiple(high / step, math.floor) * step
+    if not lowest < highest:
+        raise InvalidSpaceError(
+            f"param {name!r}: the range [{low}, {high}] holds fewer than two multiples of "
+            f"its step {step}; widen it, or make the param a constant"
+        )
+    return lowest, highest
+
+
+def _multiple(ratio: float, round_outward: Any) -> int:
+    """``ratio`` rounded to a whole number: the nearest one within rounding error, else outward."""
+    nearest = round(ratio)
+    return int(nearest if math.isclose(ratio, nearest) else round_outward(ratio))
+
+
 def choice_param(name: str, choices: Sequence[Any], search_center: Any = None) -> Param:
     """The carbs param for a list of choices without an order.
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from carbs.errors import InvalidParamError
-from carbs.integrations.bounded import bounded_param, choice_param
+from carbs.integrations.bounded import bounded_param, choice_param, multiples_of_step
 from carbs.spaces import FixedSpace, Param
 
 try:
@@ -100,10 +100,12 @@ def _param(name: str, domain: Domain, center: Any) -> Param:
             name, domain.lower, domain.upper, log=log, step=step, search_center=center
         )
     if isinstance(domain, Integer) and isinstance(sampler, Uniform | LogUniform):
-        high = domain.upper if step else domain.upper - 1  # Tune's integer upper is exclusive
+        low, high = domain.lower, domain.upper - 1  # Tune's integer upper is exclusive
+        if step is not None:  # Tune draws the multiples of q, its upper end included
+            low, high = multiples_of_step(name, domain.lower, domain.upper, step)
         return bounded_param(
             name,
-            domain.lower,
+            low,
             high,
             log=log,  # tune.qlograndint: the multiples of q on a log scale
             is_integer=True,

@@ -43,7 +43,7 @@ from carbs.errors import (
     InvalidParamError,
     InvalidSpaceError,
 )
-from carbs.integrations.bounded import bounded_param, choice_param
+from carbs.integrations.bounded import bounded_param, choice_param, multiples_of_step
 from carbs.integrations.engine import engine_config, is_number, run_seed
 from carbs.observations import ObservationInParam
 from carbs.optimizer import CARBS
@@ -68,9 +68,9 @@ def params_from_sweep_config(
     range: ``log_uniform_values`` on a log scale, ``q_log_uniform_values`` on
     the multiples of a whole ``q`` (1 by default) on a log scale (a fractional
     ``q`` is dropped), ``int_uniform`` (or integer bounds) on integers,
-    ``q_uniform`` on a lattice of ``q``. Nested parameters and the
-    ``normal``/``log_uniform`` (bounds in log space) distributions are refused
-    with a clear error.
+    ``q_uniform`` on the multiples of ``q`` (1 by default) inside ``[min, max]``.
+    Nested parameters and the ``normal``/``log_uniform`` (bounds in log space)
+    distributions are refused with a clear error.
 
     Raises:
         InvalidParamError: a parameter carbs cannot model, or a centre for an unknown name.
@@ -116,8 +116,12 @@ def _param(name: str, spec: Any, center: Any) -> Param:
     is_integer = distribution == "int_uniform" or (
         distribution is None and _is_int(low) and _is_int(high)
     )
-    # W&B's q is 1 unless given: a q_uniform without one draws whole numbers.
-    step = spec.get("q", 1) if str(distribution).startswith("q_") else None
+    step = None
+    if distribution == "q_uniform":
+        # W&B draws round(X / q) * q, with q 1 unless given: the multiples of q. carbs
+        # searches those inside [min, max] (W&B's own draws may round just past an end).
+        step = spec.get("q", 1)
+        low, high = multiples_of_step(name, low, high, step)
     if distribution == "q_log_uniform_values":
         # W&B draws round(X / q) * q: with a whole q (1 by default), multiples of q.
         step = spec.get("q", 1)
@@ -208,7 +212,7 @@ class SweepSteering:
         metric = sweep_config.get("metric") or {}
         if "name" not in metric:
             raise InvalidConfigError("the sweep config needs a metric: {name: ..., goal: ...}")
-        sign = 1 if metric.get("goal", "minimize") == "maximize" else -1
+        sign = _goal_sign(metric.get("goal", "minimize"))
         params = params_from_sweep_config(sweep_config, self._search_center)
         optimizer = CARBS(attrs.evolve(self._config, better_direction_sign=sign), params)
         now = time.time() if now is None else now
@@ -282,6 +286,16 @@ def steer(run: Any = None, *, sweep_path: str | None = None, **steering: Any) ->
     params = SweepSteering(sweep_path, **steering).suggest(run.id)
     run.config.update(params, allow_val_change=True)
     return params
+
+
+def _goal_sign(goal: Any) -> int:
+    """``better_direction_sign`` for the sweep metric's ``goal`` (W&B's two spellings only)."""
+    signs = {"maximize": 1, "minimize": -1}
+    if not isinstance(goal, str) or goal not in signs:
+        raise InvalidConfigError(
+            f"the sweep config's metric.goal must be 'minimize' or 'maximize', got {goal!r}"
+        )
+    return signs[goal]
 
 
 def _timestamp(value: Any) -> float | None:
