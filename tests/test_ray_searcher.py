@@ -141,6 +141,24 @@ def test_suggest_and_complete_record_outputs_costs_and_failures(
     assert optimizer.observation_count == 4
 
 
+def test_a_metric_that_is_no_number_is_a_failure_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A loss reported as a tensor was recorded as a failure without a word.
+    search = searcher()
+    for trial_id in ("t0", "t1"):
+        search.suggest(trial_id)
+    with caplog.at_level("WARNING", logger="carbs.integrations.ray"):
+        search.on_trial_complete("t0", {"loss": np.array([0.5]), "flops": 3.0})
+        assert "'loss' = array([0.5]), not a real number" in caplog.text
+        caplog.clear()
+        search.on_trial_complete("t1", {"loss": math.inf, "flops": 3.0})  # diverged: no warning
+        assert caplog.text == ""
+    optimizer = search.optimizer
+    assert optimizer is not None
+    assert [o.is_failure for o in optimizer.observations] == [True, True]
+
+
 def test_metrics_computed_with_numpy_are_numbers() -> None:
     # np.float32 is no Python float: a loss averaged with numpy was recorded as a failure.
     search = searcher()

@@ -197,6 +197,14 @@ class CARBSSearcher(Searcher):
         flat = _flatten(result) if result else {}
         output: Any = flat.get(self._metric or "") if not error else None
         failed = error or not is_number(output)
+        if failed and not error and not is_diverged(output):
+            logger.warning(
+                "trial %s reported %r = %r, not a real number; recorded as a failure "
+                "(report a Python float, e.g. loss.item())",
+                trial_id,
+                self._metric,
+                output,
+            )
         cost: Any = flat.get(self._cost_metric)
         if not is_number(cost) or cost <= 0:
             if not error:
