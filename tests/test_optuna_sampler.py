@@ -23,6 +23,7 @@ from optuna.distributions import (  # noqa: E402
     FloatDistribution,
     IntDistribution,
 )
+from optuna.storages import InMemoryStorage  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 
 from carbs import (  # noqa: E402
@@ -279,6 +280,20 @@ def test_a_trial_without_a_usable_cost_is_left_out_with_a_warning(
         study.optimize(objective, n_trials=5)
     assert sampler.optimizer.observation_count == 3
     assert "trial 1 is left out" in caplog.text
+
+
+def test_a_study_created_again_under_the_same_name_is_read_afresh() -> None:
+    # As in a notebook whose SQLite file was deleted and the study created again: the
+    # sampler took the new study's trials 0-2 for the old one's, already seen, and went
+    # on with the old study's four runs, never reading the new ones.
+    sampler = CARBSSampler(FAST, seed=0)
+    old = optuna.create_study(study_name="sweep", storage=InMemoryStorage(), sampler=sampler)
+    old.optimize(objective, n_trials=4)
+    new = optuna.create_study(study_name="sweep", storage=InMemoryStorage(), sampler=sampler)
+    new.optimize(lambda trial: objective(trial) + 100.0, n_trials=3)
+    optimizer = sampler.sync(new)
+    assert optimizer is not None
+    assert sorted(o.output for o in optimizer.observations) == sorted(t.value for t in new.trials)
 
 
 def study_of_four(sampler: CARBSSampler) -> optuna.Study:

@@ -20,6 +20,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -30,13 +31,14 @@ from carbs.errors import InvalidConfigError, InvalidObservationError
 from carbs.integrations.engine import engine_config, is_number, run_seed
 from carbs.integrations.optuna_pruner import COST_ATTR, CARBSPruner, default_cost
 from carbs.integrations.optuna_space import (
+    carbs_value,
     distributions_from_params,
     is_modelled,
     params_from_search_space,
 )
 from carbs.observations import ObservationInParam
 from carbs.optimizer import CARBS
-from carbs.spaces import SUGGESTION_ID_DICT_KEY, OrdinalSpace, Param, SearchSpace
+from carbs.spaces import SUGGESTION_ID_DICT_KEY, Param, SearchSpace
 
 try:
     from optuna.samplers import BaseSampler, RandomSampler
@@ -84,7 +86,17 @@ class _Sync:
     study_name: str
     search_space: dict[str, BaseDistribution]
     optimizer: CARBS
-    seen: set[int] = attrs.Factory(set)
+    # Each taken-in trial's number and start: a study deleted and created again under
+    # the same name reuses the numbers, and its trials must not pass for seen ones.
+    seen: dict[int, datetime | None] = attrs.Factory(dict)
+
+    def is_history_of(self, trials: Sequence[FrozenTrial]) -> bool:
+        """Whether every trial taken in is still among ``trials``, as it was."""
+        starts = {trial.number: trial.datetime_start for trial in trials}
+        return all(starts.get(number, _GONE) == start for number, start in self.seen.items())
+
+
+_GONE = object()
 
 
 class CARBSSampler(BaseSampler):
@@ -249,8 +261,13 @@ class CARBSSampler(BaseSampler):
     def _synced(
         self, study: Study, search_space: dict[str, BaseDistribution], asking: int
     ) -> CARBS:
+        trials = study.get_trials(deepcopy=False)
         sync = self._sync
-        if sync is None or (sync.study_name, sync.search_space) != (study.study_name, search_space):
+        if (
+            sync is None
+            or (sync.study_name, sync.search_space) != (study.study_name, search_space)
+            or not sync.is_history_of(trials)
+        ):
             config = attrs.evolve(
                 self._config,
                 better_direction_sign=-1 if study.direction.name == "MINIMIZE" else 1,
@@ -261,7 +278,6 @@ class CARBSSampler(BaseSampler):
                 centers = {k: v for k, v in self._search_center.items() if k in search_space}
                 params = params_from_search_space(search_space, centers)
             sync = self._sync = _Sync(study.study_name, dict(search_space), CARBS(config, params))
-        trials = study.get_trials(deepcopy=False)
         lost = lost_trial_numbers(trials)
         observations = []
         running: dict[str, dict[str, Any]] = {}
@@ -274,7 +290,7 @@ class CARBSSampler(BaseSampler):
                 if values is not None:
                     running[trial_id(trial.number)] = values
                 continue
-            sync.seen.add(trial.number)
+            sync.seen[trial.number] = trial.datetime_start
             if trial.number in lost:
                 continue
             observation = self._observation(study, trial, values)
@@ -302,7 +318,7 @@ class CARBSSampler(BaseSampler):
                     return None
             elif trial.distributions.get(param.name) != expected:
                 return None
-            values[param.name] = _carbs_value(param, trial.params[param.name])
+            values[param.name] = carbs_value(param, trial.params[param.name])
         try:
             sync.optimizer.search_space.validate_param_dict(values)
         except InvalidObservationError as error:
@@ -384,17 +400,3 @@ def lost_trial_numbers(trials: Sequence[FrozenTrial]) -> set[int]:
 def _check_one_objective(study: Study) -> None:
     if len(study.directions) > 1:
         raise InvalidConfigError("CARBSSampler optimises one objective; the study has several")
-
-
-def _carbs_value(param: Param, value: Any) -> Any:
-    """Optuna's value as carbs' space holds it: a stepped float inside the range snaps to
-    its listed value; one outside it (an enqueued trial's) stays as it is, and the
-    trial is left out, as any value outside its range is."""
-    space = param.space
-    if (
-        isinstance(space, OrdinalSpace)
-        and isinstance(value, int | float)
-        and space.values[0] <= value <= space.values[-1]
-    ):
-        return min(space.values, key=lambda listed: abs(listed - value))
-    return value

@@ -176,3 +176,17 @@ def _carbs_holds(distribution: BaseDistribution) -> bool:
     except CARBSValueError:
         return False
     return True
+
+
+def carbs_value(param: Param, value: Any) -> Any:
+    """Optuna's value as carbs' space holds it: a stepped float inside the range snaps to
+    its listed value; one outside it (an enqueued trial's) stays as it is, and the
+    trial is left out, as any value outside its range is."""
+    space = param.space
+    if (
+        isinstance(space, OrdinalSpace)
+        and isinstance(value, int | float)
+        and space.values[0] <= value <= space.values[-1]
+    ):
+        return min(space.values, key=lambda listed: abs(listed - value))
+    return value
