@@ -380,6 +380,8 @@ def test_a_config_with_side_effects_is_refused() -> None:
         CARBSSampler(cost_func="cost")  # type: ignore[arg-type]
     with pytest.raises(InvalidConfigError, match="search_center must map"):
         CARBSSampler(search_center=[("x", 1.0)])  # type: ignore[arg-type]
+    with pytest.raises(InvalidConfigError, match="search_space must map"):  # was "param 'l'"
+        CARBSSampler(search_space=["lr"])  # type: ignore[arg-type]
     with pytest.raises(InvalidConfigError, match="independent_sampler"):
         CARBSSampler(independent_sampler="tpe")  # type: ignore[arg-type]
 

@@ -152,6 +152,7 @@ class CARBSSampler(BaseSampler):
         self._config = config
         self._cost_func = cost_func or default_cost
         check_optional_mapping(search_center, "search_center", InvalidConfigError)
+        check_optional_mapping(search_space, "search_space", InvalidConfigError)
         if independent_sampler is not None and not isinstance(independent_sampler, BaseSampler):
             raise InvalidConfigError(
                 "independent_sampler must be an Optuna sampler, got "
