@@ -255,12 +255,15 @@ def export(args: argparse.Namespace) -> Any:
     }
     rows = []
     for trial in study.get_trials(deepcopy=False):
-        finished = trial.state.name in ("COMPLETE", "FAIL")
+        finished = trial.state.name in ("COMPLETE", "FAIL", "PRUNED")
+        output = trial.value
+        if trial.state.name == "PRUNED" and trial.last_step is not None:
+            output = trial.intermediate_values[trial.last_step]  # where it was stopped
         rows.append(
             {
                 "id": trial.number,
                 "state": trial.state.name,
-                "output": trial.value,
+                "output": output,
                 "cost": default_cost(trial) if finished else None,
                 **{name: trial.params.get(name, fixed.get(name)) for name in names},
             }

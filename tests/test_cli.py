@@ -342,6 +342,10 @@ def test_report_says_when_to_stop_and_records_the_stop(
     assert step >= 2  # never before 20% of the planned cost (10, the runs' median)
     assert said["projected_output"] > 40 and said["improvement_probability"] < 0.05
     assert run(["status", *study], capsys)[1]["trials"] == {"COMPLETE": 6, "PRUNED": 1}
+    # Exported with what it spent and its output where it stopped (both were null).
+    pruned = run(["export", *study, "--format", "json"], capsys)[1][hopeless]
+    assert pruned["state"] == "PRUNED" and pruned["cost"] == float(step)
+    assert pruned["output"] == pytest.approx(50.0 + 1 - step / 10)
     # Errors: the stopped trial is told, the cost may not fall, the output must be finite.
     code, _, err = report(hopeless, 1.0, 20.0)
     assert code == 2 and "already told (PRUNED)" in err
