@@ -73,12 +73,25 @@ def _optional_str(instance: Any, attribute: attrs.Attribute[Any], value: Any) ->
     check_optional_str(value, attribute.name, InvalidConfigError)
 
 
-def _in_set(*allowed: Any) -> Validator:
-    def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if isinstance(value, bool) or value not in allowed:
-            raise InvalidConfigError(f"{attribute.name} must be one of {allowed}, got {value!r}")
+def _sign(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """The int 1 or -1 (numpy's converted before): a float or complex 1 is not a sign."""
+    if not (isinstance(value, int) and not isinstance(value, bool) and value in (1, -1)):
+        raise InvalidConfigError(f"{attribute.name} must be the int 1 or -1, got {value!r}")
 
-    return check
+
+def _autosave_folder(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """Autosave needs a folder: checked when either field is set, the other as it stands."""
+    is_saved = instance.is_saved_on_every_observation
+    folder = instance.checkpoint_dir
+    if attribute.name == "is_saved_on_every_observation":
+        is_saved = value
+    else:
+        folder = value
+    if is_saved is True and not folder:
+        raise InvalidConfigError(
+            "checkpoint_dir must name a folder when is_saved_on_every_observation is on, "
+            f"got {folder!r}"
+        )
 
 
 def _number(
@@ -304,7 +317,7 @@ class CARBSParams:
             improves the front at its planned cost falls below this.
     """
 
-    better_direction_sign: int = attrs.field(default=1, validator=_in_set(1, -1))
+    better_direction_sign: int = attrs.field(default=1, converter=integer_as_int, validator=_sign)
     seed: int = _int_field(0, 0, MAX_SEED)
     num_random_samples: int = _int_field(4, 1)
     is_wandb_logging_enabled: bool = attrs.field(default=False, validator=_boolean)
@@ -312,10 +325,14 @@ class CARBSParams:
         factory=WandbLoggingParams, validator=_wandb_params
     )
     checkpoint_dir: str | None = attrs.field(
-        default="checkpoints/", converter=_to_path_text, validator=_optional_str
+        default="checkpoints/",
+        converter=_to_path_text,
+        validator=[_optional_str, _autosave_folder],
     )
     s3_checkpoint_path: str | None = attrs.field(default=None, validator=_optional_str)
-    is_saved_on_every_observation: bool = attrs.field(default=False, validator=_boolean)
+    is_saved_on_every_observation: bool = attrs.field(
+        default=False, validator=[_boolean, _autosave_folder]
+    )
     initial_search_radius: float = attrs.field(
         default=0.3, converter=real_as_float, validator=_number(min_value=0.0, exclusive_min=True)
     )
@@ -365,13 +382,6 @@ class CARBSParams:
         default=0.05, converter=real_as_float, validator=_number(min_value=0.0, max_value=1.0)
     )
 
-    def __attrs_post_init__(self) -> None:
-        if self.is_saved_on_every_observation and not self.checkpoint_dir:
-            raise InvalidConfigError(
-                "checkpoint_dir must name a folder when is_saved_on_every_observation is on, "
-                f"got {self.checkpoint_dir!r}"
-            )
-
 
 def config_to_dict(config: CARBSParams) -> dict[str, Any]:
     """Every :class:`CARBSParams` field as plain data: enums as values, ``wandb_params`` nested."""
@@ -396,6 +406,9 @@ def config_from_dict(data: Mapping[str, Any]) -> CARBSParams:
     unknown = sorted(set(values) - known)
     if unknown:
         raise InvalidConfigError(f"unknown config field(s) {unknown}; written by a newer carbs?")
+    sign = values.get("better_direction_sign")
+    if isinstance(sign, float) and sign in (1.0, -1.0):  # saved by a carbs that took floats
+        values["better_direction_sign"] = int(sign)
     if "wandb_params" in values:
         wandb = values["wandb_params"]
         wandb_known = {field.name for field in attrs.fields(WandbLoggingParams)}

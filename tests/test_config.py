@@ -12,6 +12,7 @@ from carbs import (
     InvalidConfigError,
     OutstandingSuggestionEstimatorEnum,
 )
+from carbs.config import config_from_dict, config_to_dict
 
 
 def test_defaults_match_the_release_except_resample_threshold() -> None:
@@ -41,6 +42,8 @@ def test_defaults_match_the_release_except_resample_threshold() -> None:
     [
         ("better_direction_sign", 0, ["1", "-1", "0"]),
         ("better_direction_sign", 2, ["2"]),
+        ("better_direction_sign", -1.0, ["int", "-1.0"]),  # were taken; 1 + 0j crashed later
+        ("better_direction_sign", 1 + 0j, ["int", "(1+0j)"]),
         ("initial_search_radius", 0, ["> 0", "0"]),
         ("initial_search_radius", -0.1, ["-0.1"]),
         ("initial_search_radius", float("inf"), ["finite"]),
@@ -101,3 +104,30 @@ def test_valid_edge_values_are_accepted() -> None:
     )
     assert config.better_direction_sign == -1 and config.max_suggestion_cost == 1e-3
     assert CARBSParams(min_pareto_cost_fraction=0.0).min_pareto_cost_fraction == 0.0
+
+
+def test_autosave_without_a_folder_is_refused_however_it_is_set() -> None:
+    # Set after construction, it was taken: autosave wrote into the working directory a
+    # file that CARBS.load then refused.
+    with pytest.raises(InvalidConfigError, match="checkpoint_dir must name a folder"):
+        CARBSParams(checkpoint_dir=None, is_saved_on_every_observation=True)
+    config = CARBSParams(checkpoint_dir=None)
+    with pytest.raises(InvalidConfigError, match="checkpoint_dir must name a folder"):
+        config.is_saved_on_every_observation = True
+    assert config.is_saved_on_every_observation is False
+    saving = CARBSParams(checkpoint_dir="runs", is_saved_on_every_observation=True)
+    with pytest.raises(InvalidConfigError, match="got ''"):
+        saving.checkpoint_dir = ""
+    assert saving.checkpoint_dir == "runs"
+    saving.is_saved_on_every_observation = False
+    saving.checkpoint_dir = None  # no autosave: no folder needed
+    assert saving.checkpoint_dir is None
+
+
+def test_a_sign_saved_as_a_float_by_an_older_carbs_loads_as_an_int() -> None:
+    data = config_to_dict(CARBSParams(better_direction_sign=-1))
+    data["better_direction_sign"] = -1.0
+    assert config_from_dict(data).better_direction_sign == -1
+    data["better_direction_sign"] = True
+    with pytest.raises(InvalidConfigError, match="better_direction_sign"):
+        config_from_dict(data)
