@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -228,6 +229,39 @@ def test_clipped_values_are_legal_on_every_scale(
     for space in (LogitSpace(min=lower, scale=scale), LogSpace(min=0.0, max=1.0, scale=scale)):
         clipped = space.clip_basic(torch.tensor(basic, dtype=torch.float64))
         assert space.is_legal_basic(clipped).all(), (space, basic, clipped)
+
+
+@settings(max_examples=200)
+@given(
+    kind=st.sampled_from(["linear", "log", "logit"]),
+    low=st.floats(0.0, 1.0, exclude_min=True),
+    width=st.floats(1e-3, 1.0),
+    scale=st.floats(0.05, 20.0),
+)
+def test_a_value_at_a_bound_comes_back_inside_the_bounds(
+    kind: str, low: float, width: float, scale: float
+) -> None:
+    # 3e-3 at max=3e-3 came back as 0.003000000000000001, which carbs then refused.
+    if kind == "linear":
+        space: RealNumberSpace = LinearSpace(min=-low, max=-low + 100 * width, scale=scale)
+    elif kind == "log":
+        space = LogSpace(min=low, max=low * (1 + 1000 * width), scale=scale)
+    else:
+        space = LogitSpace(min=low / 2, max=low / 2 + width / 2.1, scale=scale)
+    for bound in (space.min, space.max):
+        value = space.value_from_basic(space.basic_from_value(bound))
+        assert space.min <= value <= space.max and value == pytest.approx(bound, rel=1e-12)
+
+
+def test_a_run_at_a_bound_is_reported_as_one_carbs_takes_back() -> None:
+    params = [Param("lr", LogSpace(min=1e-6, max=3e-3), search_center=1e-3)]
+    optimizer = CARBS(CARBSParams(num_random_samples=1), params)
+    optimizer.observe(ObservationInParam(input={"lr": 3e-3}, output=1.0, cost=1.0))
+    best = optimizer.best()
+    assert best is not None and best.input["lr"] == 3e-3
+    assert optimizer.pareto_front()[0].params["lr"] == 3e-3
+    optimizer.set_search_center(best.input)  # raised: outside [min=1e-06, max=0.003]
+    assert np.isfinite(optimizer.predict(best.input).output_mean).all()
 
 
 @pytest.mark.parametrize(

@@ -197,7 +197,13 @@ class RealNumberSpace(Space):
         return basic.masked_scatter(illegal, inside)
 
     def value_from_basic(self, value: float) -> float | int:
-        return self.param_from_basic(value)
+        param = self.param_from_basic(value)
+        if self.is_integer:
+            return param
+        # A value at a bound can come back a float past it from its round trip through
+        # basic space (3e-3 as 0.003000000000000001): it is the bound.
+        low, high = self.legal_bounds()
+        return min(max(param, low), high)
 
     def basic_from_value(self, value: Any) -> float:
         return self.basic_from_param(float(value))
