@@ -184,7 +184,11 @@ def test_in_bounds_mask_matches_per_value_check(
     mask = search_space.in_bounds_mask(basic)
     assert mask.shape == (basic.shape[0],) and mask.dtype == torch.bool
     for row, is_in in zip(basic, mask.tolist(), strict=True):
-        values = search_space.param_dict_from_basic(row)
+        # Each value as the point maps, unclamped (a run's value is read back clamped).
+        values = {
+            param.name: param.space.param_from_basic(float(column))
+            for param, column in zip(search_space.params, row, strict=True)
+        }
         expected = all(
             param.space.min <= values[param.name] <= param.space.max
             and math.isfinite(param.space.basic_from_param(values[param.name]))
