@@ -20,7 +20,12 @@ from torch import Tensor
 
 from carbs.checks import check_number
 from carbs.config import CARBSParams
-from carbs.errors import CARBSValueError, InsufficientDataError, InvalidObservationError
+from carbs.errors import (
+    CARBSValueError,
+    InsufficientDataError,
+    InvalidObservationError,
+    InvalidParamError,
+)
 from carbs.linefit import DEFAULT_CONFIDENCE
 from carbs.observations import ObservationInBasic, ObservationInParam
 from carbs.pareto import ObservationGroup, best_observation, successes_front
@@ -35,7 +40,12 @@ from carbs.scaling import (
 from carbs.scaling import suggest_at_cost as laws_at_cost
 from carbs.spaces import SearchSpace
 from carbs.stopping import ReportedCurve
-from carbs.tables import ObservationRecord, observation_records, observations_dataframe
+from carbs.tables import (
+    DATAFRAME_COLUMNS,
+    ObservationRecord,
+    observation_records,
+    observations_dataframe,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -150,17 +160,32 @@ class Predictions:
         return len(self.points)
 
     def to_dicts(self) -> list[dict[str, Any]]:
-        """One plain dict per point: its params plus the four predictions as floats."""
+        """One plain dict per point: its params plus the four predictions
+        (:data:`PREDICTION_COLUMNS`) as floats."""
         return [
             {
                 **point,
-                "output_mean": float(self.output_mean[i]),
-                "output_std": float(self.output_std[i]),
-                "cost": float(self.cost[i]),
-                "success_probability": float(self.success_probability[i]),
+                **{name: float(getattr(self, name)[i]) for name in PREDICTION_COLUMNS},
             }
             for i, point in enumerate(self.points)
         ]
+
+
+PREDICTION_COLUMNS = ("output_mean", "output_std", "cost", "success_probability")
+RESERVED_PARAM_NAMES = frozenset((*DATAFRAME_COLUMNS, *PREDICTION_COLUMNS))
+"""Names a param cannot take: the columns that ``to_dataframe()`` and ``predict()`` add
+to the params (a param named ``cost`` was overwritten by the run's cost)."""
+
+
+def check_param_names(names: Sequence[str]) -> None:
+    """Raises InvalidParamError for a param name in :data:`RESERVED_PARAM_NAMES`."""
+    taken = [name for name in names if name in RESERVED_PARAM_NAMES]
+    if taken:
+        raise InvalidParamError(
+            f"param name(s) {taken} are columns of to_dataframe() and predict() (the "
+            "run's output, cost, ...): rename the param (e.g. 'svm_cost'); in a saved "
+            "state, rename it in the file"
+        )
 
 
 def points_to_basic(

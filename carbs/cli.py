@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from carbs.cli_studies import (
+    EXPORT_COLUMNS,
     SPACE_ATTR,
     STORAGE_ENV,
     CLIError,
@@ -272,7 +273,7 @@ def export(args: argparse.Namespace) -> Any:
         text = json.dumps(rows, indent=1) + "\n"
     else:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=["id", "state", "output", "cost", *names])
+        writer = csv.DictWriter(buffer, fieldnames=[*EXPORT_COLUMNS, *names])
         writer.writeheader()
         writer.writerows(rows)
         text = buffer.getvalue()

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from carbs.analysis import check_param_names
 from carbs.config import config_from_dict, config_to_dict
 from carbs.errors import CARBSValueError
 from carbs.spaces import Param, SearchSpace
@@ -20,6 +21,8 @@ from carbs.spaces import Param, SearchSpace
 DEFAULT_STORAGE = "sqlite:///carbs-studies.db"
 STORAGE_ENV = "CARBS_STORAGE"
 SPACE_ATTR = "carbs_space"
+EXPORT_COLUMNS = ("id", "state", "output", "cost")  # then the params, in `carbs export`
+DIRECTION_SIGNS = {"minimize": -1, "maximize": 1}
 
 
 class CLIError(CARBSValueError):
@@ -60,7 +63,7 @@ def check_space(data: Any, source: str) -> dict[str, Any]:
     """Check a space description (see :mod:`carbs.cli`); return it normalised."""
     if not isinstance(data, dict) or "params" not in data:
         raise CLIError(f"{source}: expected an object with a 'params' list")
-    unknown = sorted(set(data) - {"params", "direction", "config"})
+    unknown = sorted(set(data) - {"params", "direction", "config"}, key=repr)
     if unknown:
         raise CLIError(f"{source}: unknown key(s) {unknown}; use params, direction, config")
     direction = data.get("direction", "minimize")
@@ -71,9 +74,22 @@ def check_space(data: Any, source: str) -> dict[str, Any]:
     try:
         params = [Param.from_dict(p) for p in data["params"]]
         SearchSpace(params)
+        check_param_names([p.name for p in params])
         config = config_from_dict(data.get("config", {}))
     except CARBSValueError as error:
         raise CLIError(f"{source}: {error}") from error
+    taken = [p.name for p in params if p.name in EXPORT_COLUMNS]
+    if taken:
+        raise CLIError(
+            f"{source}: param name(s) {taken} are columns of `carbs export`; rename them"
+        )
+    sign = config.better_direction_sign
+    if "better_direction_sign" in data.get("config", {}) and sign != DIRECTION_SIGNS[direction]:
+        # The study's direction sets the sign; a sign that says otherwise was dropped.
+        raise CLIError(
+            f"{source}: config.better_direction_sign {sign} contradicts direction "
+            f"{direction!r}; set direction ('maximize' for a sign of 1) and leave the sign out"
+        )
     return {
         "params": [p.to_dict() for p in params],
         "direction": direction,

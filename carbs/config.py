@@ -403,7 +403,7 @@ def config_from_dict(data: Mapping[str, Any]) -> CARBSParams:
         raise InvalidConfigError(f"a config must be an object, got {type(data).__name__}")
     values = dict(data)
     known = {field.name for field in attrs.fields(CARBSParams)}
-    unknown = sorted(set(values) - known)
+    unknown = sorted(set(values) - known, key=repr)
     if unknown:
         raise InvalidConfigError(f"unknown config field(s) {unknown}; written by a newer carbs?")
     sign = values.get("better_direction_sign")

@@ -74,6 +74,7 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
         if isinstance(params, Param) or not isinstance(params, Sequence):
             raise InvalidParamError("params must be a list of Param")
         self.search_space = SearchSpace(params)
+        analysis.check_param_names(self.search_space.names)
         state = CARBSState(
             config=config,
             params=self.search_space.params,

@@ -127,7 +127,7 @@ class CARBSState:
         version = check_format_version(data)
         data = upgrade(data, version, FORMAT_VERSION)
         missing = [key for key in _ENCODERS if key not in data]
-        unknown = sorted(set(data) - set(_ENCODERS) - {"carbs_version"})
+        unknown = sorted(set(data) - set(_ENCODERS) - {"carbs_version"}, key=repr)
         if missing or unknown:
             raise StateError(f"the state is missing field(s) {missing} / has unknown {unknown}")
         try:

@@ -29,6 +29,7 @@ from carbs import (
     CARBSParams,
     InvalidConfigError,
     InvalidObservationError,
+    InvalidParamError,
     InvalidSpaceError,
     LinearSpace,
     LogitSpace,
@@ -440,3 +441,11 @@ def test_integer_costs_and_bounds_beyond_int64_are_taken_as_floats() -> None:
         CARBSParams(max_suggestion_cost=10**400)
     with pytest.raises(InvalidSpaceError, match=r"LogSpace\.max"):
         LogSpace(max=10**400)
+
+
+@pytest.mark.parametrize("name", ["cost", "output", "curve", "output_mean", "is_failure"])
+def test_a_param_named_like_a_table_column_is_refused(name: str) -> None:
+    # A param named cost was overwritten by the run's cost in to_dataframe(), in
+    # predict().to_dicts() and in the logs sent to W&B.
+    with pytest.raises(InvalidParamError, match=rf"\['{name}'\] are columns of to_dataframe"):
+        CARBS(CARBSParams(), [Param(name, LogSpace(), search_center=1.0)])

@@ -238,6 +238,14 @@ def test_bad_values_leave_nothing_behind(
         ),
         (json.dumps({"params": SPACE["params"], "config": {"seeed": 1}}), "seeed"),
         (json.dumps([1, 2]), "'params' list"),
+        # A param named like an export column scrambled `carbs export`'s columns.
+        (json.dumps({"params": [{**SPACE["params"][0], "name": "id"}]}), "`carbs export`"),
+        (json.dumps({"params": [{**SPACE["params"][0], "name": "cost"}]}), "to_dataframe()"),
+        # The sign was dropped: the study minimised what the config said to maximise.
+        (
+            json.dumps({"params": SPACE["params"], "config": {"better_direction_sign": 1}}),
+            "better_direction_sign 1 contradicts direction 'minimize'",
+        ),
         # These two raised UnicodeDecodeError and RecursionError with a traceback.
         (b"\xb6\x00binary", "not UTF-8 text"),
         ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
@@ -264,6 +272,10 @@ def test_a_yaml_space_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert run(["create", "s", "--space", str(path), *storage], capsys)[0] == 0
     _, status, _ = run(["status", "s", *storage], capsys)
     assert status["direction"] == "maximize"
+    # YAML reads keys such as 1 or `on` as numbers and bools: a TypeError traceback.
+    path.write_text(yaml.safe_dump(SPACE) + "1: a\nfoo: b\n")
+    code, _, err = run(["create", "t", "--space", str(path), *storage], capsys)
+    assert code == 2 and "unknown key(s) ['foo', 1]" in err
 
 
 WORKER = textwrap.dedent(

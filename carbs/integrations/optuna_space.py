@@ -85,7 +85,7 @@ def params_from_search_space(
             naming a param the space does not have.
     """
     centers = dict(search_center or {})
-    unknown = sorted(set(centers) - set(search_space))
+    unknown = sorted(set(centers) - set(search_space), key=repr)
     if unknown:
         raise InvalidParamError(
             f"search_center names {unknown}, which are not in the search space "

@@ -53,7 +53,7 @@ def params_from_tune_space(
         )
     centers = dict(search_center or {})
     names = ["/".join(path) for path, _ in domains] + ["/".join(path) for path, _ in resolved]
-    unknown = sorted(set(centers) - set(names))
+    unknown = sorted(set(centers) - set(names), key=repr)
     if unknown:
         raise InvalidParamError(f"search_center names {unknown}, not in the param space {names}")
     params = [

@@ -60,7 +60,7 @@ def read_searcher_state(state: Any) -> SearcherState:
     if not isinstance(state, Mapping) or state.get("format") != SEARCHER_FORMAT:
         raise StateError("not a CARBSSearcher state of a format this carbs reads")
     missing = [key for key in _REQUIRED_KEYS if key not in state]
-    unknown = sorted(set(state) - set(_REQUIRED_KEYS) - set(_OPTIONAL_KEYS))
+    unknown = sorted(set(state) - set(_REQUIRED_KEYS) - set(_OPTIONAL_KEYS), key=repr)
     if missing or unknown:
         raise StateError(f"the searcher state lacks {missing} or has unknown keys {unknown}")
     optimizer = CARBS.load_from_string(dumps(read_mapping(state["carbs"], "state['carbs']")))

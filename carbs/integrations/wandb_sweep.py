@@ -79,7 +79,7 @@ def params_from_sweep_config(
     if not isinstance(parameters, Mapping) or not parameters:
         raise InvalidParamError("the sweep config has no 'parameters'")
     centers = dict(search_center or {})
-    unknown = sorted(set(centers) - set(parameters))
+    unknown = sorted(set(centers) - set(parameters), key=repr)
     if unknown:
         raise InvalidParamError(f"search_center names {unknown}, not in the sweep's parameters")
     return [_param(name, spec, centers.get(name)) for name, spec in parameters.items()]

@@ -89,7 +89,7 @@ class Param:
         if set(fields) - known:
             raise InvalidParamError(
                 f"param {data['name']!r}: unknown {space_type.__name__} field(s) "
-                f"{sorted(set(fields) - known)}"
+                f"{sorted(set(fields) - known, key=repr)}"
             )
         missing = sorted(
             f.name for f in space_fields if f.default is attrs.NOTHING and f.name not in fields
