@@ -77,9 +77,10 @@ def _mean(values: Sequence[float]) -> float:
 def ranked_successes(
     observations: Sequence[ObservationInBasic], better_direction_sign: int
 ) -> list[ObservationInBasic]:
-    """The successful observations, best first (ties keep recording order)."""
+    """The successful observations, best first; of equal outputs the cheaper first (a
+    dearer run with the same output is dominated), then in recording order."""
     successes = [o for o in observations if o.is_complete]
-    return sorted(successes, key=lambda o: -o.output * better_direction_sign)
+    return sorted(successes, key=lambda o: (-o.output * better_direction_sign, o.cost))
 
 
 def best_observation(

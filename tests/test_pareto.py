@@ -12,6 +12,7 @@ import torch
 from carbs.observations import ObservationInBasic
 from carbs.pareto import (
     ObservationGroup,
+    best_observation,
     group_observations,
     input_key,
     pareto_area,
@@ -300,3 +301,16 @@ def test_inputs_past_1e299_in_basic_space_keep_keys_of_their_own() -> None:
         keys = [input_key(torch.tensor([x], dtype=torch.float64)) for x in (5e299, 9e299)]
     assert keys == [(5e299,), (9e299,)]
     assert input_key(torch.tensor([0.1234567891234], dtype=torch.float64)) == (0.123456789,)
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_of_equal_outputs_the_cheaper_run_is_the_best(sign: int) -> None:
+    # The dearer of two runs with one output came first (recording order), so best()
+    # and `carbs best` named a run the front leaves out as dominated.
+    runs = [
+        ObservationInBasic(torch.tensor([float(i)]), output, cost)
+        for i, (output, cost) in enumerate([(0.98, 100.0), (0.98, 10.0), (0.5, 1.0)])
+    ]
+    best = best_observation(runs, sign)
+    assert best is not None
+    assert (best.output, best.cost) == ((0.98, 10.0) if sign == 1 else (0.5, 1.0))
