@@ -60,7 +60,9 @@ def create(args: argparse.Namespace) -> Any:
         raise CLIError("the storage holds the study: leave autosave and W&B logging off")
     try:
         study = optuna.create_study(
-            study_name=args.study, storage=open_storage(args.storage), direction=space["direction"]
+            study_name=args.study,
+            storage=open_storage(args.storage, is_created=True),
+            direction=space["direction"],
         )
     except optuna.exceptions.DuplicatedStudyError as error:
         raise CLIError(f"a study named {args.study!r} already exists in this storage") from error
@@ -102,16 +104,25 @@ def _positive(value: float | None, flag: str) -> float | None:
 def tell(args: argparse.Namespace) -> Any:
     from optuna.trial import TrialState
 
+    from carbs.integrations.optuna_pruner import REPORT_COSTS_ATTR
+
     storage = open_storage(args.storage)
     study, _, _ = open_study(args.study, storage)
-    _, trial_id = _running_trial(args, storage, study)
+    trial, trial_id = _running_trial(args, storage, study)
     if args.failure == (args.output is not None):
         raise CLIError("give --output X for a finished run, or --failure for a failed one")
-    if _positive(args.cost, "--cost") is None and not args.failure:
-        raise CLIError("give --cost C: what the run cost (seconds, GPU-hours, FLOPs)")
     # A NaN or infinite metric (a diverged run) is a failure, as observe() records it;
     # told as such, Optuna neither warns about it nor ranks an infinite value as best.
     failed = args.failure or not math.isfinite(args.output)
+    cost = _positive(args.cost, "--cost")
+    if cost is None and not failed:
+        raise CLIError("give --cost C: what the run cost (seconds, GPU-hours, FLOPs)")
+    reported = trial.user_attrs.get(REPORT_COSTS_ATTR, {}).values()
+    if cost is not None and reported and cost < max(reported):
+        raise CLIError(
+            f"--cost {cost} is less than the {max(reported)} already reported for this run: "
+            "give what the whole run cost"
+        )
     if args.cost is not None:
         storage.set_trial_user_attr(trial_id, "cost", args.cost)
     if failed:
@@ -231,7 +242,11 @@ def plot(args: argparse.Namespace) -> Any:
         from matplotlib.backend_bases import FigureCanvasBase
     except ImportError as error:
         raise CLIError(f"carbs plot needs matplotlib: {PLOT_INSTALL_HINT}") from error
-    suffix = Path(args.out).suffix.removeprefix(".").lower()
+    out = Path(args.out)
+    if not args.out or args.out.endswith((".", "/")) or out.name in ("", "..") or out.is_dir():
+        # matplotlib wrote "." or "" to a hidden .png, and "front." to front.png
+        raise CLIError(f"--out {args.out!r} must name an image file, such as front.png")
+    suffix = out.suffix.removeprefix(".").lower()
     formats = FigureCanvasBase.get_supported_filetypes()
     if suffix and suffix not in formats:
         raise CLIError(

@@ -97,11 +97,20 @@ def check_space(data: Any, source: str) -> dict[str, Any]:
     }
 
 
-def open_storage(url: str | None) -> Any:
-    """The Optuna storage of ``url``, else ``$CARBS_STORAGE``, else the local SQLite file."""
+def open_storage(url: str | None, is_created: bool = False) -> Any:
+    """The Optuna storage of ``url``, else ``$CARBS_STORAGE``, else the local SQLite file.
+
+    A SQLite or journal file that does not exist is an error unless ``is_created``
+    (``carbs create``): opening one makes it, so a mistyped path left a new, empty file.
+    """
     import optuna
 
     url = url or os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
+    path = _storage_file(url)
+    if not is_created and path is not None and not os.path.exists(path):
+        raise CLIError(
+            f"cannot open the storage {url!r}: no file {path!r} (`carbs create` makes one)"
+        )
     try:
         if url.startswith("journal:"):
             from optuna.storages.journal import JournalFileBackend
@@ -114,6 +123,15 @@ def open_storage(url: str | None) -> Any:
         raise CLIError(
             f"cannot open the storage {url!r}: {type(error).__name__}: {error}"
         ) from error
+
+
+def _storage_file(url: str) -> str | None:
+    """The local file a SQLite or journal URL names; ``None`` for other storages."""
+    if url.startswith("journal:"):
+        return url.removeprefix("journal:")
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        return url.removeprefix("sqlite:///").split("?", 1)[0]
+    return None
 
 
 def load_study(name: str, storage_url: str | None) -> tuple[Any, Any, dict[str, Any]]:

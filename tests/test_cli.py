@@ -129,6 +129,34 @@ def test_a_storage_that_cannot_be_opened_is_a_clear_error(
     assert code == 2 and f"cannot open the storage {url!r}" in err
 
 
+def test_a_mistyped_storage_file_is_refused_and_not_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Refused as an unknown study, but a new, empty typo.db was left behind.
+    monkeypatch.chdir(tmp_path)
+    for url in ("sqlite:///typo.db", "journal:typo.log"):
+        code, _, err = run(["status", "sweep", "--storage", url], capsys)
+        assert code == 2 and "no file 'typo." in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_tell_checks_its_cost_against_the_reports(
+    study: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    name, storage = study[0], study[1:]
+    for _ in range(2):
+        main(["ask", *study])
+    main(["report", name, "0", "--output", "2.0", "--cost", "6", *storage])
+    capsys.readouterr()
+    # A final cost below what the run had reported was taken.
+    code, _, err = run(["tell", name, "0", "--output", "1", "--cost", "2", *storage], capsys)
+    assert code == 2 and "less than the 6.0 already reported" in err
+    assert run(["tell", name, "0", "--output", "1", "--cost", "6", *storage], capsys)[0] == 0
+    # A diverged output is a failure, and a failure needs no cost (it asked for one).
+    told = run(["tell", name, "1", "--output", "nan", *storage], capsys)
+    assert told[:2] == (0, {"id": 1, "state": "FAIL"})
+
+
 def test_best_prints_null_when_there_is_no_best_run(
     study: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -215,6 +243,9 @@ def test_bad_values_leave_nothing_behind(
         assert code == 2 and err.startswith("carbs best: max_cost must be")
     code, _, err = run(["export", *study, "--out", str(tmp_path / "no" / "x.csv")], capsys)
     assert code == 2 and err.startswith("carbs export: cannot write")
+    for out in (".", "", "front.", str(tmp_path)):  # "front." wrote front.png, "." .png
+        code, _, err = run(["plot", *study, "--out", out], capsys)
+        assert code == 2 and "must name an image file" in err
     code, _, err = run(["plot", *study, "--out", "front.qqq"], capsys)
     assert code == 2 and "unknown image format 'qqq'" in err
     code, _, err = run(["plot", *study, "--out", str(tmp_path / "no" / "front.png")], capsys)
@@ -238,6 +269,20 @@ def test_bad_values_leave_nothing_behind(
         ),
         (json.dumps({"params": SPACE["params"], "config": {"seeed": 1}}), "seeed"),
         (json.dumps([1, 2]), "'params' list"),
+        (  # an OverflowError traceback
+            json.dumps(
+                {
+                    "params": [
+                        {
+                            "name": "w",
+                            "space": {"type": "CategoricalSpace", "choices": [1, 10**400]},
+                            "search_center": 1,
+                        }
+                    ]
+                }
+            ),
+            "within the float range",
+        ),
         # A param named like an export column scrambled `carbs export`'s columns.
         (json.dumps({"params": [{**SPACE["params"][0], "name": "id"}]}), "`carbs export`"),
         (json.dumps({"params": [{**SPACE["params"][0], "name": "cost"}]}), "to_dataframe()"),

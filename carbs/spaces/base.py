@@ -87,7 +87,11 @@ def same_value(a: Any, b: Any) -> bool:
 
 
 def is_json_scalar(value: Any) -> bool:
-    """str, bool, None, or a finite real number: what a choice or a fixed value may be."""
+    """str, bool, None, or a finite real number within the float range: what a choice
+    or a fixed value may be."""
     if value is None or isinstance(value, str | bool):
         return True
-    return is_real_number(value) and math.isfinite(float(value))
+    try:
+        return is_real_number(value) and math.isfinite(float(value))
+    except OverflowError:  # an int past the float range
+        return False

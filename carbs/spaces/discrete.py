@@ -235,8 +235,8 @@ class CategoricalSpace(Space):
         for i, choice in enumerate(self.choices):
             if not is_json_scalar(choice):
                 raise InvalidSpaceError(
-                    f"CategoricalSpace.choices[{i}]={choice!r} must be a str, int, finite float, "
-                    "bool or None"
+                    f"CategoricalSpace.choices[{i}]={choice!r} must be a str, bool, None or "
+                    "a finite int or float within the float range"
                 )
             for other in self.choices[:i]:
                 if same_value(choice, other):
@@ -319,5 +319,6 @@ class FixedSpace(Space):
     def check_center(self, value: Any, field: str) -> None:
         if not is_json_scalar(value):
             raise InvalidParamError(
-                f"{field}={value!r} must be a str, int, finite float, bool or None"
+                f"{field}={value!r} must be a str, bool, None or a finite int or float within "
+                "the float range"
             )
