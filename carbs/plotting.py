@@ -73,6 +73,10 @@ def _mark_failures(ax: Axes, xs: Sequence[float], label: str = "failures") -> No
         label=label,
         zorder=3,
     )
+    # Drawn in axes units upwards, the crosses do not widen the x-limits by themselves: a
+    # failure dearer or later than every success was left off the plot.
+    ax.dataLim.update_from_data_x(list(xs), ignore=False)
+    ax.autoscale_view(scaley=False)
 
 
 def _empty(ax: Axes, message: str) -> None:

@@ -195,6 +195,24 @@ def test_plots_of_an_empty_optimizer() -> None:
         assert isinstance(plot(carbs), Figure)
 
 
+@pytest.mark.parametrize("outputs", [[0.5, 0.4], []])
+def test_every_failure_lies_inside_the_x_limits(outputs: list[float]) -> None:
+    # Drawn in axes units upwards, a failure dearer or later than every success was off the
+    # plot (still named in the legend); with every run failed, two of three were.
+    carbs = CARBS(CARBSParams(), [Param("lr", LogSpace(), search_center=1e-3)])
+    for i, output in enumerate(outputs):
+        carbs.observe(
+            ObservationInParam({"lr": 1e-3 * (i + 1)}, output=output, cost=10.0 * (i + 1))
+        )
+    for cost in (500.0, 3.0, 40.0):
+        carbs.observe(ObservationInParam({"lr": cost / 1e3}, math.nan, cost, is_failure=True))
+    for figure in (plot_pareto_front(carbs), plot_history(carbs)):
+        for ax in [ax for ax in figure.axes if ax.get_title()]:  # not the colour bar
+            crosses = _collection(ax, "failures").get_offsets()[:, 0]
+            low, high = ax.get_xlim()
+            assert low < min(crosses) and max(crosses) < high, (ax.get_title(), crosses)
+
+
 @pytest.mark.parametrize("is_failed_run_observed", [False, True])
 def test_plots_without_a_successful_run_on_log_axes_can_be_saved(
     tmp_path: Path, is_failed_run_observed: bool
