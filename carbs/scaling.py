@@ -386,9 +386,14 @@ def suggest_at_cost(
         for name, law in numeric.items()
         if law.r_squared < min_r_squared
     ]
-    is_reliable = not warnings
     params: dict[str, Any] = {name: law.value_at(cost) for name, law in laws.items()}
     predicted = dict(params)
+    warnings += [  # the law ran past the float range: no value it gives can be trusted
+        f"{name}: the law gives {predicted[name]} at this cost, past the float range"
+        for name in numeric
+        if not math.isfinite(predicted[name])
+    ]
+    is_reliable = not warnings
     intervals: dict[str, tuple[float, float]] = {}
     for name, law in numeric.items():
         space, raw = law.space, predicted[name]

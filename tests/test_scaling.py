@@ -21,6 +21,7 @@ from carbs import (
     LogitSpace,
     LogSpace,
     ObservationInParam,
+    OrdinalSpace,
     Param,
 )
 from carbs.scaling import (
@@ -392,6 +393,36 @@ def test_suggest_at_cost_is_in_bounds_and_on_the_lattice() -> None:
     clipped = carbs.suggest_at_cost(1e12)
     assert clipped.params["width"] == 992
     assert any(w.startswith("width: the law gives") for w in clipped.warnings)
+
+
+def test_a_param_constant_along_the_front_has_an_interval_of_one_value() -> None:
+    # The exact fit's 63.99999999999953 was widened outwards to the next listed value
+    # (32) and 47.9999... to 47: the intervals held neighbours the front never used.
+    params = [
+        Param("epochs", LogSpace(is_integer=True, min=1, max=512), search_center=8),
+        Param("batch_size", OrdinalSpace.powers_of(2, min=16, max=1024), search_center=64),
+        Param("width", LogSpace(is_integer=True, min=1, max=4096), search_center=48),
+    ]
+    carbs = CARBS(CARBSParams(better_direction_sign=-1), params)
+    for epochs, loss in [(2, 0.9), (8, 0.6), (32, 0.4)]:
+        run = {"epochs": epochs, "batch_size": 64, "width": 48}
+        carbs.observe(ObservationInParam(input=run, output=loss, cost=float(epochs)))
+    result = carbs.suggest_at_cost(16.0)
+    assert result.params == {"epochs": 16, "batch_size": 64, "width": 48}
+    assert result.intervals == {"epochs": (16, 16), "batch_size": (64, 64), "width": (48, 48)}
+    assert all(isinstance(end, int) for ends in result.intervals.values() for end in ends)
+
+
+def test_a_law_past_the_float_range_is_not_reliable() -> None:
+    # lr rises 1e4-fold over 0.2% of cost: at 5x the cost the law overflows to inf, and
+    # the result came back reliable, with no warning.
+    carbs = CARBS(CARBSParams(better_direction_sign=-1), [Param("lr", LogSpace(), 1e-5)])
+    for lr, loss, cost in [(1e-5, 0.9, 1.0), (1e-3, 0.6, 1.001), (1e-1, 0.4, 1.002)]:
+        carbs.observe(ObservationInParam(input={"lr": lr}, output=loss, cost=cost))
+    result = carbs.suggest_at_cost(5.0)
+    assert result.predicted["lr"] == math.inf and not result.is_reliable
+    assert "lr: the law gives inf at this cost, past the float range" in result.warnings
+    assert carbs.suggest_at_cost(1.0015).is_reliable  # inside the front: finite
 
 
 @pytest.mark.parametrize("cost", [0.0, -1.0, math.inf, math.nan, "big", True, 10**400])

@@ -26,6 +26,10 @@ from torch import Tensor
 
 from carbs.checks import is_real_number
 
+# An interval end this close (relative) to a legal value is that value: the rounding
+# noise of an exact fit, not a step towards the next value.
+LATTICE_RTOL = 1e-9
+
 
 class Space:
     """The interface of a parameter space (subclasses are frozen attrs classes)."""

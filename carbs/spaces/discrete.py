@@ -31,7 +31,7 @@ from torch import Tensor
 
 from carbs.checks import check_number, is_real_number
 from carbs.errors import InvalidObservationError, InvalidParamError, InvalidSpaceError
-from carbs.spaces.base import Space, is_json_scalar, same_value
+from carbs.spaces.base import LATTICE_RTOL, Space, is_json_scalar, same_value
 
 NEIGHBOUR_GAP = 0.3
 """Basic units between typical neighbouring values of an ``OrdinalSpace`` with the default
@@ -191,9 +191,10 @@ class OrdinalSpace(Space):
         return float(self.basic_from_param_tensor(torch.tensor(float(value), dtype=torch.float64)))
 
     def legal_interval(self, low: float, high: float) -> tuple[float | int, float | int]:
-        """The listed values that enclose ``[low, high]`` (the ends where it leaves them)."""
-        below = [v for v in self.values if v <= low]
-        above = [v for v in self.values if v >= high]
+        """The listed values that enclose ``[low, high]`` (the ends where it leaves them); a
+        value an end misses by rounding only (an exact fit's 63.99999999999953) is that end."""
+        below = [v for v in self.values if v <= low or _is_close(v, low)]
+        above = [v for v in self.values if v >= high or _is_close(v, high)]
         return (below[-1] if below else self.values[0], above[0] if above else self.values[-1])
 
     def check_value(self, value: Any, field: str) -> None:
@@ -322,3 +323,7 @@ class FixedSpace(Space):
                 f"{field}={value!r} must be a str, bool, None or a finite int or float within "
                 "the float range"
             )
+
+
+def _is_close(value: float, end: float) -> bool:
+    return math.isclose(value, end, rel_tol=LATTICE_RTOL, abs_tol=LATTICE_RTOL)

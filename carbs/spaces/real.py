@@ -17,7 +17,7 @@ from torch import Tensor
 
 from carbs.checks import check_bool, check_integer, check_number, integer_as_int, real_as_float
 from carbs.errors import InvalidObservationError, InvalidParamError, InvalidSpaceError
-from carbs.spaces.base import Space
+from carbs.spaces.base import LATTICE_RTOL, Space
 
 MAX_EXACT_INTEGER = 2**53
 """The largest lattice factor, and the largest magnitude of the bounds of an integer param
@@ -219,10 +219,12 @@ class RealNumberSpace(Space):
         spaces, widened outwards onto the lattice, so both ends are values a run can take."""
         if self.is_integer:
             step = self.rounding_factor
-            low = math.floor(low / step) * step if math.isfinite(low) else low
-            high = math.ceil(high / step) * step if math.isfinite(high) else high
+            low = _lattice_end(low, step, math.floor)
+            high = _lattice_end(high, step, math.ceil)
         ends = self.clip_param_tensor(torch.tensor([low, high], dtype=torch.float64))
         legal_low, legal_high = ends.tolist()
+        if self.is_integer and all(math.isfinite(end) for end in (legal_low, legal_high)):
+            return (int(legal_low), int(legal_high))
         return (legal_low, legal_high)
 
     def check_value(self, value: Any, field: str) -> None:
@@ -338,3 +340,15 @@ class LogitSpace(RealNumberSpace):
     @property
     def plot_scale(self) -> str:
         return "logit"
+
+
+def _lattice_end(value: float, step: float, outward: Any) -> float:
+    """``value`` on the lattice of ``step``: the nearest point when ``value`` is one but for
+    rounding (an exact fit's 63.99999999999953 is 64, not 63), else the next one outward."""
+    if not math.isfinite(value):
+        return value
+    ratio = value / step
+    nearest = round(ratio)
+    if math.isclose(ratio, nearest, rel_tol=LATTICE_RTOL, abs_tol=LATTICE_RTOL):
+        return nearest * step
+    return outward(ratio) * step
