@@ -214,13 +214,22 @@ def report_batch(
         len(front),
         "none yet" if best is None else f"{best.output:.6g} at cost {best.cost:.4g}",
     )
-    streak = _failure_streak(observations)
-    # Warn when this batch carried the streak past a multiple of FAILURE_STREAK_WARNING.
-    if streak // FAILURE_STREAK_WARNING > (streak - min(streak, added)) // FAILURE_STREAK_WARNING:
+    # Warn, as observe() would have, when a streak of failures reached a multiple of
+    # FAILURE_STREAK_WARNING inside this batch, even if a success ended it later on.
+    streak = _failure_streak(observations[:-added])
+    longest, is_warned = 0, False
+    for observation in recent:
+        if not observation.is_failure:
+            streak, is_warned = 0, False
+            continue
+        streak += 1
+        is_warned = is_warned or streak % FAILURE_STREAK_WARNING == 0
+        if is_warned:
+            longest = max(longest, streak)
+    if longest:
+        what = "the last %d runs all failed" if longest == streak else "%d runs in a row failed"
         _LOGGER.warning(
-            "the last %d runs all failed: check the training script, the bounds and "
-            "the search centre",
-            streak,
+            what + ": check the training script, the bounds and the search centre", longest
         )
 
 

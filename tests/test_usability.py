@@ -85,6 +85,15 @@ def test_verbosity_hides_progress_but_never_warnings(
     warned = capsys.readouterr().err
     assert "[carbs W" in warned and "the last 30 runs all failed" in warned
 
+    # Recorded at once, a streak that a success ended inside the batch went unreported.
+    runs = [
+        ObservationInParam({"learning_rate": 1e-4, "width": 8 + i}, math.nan, 1.0, True)
+        for i in range(35)
+    ]
+    runs.append(ObservationInParam({"learning_rate": 1e-3, "width": 64}, 1.0, 1.0))
+    CARBS(CARBSParams(), params()).observe_many(runs)
+    assert "35 runs in a row failed: check the training script" in capsys.readouterr().err
+
     carbs.set_verbosity("ERROR")  # a level's name, as logging takes it
     assert carbs.get_verbosity() == logging.ERROR
     carbs.set_verbosity(np.int64(logging.DEBUG))
