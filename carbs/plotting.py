@@ -202,7 +202,10 @@ def _law_title(law: ScalingLaw) -> str:
 def _draw_law(ax: Axes, law: ScalingLaw) -> None:
     low_cost, high_cost = law.cost_range
     observed = np.geomspace(low_cost, high_cost, 50)
-    beyond = np.geomspace(high_cost, high_cost * EXTRAPOLATION_FACTOR, 25)
+    # The extrapolation stops at the largest float (a front that reaches 1e308 has none).
+    top = min(high_cost * EXTRAPOLATION_FACTOR, sys.float_info.max)
+    with np.errstate(over="ignore"):  # geomspace's last power, at the largest float
+        beyond = np.geomspace(high_cost, top, 25)
     ax.plot(
         observed,
         [law.value_at(c) for c in observed],

@@ -213,6 +213,14 @@ def test_every_failure_lies_inside_the_x_limits(outputs: list[float]) -> None:
             assert low < min(crosses) and max(crosses) < high, (ax.get_title(), crosses)
 
 
+def test_a_law_whose_front_nears_the_float_range_still_draws() -> None:
+    # Its extrapolation to 10x the dearest member's cost overflowed: "cost must be finite".
+    carbs = CARBS(CARBSParams(better_direction_sign=-1), [Param("lr", LogSpace(), 1e-3)])
+    for lr, loss, cost in [(1e-3, 3.0, 1.0), (2e-3, 2.0, 1e307), (3e-3, 1.0, 1e308)]:
+        carbs.observe(ObservationInParam(input={"lr": lr}, output=loss, cost=cost))
+    assert isinstance(plot_scaling_laws(carbs), Figure)
+
+
 @pytest.mark.parametrize("is_failed_run_observed", [False, True])
 def test_plots_without_a_successful_run_on_log_axes_can_be_saved(
     tmp_path: Path, is_failed_run_observed: bool
