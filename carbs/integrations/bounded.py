@@ -149,10 +149,11 @@ def multiples_of_step(name: str, low: Any, high: Any, step: Any) -> tuple[Any, A
     return lowest, highest
 
 
-def _multiple(ratio: float, round_outward: Any) -> int:
-    """``ratio`` rounded to a whole number: the nearest one within rounding error, else outward."""
+def _multiple(ratio: float, round_inward: Any) -> int:
+    """``ratio`` as a whole number: the nearest one within rounding error, else the next one
+    into the range (``math.ceil`` at the low end, ``math.floor`` at the high end)."""
     nearest = round(ratio)
-    return int(nearest if math.isclose(ratio, nearest) else round_outward(ratio))
+    return int(nearest if math.isclose(ratio, nearest) else round_inward(ratio))
 
 
 def choice_param(name: str, choices: Sequence[Any], search_center: Any = None) -> Param:
