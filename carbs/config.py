@@ -223,10 +223,13 @@ class CARBSParams:
             cannot change the front. ``0`` always resamples, as the original
             release did; the default 0.1 is the benchmark suite's choice (see
             ``benchmarks/RESULTS.md``).
-        max_suggestion_cost: Never suggest points whose predicted cost exceeds this.
-            Over the whole cost axis it also sets how high the improvement budgets
-            reach above the front, so that the front climbs toward it; without it
-            they stop at the front's dearest member.
+        max_suggestion_cost: Never suggest points whose predicted cost exceeds this,
+            nor resample a front member that cost more. When the cost model predicts
+            every candidate above it (early on, or where only dear runs were seen),
+            the candidate most likely to cost less is suggested, with a warning in
+            the suggestion's log. Over the whole cost axis it also sets how high the
+            improvement budgets reach above the front, so that the front climbs
+            toward it; without it they stop at the front's dearest member.
         min_pareto_cost_fraction: Cost quantile below which only the best group
             counts towards the Pareto front.
         is_pareto_group_selection_conservative: A single sample must beat the best

@@ -303,10 +303,12 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
     def reseed(self, seed: int) -> None:
         """Restart the random generator from ``seed``.
 
-        The next suggestions then depend only on ``seed`` and the recorded state.
-        Integrations that rebuild an optimizer in several processes reseed it per
-        trial, so that each trial gets its own draws however many trials a process
-        has asked for before.
+        The next suggestions then depend only on ``seed`` and the state: the
+        observations, the outstanding suggestions and the GP hyperparameters, which
+        each Bayesian suggestion (remembered or not) refits starting from the last
+        fit's. Integrations that rebuild an optimizer from their storage for each
+        trial reseed it per trial, so that each trial gets its own draws however many
+        trials a process has asked for before.
 
         Raises:
             InvalidConfigError: ``seed`` is not an int with ``0 <= seed < 2**64``.

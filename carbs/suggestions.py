@@ -62,17 +62,29 @@ def sample_around(
     generator: torch.Generator,
     oversample_factor: int,
     suggestion_type: str,
+    taken: Sequence[Tensor] = (),
 ) -> Choice:
-    """One legal Gaussian draw around ``origins`` ``(k, d)`` (warm-up and fallback)."""
-    candidates = sampler.sample(origins, 1, generator, oversample_factor=oversample_factor)
-    if candidates.points.shape[0] == 0:
-        raise RuntimeError(
-            "carbs could not draw a point inside the bounds around the search origins; "
-            "check that min/max leave room around each search_center"
-        )
-    return Choice(
-        candidates.points[0], {"suggestion_type": suggestion_type}, candidates.oversample_factor
-    )
+    """One legal Gaussian draw around ``origins`` ``(k, d)`` (warm-up and fallback).
+
+    A draw onto one of the ``taken`` inputs (each ``(d,)``: runs observed or pending) is
+    drawn again, up to :data:`MAX_REDRAWS` times: in a space of few legal points (choices,
+    listed values) the warm-up otherwise sends several workers to one point.
+    """
+    taken_keys = {input_key(point) for point in taken}
+    for _ in range(MAX_REDRAWS + 1):
+        candidates = sampler.sample(origins, 1, generator, oversample_factor=oversample_factor)
+        if candidates.points.shape[0] == 0:
+            raise RuntimeError(
+                "carbs could not draw a point inside the bounds around the search origins; "
+                "check that min/max leave room around each search_center"
+            )
+        oversample_factor = candidates.oversample_factor
+        if input_key(candidates.points[0]) not in taken_keys:
+            break
+    return Choice(candidates.points[0], {"suggestion_type": suggestion_type}, oversample_factor)
+
+
+MAX_REDRAWS = 32
 
 
 ResampleTurn = Literal["none", "skipped", "due"]
@@ -119,19 +131,33 @@ def resample_turn(
 
 
 def resample_point(
-    front: Sequence[ObservationGroup], search_space: SearchSpace, pending: Sequence[Tensor]
+    front: Sequence[ObservationGroup],
+    search_space: SearchSpace,
+    pending: Sequence[Tensor],
+    failed: Sequence[Tensor] = (),
+    max_cost: float | None = None,
 ) -> Tensor | None:
-    """The least-sampled legal front member, counting pending repeats; ``None`` if none is legal.
+    """The least-sampled front member worth a repeat, counting pending repeats; ``None`` if
+    there is none.
+
+    A member is worth a repeat when it is legal, costs at most ``max_cost`` (a repeat
+    costs what the member cost) and no run at its input failed (a repeat that failed
+    would otherwise be drawn again on every turn: failures do not count as samples).
 
     Args:
         front: The front (non-conservative selection), cheapest first.
         search_space: The params, for the bounds.
         pending: Inputs of outstanding suggestions, each ``(d,)``.
+        failed: Inputs of the failed runs, each ``(d,)``.
+        max_cost: ``max_suggestion_cost``, if set.
     """
+    failed_keys = {input_key(point) for point in failed}
     legal = [
         group
         for group in front
         if bool(search_space.in_bounds_mask(group.input_in_basic.unsqueeze(0))[0])
+        and (max_cost is None or group.mean_cost <= max_cost)
+        and input_key(group.input_in_basic) not in failed_keys
     ]
     if not legal:
         return None
@@ -337,11 +363,13 @@ def bayesian_choice(
     best = scores.best_index()
     log: dict[str, Any] = {"suggestion_type": "bayesian"}
     if best is None:
+        assert config.max_suggestion_cost is not None
         log["warning"] = (
             f"no candidate is predicted below max_suggestion_cost={config.max_suggestion_cost}; "
-            "suggesting the cheapest predicted candidate"
+            "suggesting the one most likely to cost less"
         )
-        best = int(torch.argmin(predictions.cost))
+        below = model.log_probability_below_cost(candidates.points, config.max_suggestion_cost)
+        best = int(torch.argmax(below))
     log.update(_bayesian_log(predictions, scores, best, candidates.points.shape[0]))
     return Choice(candidates.points[best], log, candidates.oversample_factor)
 

@@ -108,14 +108,19 @@ class Sweep:
         successes = state.successes
         pending = [s.real_number_input for s in state.outstanding_suggestions.values()]
         pending += batch.points
+        observed = [o.real_number_input for o in state.observations]
         if len(successes) < config.num_random_samples:
             origin = state.search_center_in_basic.unsqueeze(0)
             choice = suggestions.sample_around(
-                sampler, origin, state.generator, state.oversample_factor, "random"
+                sampler,
+                origin,
+                state.generator,
+                state.oversample_factor,
+                "random",
+                taken=[*observed, *pending],
             )
             state.oversample_factor = choice.oversample_factor
             return choice
-        observed = [o.real_number_input for o in state.observations]
         turn = suggestions.resample_turn(
             config, successes, state.skipped_resample_turns, [*observed, *pending]
         )
@@ -123,7 +128,11 @@ class Sweep:
             state.skipped_resample_turns += 1
         elif turn == "due":
             point = suggestions.resample_point(
-                self.front(is_conservative=False), self.search_space, pending
+                self.front(is_conservative=False),
+                self.search_space,
+                pending,
+                failed=[o.real_number_input for o in state.failures],
+                max_cost=config.max_suggestion_cost,
             )
             if point is not None:
                 return suggestions.Choice(

@@ -15,11 +15,13 @@ from carbs import (
     CARBS,
     SUGGESTION_ID_DICT_KEY,
     CARBSParams,
+    CategoricalSpace,
     InvalidObservationError,
     LinearSpace,
     LogitSpace,
     LogSpace,
     ObservationInParam,
+    OrdinalSpace,
     OutstandingSuggestionEstimatorEnum,
     Param,
 )
@@ -468,6 +470,69 @@ def test_a_skipped_turn_is_used_up_like_a_resample() -> None:
     resamples, carbs = _resampling_run(threshold=0.1, noise_std=0.0)
     assert resamples == 1 and carbs.resample_count == 4
     assert carbs.get_state_dict()["skipped_resample_turns"] == 3
+
+
+def _front_of_two(carbs: CARBS, is_dear_failed_again: bool = False) -> None:
+    """A cheap member (lr 1e-3, cost 10, repeated once) and a dear one (lr 1e-2, cost 100)."""
+    runs = [(1e-3, 1.0, 10.0), (1e-3, 1.0, 10.0), (1e-2, 0.5, 100.0)]
+    for i in range(6):  # off the front: worse and dearer
+        runs.append((10 ** (-4.5 + 0.2 * i), 5.0, 200.0))
+    for lr, loss, cost in runs:
+        carbs.observe(ObservationInParam({"lr": lr}, output=loss, cost=cost))
+    if is_dear_failed_again:
+        carbs.observe(ObservationInParam({"lr": 1e-2}, math.nan, cost=100.0, is_failure=True))
+
+
+@pytest.mark.parametrize(
+    ("settings", "is_dear_failed_again", "expected_lr"),
+    [
+        ({}, False, 1e-2),  # the least sampled member
+        ({"max_suggestion_cost": 50.0}, False, 1e-3),  # was 1e-2: a repeat above the cap
+        ({}, True, 1e-3),  # was 1e-2 on every turn: its failed repeat did not count
+    ],
+)
+def test_a_resample_repeats_a_member_within_the_cap_that_did_not_fail(
+    settings: dict[str, Any], is_dear_failed_again: bool, expected_lr: float
+) -> None:
+    config = fast_config(
+        num_random_samples=1, resample_frequency=1, resample_noise_threshold=0.0, **settings
+    )
+    carbs = CARBS(config, [Param("lr", LogSpace(min=1e-6, max=1.0), search_center=1e-3)])
+    _front_of_two(carbs, is_dear_failed_again)
+    out = carbs.suggest()
+    assert out.log["suggestion_type"] == "resample"
+    assert out.params["lr"] == pytest.approx(expected_lr)
+
+
+def test_warm_up_suggestions_in_a_small_space_are_distinct() -> None:
+    # Drawn without looking at pending runs, 8 suggestions held 4 or 5 distinct points.
+    params = [
+        Param("optimizer", CategoricalSpace(choices=["sgd", "adam", "lion"]), "adam"),
+        Param("batch_size", OrdinalSpace.powers_of(2, min=16, max=1024), search_center=64),
+    ]
+    for seed in range(3):
+        batch = CARBS(CARBSParams(seed=seed), params).suggest_batch(8)
+        assert len({tuple(out.params.values()) for out in batch}) == 8
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_above_the_cap_the_search_tries_a_choice_it_has_not_costed(seed: int) -> None:
+    # Every run so far used the dear model, above the cap: the cost model predicted its
+    # cost for every choice, the cheapest predicted candidate was again a dear one, and
+    # the search never left it. Untried choices are the ones likely to cost less.
+    cost_of = {"small": 1.0, "medium": 4.0, "large": 16.0}
+    params = [
+        Param("lr", LogSpace(min=1e-6, max=1.0), search_center=1e-4),
+        Param("model", CategoricalSpace(choices=list(cost_of)), search_center="large"),
+    ]
+    carbs = CARBS(fast_config(seed=seed, max_suggestion_cost=5.0), params)
+    for i in range(4):
+        lr = 10 ** (-5.0 + 0.5 * i)
+        loss = 0.3 * (math.log10(lr) + 2.5) ** 2 + 0.25
+        carbs.observe(ObservationInParam({"lr": lr, "model": "large"}, loss, 16.0 * (1 + i / 50)))
+    out = carbs.suggest()
+    assert out.log["suggestion_type"] == "bayesian" and "max_suggestion_cost" in out.log["warning"]
+    assert out.params["model"] != "large"
 
 
 def test_resample_frequency_zero_never_resamples() -> None:

@@ -278,6 +278,22 @@ class SurrogateModel:
             pareto_surrogate=self._pareto_at_scaled_log_cost(scaled_log_cost),
         )
 
+    def log_probability_below_cost(self, points: Tensor, max_cost: float) -> Tensor:
+        """log P(cost <= ``max_cost``) at basic-space points ``(m, d)``, shape ``(m,)``: the
+        log-cost GP's posterior, whose uncertainty is largest where no run has been (a choice
+        never tried), so a point the model merely knows nothing about is not ruled out."""
+        assert self.cost_gp is not None and self.cost_transform is not None
+        assert self.input_offset is not None
+        x = points.to(torch.float64) - self.input_offset
+        with torch.no_grad(), self._prediction_settings("cost"):
+            mean, variance = self.cost_gp.posterior_moments(x)
+            assert variance is not None
+            if mean.dim() == 2:  # hyperparameter samples: moments of the equal-weight mixture
+                variance = variance.mean(dim=0) + mean.var(dim=0, unbiased=False)
+                mean = mean.mean(dim=0)
+        limit = self.cost_transform.to_surrogate(torch.tensor([max_cost], dtype=torch.float64))
+        return torch.special.log_ndtr((limit - mean) / variance.clamp_min(1e-12).sqrt())
+
     def log_cost_directions(self, points: Tensor) -> Tensor:
         """Unit vectors along which the predicted log cost rises fastest at ``points``.
 
