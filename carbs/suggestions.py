@@ -316,8 +316,10 @@ def bayesian_choice(
     generator: torch.Generator,
     oversample_factor: int,
     successes: Sequence[ObservationInBasic] = (),
+    pending: Sequence[Tensor] = (),
 ) -> Choice:
-    """Draw candidates around the search origins and pick the best-scoring one.
+    """Draw candidates around the search origins and pick the best-scoring one that is not
+    already running (one of ``pending``, each ``(d,)``) while another candidate is.
 
     Raises:
         RuntimeError: no candidate could be drawn inside the bounds.
@@ -360,7 +362,7 @@ def bayesian_choice(
         predicted_cost=predictions.cost,
         max_cost=config.max_suggestion_cost,
     )
-    best = scores.best_index()
+    best = _not_running(scores, candidates.points, pending)
     log: dict[str, Any] = {"suggestion_type": "bayesian"}
     if best is None:
         assert config.max_suggestion_cost is not None
@@ -372,6 +374,26 @@ def bayesian_choice(
         best = int(torch.argmax(below))
     log.update(_bayesian_log(predictions, scores, best, candidates.points.shape[0]))
     return Choice(candidates.points[best], log, candidates.oversample_factor)
+
+
+def _not_running(scores: CandidateScores, points: Tensor, pending: Sequence[Tensor]) -> int | None:
+    """The best-scoring candidate that is not a pending run's point, if one scores.
+
+    The pending runs' fantasies lower the score around them, but in a space of few
+    legal points (choices, listed values) rounding puts many candidates onto a
+    pending point, and several workers were sent to one run.
+    """
+    best = scores.best_index()
+    if best is None or not pending:
+        return best
+    running = {input_key(point) for point in pending}
+    if input_key(points[best]) not in running:
+        return best
+    is_running = torch.tensor([input_key(point) in running for point in points])
+    total = torch.where(is_running, -math.inf, scores.total)
+    if not bool(torch.isfinite(total).any()):
+        return best  # every affordable candidate is running: repeat the best
+    return int(torch.argmax(total))
 
 
 def _bayesian_log(

@@ -194,6 +194,7 @@ class Sweep:
             state.generator,
             state.oversample_factor,
             state.successes,
+            pending,
         )
         if "warning" in choice.log:
             logger.warning("%s", choice.log["warning"])

@@ -515,6 +515,25 @@ def test_warm_up_suggestions_in_a_small_space_are_distinct() -> None:
         assert len({tuple(out.params.values()) for out in batch}) == 8
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_bayesian_suggestions_in_a_small_space_are_distinct_while_pending(seed: int) -> None:
+    # 24 legal points, 4 observed: rounding put several candidates onto a pending point,
+    # and suggest_batch(6) held 3 distinct points, six suggest() calls 4 or 5.
+    params = [
+        Param("opt", CategoricalSpace(choices=["a", "b"]), search_center="a"),
+        Param("bs", OrdinalSpace(values=[16, 32, 64]), search_center=32),
+        Param("ep", LogSpace(is_integer=True, min=1, max=4), search_center=2),
+    ]
+    carbs = CARBS(CARBSParams(better_direction_sign=-1, num_random_samples=3, seed=seed), params)
+    for out in carbs.suggest_batch(4):
+        p = out.params
+        loss = 1 + (p["opt"] == "b") * 0.1 + 1 / p["ep"] + p["bs"] / 640
+        carbs.observe(ObservationInParam(out.suggestion, loss, cost=p["ep"] * p["bs"] / 16))
+    batch = carbs.suggest_batch(6)
+    assert all(out.log["suggestion_type"] == "bayesian" for out in batch)
+    assert len({tuple(out.params.values()) for out in batch}) == 6
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_above_the_cap_the_search_tries_a_choice_it_has_not_costed(seed: int) -> None:
     # Every run so far used the dear model, above the cap: the cost model predicted its
