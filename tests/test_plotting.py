@@ -213,6 +213,7 @@ def test_every_failure_lies_inside_the_x_limits(outputs: list[float]) -> None:
             assert low < min(crosses) and max(crosses) < high, (ax.get_title(), crosses)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # matplotlib's
 def test_a_law_whose_front_nears_the_float_range_still_draws() -> None:
     # Its extrapolation to 10x the dearest member's cost overflowed: "cost must be finite".
     carbs = CARBS(CARBSParams(better_direction_sign=-1), [Param("lr", LogSpace(), 1e-3)])
