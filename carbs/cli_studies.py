@@ -16,6 +16,7 @@ from typing import Any
 from carbs.analysis import check_param_names
 from carbs.config import config_from_dict, config_to_dict
 from carbs.errors import CARBSValueError
+from carbs.integrations.optuna_space import distributions_from_params
 from carbs.spaces import Param, SearchSpace
 
 DEFAULT_STORAGE = "sqlite:///carbs-studies.db"
@@ -75,6 +76,7 @@ def check_space(data: Any, source: str) -> dict[str, Any]:
         params = [Param.from_dict(p) for p in data["params"]]
         SearchSpace(params)
         check_param_names([p.name for p in params])
+        distributions_from_params(params)  # Optuna's bounds: `carbs ask` refused them later
         config = config_from_dict(data.get("config", {}))
     except CARBSValueError as error:
         raise CLIError(f"{source}: {error}") from error

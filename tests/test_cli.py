@@ -283,6 +283,13 @@ def test_bad_values_leave_nothing_behind(
             ),
             "within the float range",
         ),
+        # Created, then refused by every `carbs ask`.
+        (
+            json.dumps(
+                {"params": [{"name": "lr", "space": {"type": "LogSpace"}, "search_center": 0.1}]}
+            ),
+            "Optuna needs finite bounds",
+        ),
         # A param named like an export column scrambled `carbs export`'s columns.
         (json.dumps({"params": [{**SPACE["params"][0], "name": "id"}]}), "`carbs export`"),
         (json.dumps({"params": [{**SPACE["params"][0], "name": "cost"}]}), "to_dataframe()"),
