@@ -359,9 +359,37 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+NUMBER_FLAGS = ("--output", "--cost", "--planned-cost", "--max-cost")
+
+
+def _numbers_attached(argv: Sequence[str]) -> list[str]:
+    """``--output -1e-3`` as ``--output=-1e-3``: argparse reads a negative number in
+    scientific notation as an unknown flag ("expected one argument")."""
+    attached: list[str] = []
+    index = 0
+    while index < len(argv):
+        flag = argv[index]
+        value = argv[index + 1] if index + 1 < len(argv) else ""
+        if flag in NUMBER_FLAGS and value.startswith("-") and _is_float(value):
+            attached.append(f"{flag}={value}")
+            index += 2
+        else:
+            attached.append(flag)
+            index += 1
+    return attached
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; print its result as JSON. Exit status 2 on a usage error."""
-    args = parser().parse_args(argv)
+    args = parser().parse_args(_numbers_attached(sys.argv[1:] if argv is None else argv))
     try:
         import optuna
     except ImportError:

@@ -157,6 +157,19 @@ def test_a_tell_checks_its_cost_against_the_reports(
     assert told[:2] == (0, {"id": 1, "state": "FAIL"})
 
 
+def test_a_negative_output_in_scientific_notation_is_a_number(
+    study: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # argparse took "-1e-3" for an unknown flag: "expected one argument", exit 2.
+    name, storage = study[0], study[1:]
+    main(["ask", *study])
+    main(["report", name, "0", "--output", "-2e-3", "--cost", "1", *storage])
+    capsys.readouterr()
+    told = run(["tell", name, "0", "--output", "-1e-3", "--cost", "2", *storage], capsys)
+    assert told[:2] == (0, {"id": 0, "state": "COMPLETE"})
+    assert run(["best", *study], capsys)[1]["output"] == -1e-3
+
+
 def test_best_prints_null_when_there_is_no_best_run(
     study: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
