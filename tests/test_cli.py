@@ -435,3 +435,16 @@ def test_report_says_when_to_stop_and_records_the_stop(
     assert f"carbs tell sweep {running} --failure" in err
     code, _, err = report(running, 1.0, -1.0)
     assert code == 2 and "--cost must be a finite number > 0" in err
+
+
+def test_python_dash_m_carbs_runs_the_command(tmp_path: Path) -> None:
+    # Where the console script is not on PATH (a notebook's kernel, a bare interpreter).
+    done = subprocess.run(
+        [sys.executable, "-m", "carbs", "status", "nope", "--storage", "sqlite:///x.db"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2 and done.stderr.startswith("carbs status: cannot open the storage")
