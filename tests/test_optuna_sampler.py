@@ -253,6 +253,23 @@ def test_a_given_search_space_and_centre_drive_the_first_trial() -> None:
         CARBSSampler(search_space=space, search_center={"typo": 1.0})
 
 
+def test_a_trial_drawn_from_another_range_is_left_out_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A range widened mid-study: the earlier trials were dropped without a word.
+    study = optuna.create_study()
+    for lr in (1e-3, 2e-3):
+        study.enqueue_trial({"lr": lr})
+        study.optimize(lambda t: t.suggest_float("lr", 1e-4, 1e-2, log=True), n_trials=1)
+    sampler = CARBSSampler(
+        FAST, seed=0, search_space={"lr": FloatDistribution(1e-5, 1e-1, log=True)}
+    )
+    with caplog.at_level("WARNING", logger="carbs.integrations.optuna"):
+        optimizer = sampler.sync(study)
+    assert optimizer is not None and optimizer.observation_count == 0
+    assert "trial 0 is left out: its 'lr' was drawn from FloatDistribution" in caplog.text
+
+
 # -- costs, failures, running trials, directions -------------------------------------------------
 def test_costs_come_from_the_cost_attr_or_the_duration_or_cost_func() -> None:
     study = optuna.create_study(sampler=CARBSSampler(FAST, seed=0))

@@ -318,6 +318,11 @@ class CARBSSampler(BaseSampler):
                 if param.name not in trial.params:
                     return None
             elif trial.distributions.get(param.name) != expected:
+                if param.name in trial.distributions:  # a range since changed, say
+                    self._warn_once(
+                        f"trial {trial.number} is left out: its {param.name!r} was drawn from "
+                        f"{trial.distributions[param.name]}, not {expected}"
+                    )
                 return None
             values[param.name] = carbs_value(param, trial.params[param.name])
         try:
