@@ -3,7 +3,9 @@
 An engine keeps the sweep's state itself (a study's storage, Tune's checkpoints,
 a sweep's runs), so the optimizer it drives must not autosave or log to W&B on
 its own; and each run's random draws come from the seed and the run's own key,
-so that workers sharing a seed still differ and a given history is reproducible.
+so that workers sharing a seed still differ and a sequential sweep is
+reproducible (each process's GP fits start from its own last fit, so two processes
+on one history can still differ slightly).
 """
 
 from __future__ import annotations
