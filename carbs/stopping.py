@@ -128,12 +128,22 @@ class CompletedCurve:
         return CompletedCurve(self.costs, values, self.final_cost, self.final_value / unit)
 
 
+COST_RTOL = 1e-9
+"""Costs this close (relative) count as equal: a planned cost of 49 steps at the
+completed runs' cost per step comes out one float below their cost."""
+
+
+def is_at_most(cost: float, limit: float) -> bool:
+    """``cost <= limit``, up to rounding (:data:`COST_RTOL`)."""
+    return cost <= limit or math.isclose(cost, limit, rel_tol=COST_RTOL, abs_tol=0.0)
+
+
 def latest_report(costs: Sequence[float], values: Sequence[float], max_cost: float) -> float | None:
     """The value of the latest report made at a cost of at most ``max_cost`` (reports
     in order; ``None`` if none was)."""
     latest = None
     for cost, value in zip(costs, values, strict=True):
-        if cost <= max_cost:
+        if is_at_most(cost, max_cost):
             latest = value
     return latest
 
@@ -176,7 +186,7 @@ class StopDecision:
 
 def front_value_at(costs: Sequence[float], values: Sequence[float], cost: float) -> float | None:
     """Best goodness among completed runs that cost at most ``cost`` (``None`` if none)."""
-    eligible = [v for c, v in zip(costs, values, strict=True) if c <= cost]
+    eligible = [v for c, v in zip(costs, values, strict=True) if is_at_most(c, cost)]
     return max(eligible) if eligible else None
 
 
@@ -217,7 +227,7 @@ def decide(
         return StopDecision(True, DIVERGED_REASON)
     if planned_cost is None or not math.isfinite(planned_cost) or planned_cost <= 0.0:
         return StopDecision(False, "no planned cost is known for this run: it is never stopped")
-    if cost >= planned_cost:
+    if is_at_most(planned_cost, cost):
         reason = "the run has spent its planned cost: observe() its result"
         return StopDecision(False, reason, fraction=1.0, planned_cost=planned_cost)
     fraction = cost / planned_cost
@@ -227,7 +237,7 @@ def decide(
         reason = "no completed run cost as little: any result extends the front"
         return attrs.evolve(keep_going, reason=reason)
     keep_going = attrs.evolve(keep_going, front_output=sign * target)
-    if fraction < rule.min_fraction:
+    if not is_at_most(rule.min_fraction, fraction):
         minimum = rule.min_fraction
         reason = f"only {fraction:.0%} of the planned cost is spent (minimum {minimum:.0%})"
         return attrs.evolve(keep_going, reason=reason)

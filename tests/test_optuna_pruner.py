@@ -114,6 +114,38 @@ def test_the_pruner_never_prunes_before_enough_curves_or_the_minimum_fraction() 
     assert run_trial(late, 1.0, 20)[0] == 10
 
 
+@pytest.mark.parametrize("steps", [48, 49])
+def test_a_planned_cost_a_rounding_below_the_completed_runs_still_prunes(steps: int) -> None:
+    # 49 steps at the completed runs' cost per step plan 0.9999999999999999, just below
+    # their cost of 1.0: no completed run "cost as little", and nothing was ever pruned.
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import TrialState, create_trial
+
+    study = optuna.create_study(pruner=CARBSPruner(total_steps=steps))
+    space = {"x": FloatDistribution(0, 1)}
+    for i in range(8):
+        final = 1.0 + 0.01 * i
+        curve = {step: final + 1 - step / steps for step in range(1, steps + 1)}
+        study.add_trial(
+            create_trial(
+                state=TrialState.COMPLETE,
+                value=final,
+                params={"x": 0.5},
+                distributions=space,
+                user_attrs={"cost": 1.0},
+                intermediate_values=curve,
+            )
+        )
+    trial = study.ask(space)
+    pruned_at = None
+    for step in range(1, steps):
+        trial.report(1000.0, step)
+        if trial.should_prune():
+            pruned_at = step
+            break
+    assert pruned_at is not None and pruned_at / steps == pytest.approx(0.2, abs=0.03)
+
+
 def test_a_maximised_study_prunes_in_its_own_direction() -> None:
     study = optuna.create_study(direction="maximize", pruner=CARBSPruner(total_steps=20))
     for lr in (1e-2, 2e-2, 5e-3, 3e-2, 8e-3, 1.5e-2):

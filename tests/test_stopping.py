@@ -111,6 +111,17 @@ def test_no_stop_before_the_minimum_fraction_of_the_planned_cost() -> None:
     assert run_decision(-5.0, cost=2.1).should_stop
 
 
+def test_costs_that_differ_by_rounding_alone_count_as_equal() -> None:
+    # A planned cost a rounding below the completed runs' (a cost model's 9.9999999998
+    # for runs that all cost 10) found no completed run as cheap and never stopped; one a
+    # rounding above put 2 of 10.000000000000002 short of the minimum 20%.
+    below = run_decision(-5.0, planned_cost=9.999999999774507, front_costs=[10.0] * 3)
+    assert below.should_stop and below.front_output == 3.0
+    assert run_decision(-5.0, cost=2.0, planned_cost=10.000000000000002).should_stop
+    assert front_value_at([10.0], [1.0], 10.0 * (1 - 1e-12)) == 1.0
+    assert front_value_at([10.0], [1.0], 9.99) is None
+
+
 def test_no_stop_before_enough_completed_curves_reach_the_fraction() -> None:
     few = run_decision(-5.0, completed=linear_curves(4))
     assert not few.should_stop and "4 completed curves" in few.reason
