@@ -146,6 +146,44 @@ def test_a_planned_cost_a_rounding_below_the_completed_runs_still_prunes(steps: 
     assert pruned_at is not None and pruned_at / steps == pytest.approx(0.2, abs=0.03)
 
 
+def test_a_completed_trial_without_a_curve_still_sets_the_front() -> None:
+    # Only trials with a usable curve made the front: a better run that never reported
+    # (or reported a NaN on the way) was left out of what a running trial must beat.
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import TrialState, create_trial
+
+    study = optuna.create_study(pruner=CARBSPruner(total_steps=10))
+    space = {"x": FloatDistribution(0, 1)}
+    for i in range(8):
+        final = 1.0 + 0.01 * i
+        study.add_trial(
+            create_trial(
+                state=TrialState.COMPLETE,
+                value=final,
+                params={"x": 0.5},
+                distributions=space,
+                user_attrs={"cost": 10.0},
+                intermediate_values={step: final + 1 - step / 10 for step in range(1, 11)},
+            )
+        )
+    for curve in ({}, {1: math.nan, 10: 0.1}):
+        study.add_trial(
+            create_trial(
+                state=TrialState.COMPLETE,
+                value=0.1,
+                params={"x": 0.5},
+                distributions=space,
+                user_attrs={"cost": 10.0},
+                intermediate_values=curve,
+            )
+        )
+    trial = study.ask(space)
+    for step in range(1, 4):
+        trial.report(1.8 - step / 10, step)  # heading for about 0.8: beats 1.0, not 0.1
+    decision = study.pruner.decision(study, study.trials[trial.number])
+    assert decision.front_output == 0.1 and decision.should_stop
+
+
 def test_a_maximised_study_prunes_in_its_own_direction() -> None:
     study = optuna.create_study(direction="maximize", pruner=CARBSPruner(total_steps=20))
     for lr in (1e-2, 2e-2, 5e-3, 3e-2, 8e-3, 1.5e-2):

@@ -16,7 +16,7 @@ running trial's planned cost over its own.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from carbs.checks import check_integer
@@ -122,11 +122,11 @@ class CARBSPruner(BasePruner):
         if is_diverged(trial.intermediate_values[step]):  # a NaN loss never recovers
             return StopDecision(True, DIVERGED_REASON)
         sign = -1 if study.direction.name == "MINIMIZE" else 1
-        completed = [
-            c
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if (c := self._completed_curve(t, sign)) is not None
-        ]
+        finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        completed = [c for t in finished if (c := self._completed_curve(t, sign)) is not None]
+        # The front is every completed trial's, curve or not (one that never reported,
+        # or reported a NaN on the way, still sets what a run must beat).
+        front = self._finals(finished, sign)
         per_step = [c.final_cost / steps for c, steps in completed]
         typical_steps = statistics.median(s for _, s in completed) if completed else None
         steps = self._steps(trial) or typical_steps or float(step)
@@ -142,12 +142,22 @@ class CARBSPruner(BasePruner):
             value=sign * trial.intermediate_values[step],
             planned_cost=planned,
             completed=[c for c, _ in completed],
-            front_costs=[c.final_cost for c, _ in completed],
-            front_values=[c.final_value for c, _ in completed],
+            front_costs=[cost for cost, _ in front],
+            front_values=[value for _, value in front],
             rule=self._rule,
             better_direction_sign=sign,
             reports=_running_reports(trial, costs, planned, steps, sign),
         )
+
+    def _finals(self, trials: Sequence[FrozenTrial], sign: int) -> list[tuple[float, float]]:
+        """``(cost, goodness)`` of the completed trials with a finite value and a cost > 0."""
+        finals = []
+        for trial in trials:
+            cost: Any = self._cost_func(trial)
+            value: Any = trial.value
+            if is_number(cost) and cost > 0 and is_number(value):
+                finals.append((float(cost), sign * float(value)))
+        return finals
 
     def _steps(self, trial: FrozenTrial) -> float | None:
         total = self._total_steps
