@@ -287,6 +287,8 @@ def corrupt_checkpoint(state: dict[str, Any], case: str) -> None:
         del state["mode"]
     elif case == "unknown key":
         state["note"] = "hand edited"
+    elif case == "running but not outstanding":  # taken; its first decision raised
+        del state["carbs"]["outstanding_suggestions"]["t2"]
 
 
 @pytest.mark.parametrize(
@@ -301,6 +303,7 @@ def corrupt_checkpoint(state: dict[str, Any], case: str) -> None:
         "carbs not an object",
         "no mode",
         "unknown key",
+        "running but not outstanding",
     ],
 )
 def test_a_malformed_checkpoint_is_a_state_error_and_changes_nothing(
@@ -322,6 +325,19 @@ def test_a_malformed_checkpoint_is_a_state_error_and_changes_nothing(
     with pytest.raises(StateError):
         other.restore(str(path))
     assert other.get_state() == before
+
+
+def test_a_checkpoint_whose_running_trial_has_an_empty_curve_restores() -> None:
+    # The carbs state takes a curve without reports; the searcher raised IndexError on it.
+    original = searcher()
+    original.suggest("t0")
+    original.on_trial_result("t0", {"loss": 2.0, "flops": 3.0})
+    state = json.loads(json.dumps(original.get_state()))
+    state["carbs"]["curves"]["t0"].update(costs=[], outputs=[])
+    restored = searcher(seed=1)
+    restored.set_state(state)
+    restored.on_trial_result("t0", {"loss": 1.5, "flops": 4.0})  # reported afresh
+    assert restored.get_state()["carbs"]["curves"]["t0"]["costs"] == [4.0]
 
 
 def test_a_real_tuner_runs_concurrent_trials(tmp_path: Path) -> None:

@@ -78,7 +78,9 @@ def read_searcher_state(state: Any) -> SearcherState:
         running=running,
         stopping=_trial_ids(state.get("stopping", []), "stopping") & set(running),
         diverged=_trial_ids(state.get("diverged", []), "diverged") & set(running),
-        reported={t: float(curves[t]["costs"][-1]) for t in running if t in curves},
+        reported={
+            t: float(curves[t]["costs"][-1]) for t in running if curves.get(t, {}).get("costs")
+        },
     )
 
 
@@ -89,6 +91,8 @@ def _running(value: Any, optimizer: CARBS) -> dict[str, dict[str, Any]]:
         suggestion = read_mapping(item, where)
         if suggestion.get(SUGGESTION_ID_DICT_KEY) != trial_id:
             raise StateError(f"{where} must carry its trial id as {SUGGESTION_ID_DICT_KEY!r}")
+        if trial_id not in optimizer.outstanding_suggestions:  # its decisions would raise
+            raise StateError(f"{where} is not an outstanding suggestion of state['carbs']")
         try:
             optimizer.search_space.validate_param_dict(suggestion, what=where)
         except InvalidObservationError as error:
