@@ -327,6 +327,19 @@ def test_a_malformed_checkpoint_is_a_state_error_and_changes_nothing(
     assert other.get_state() == before
 
 
+def test_a_falling_cost_is_not_recorded_and_says_why(caplog: pytest.LogCaptureFixture) -> None:
+    # Dropped without a word: later decisions read the stale report.
+    search = searcher()
+    search.suggest("t0")
+    search.on_trial_result("t0", {"loss": 2.0, "flops": 5.0})
+    with caplog.at_level("WARNING", logger="carbs.integrations.ray"):
+        search.on_trial_result("t0", {"loss": 2.0, "flops": 5.0})  # the same result again
+        assert caplog.text == ""
+        search.on_trial_result("t0", {"loss": 1.0, "flops": 4.0})
+    assert "'flops' fell from 5 to 4" in caplog.text
+    assert search.get_state()["carbs"]["curves"]["t0"]["costs"] == [5.0]
+
+
 def test_a_checkpoint_whose_running_trial_has_an_empty_curve_restores() -> None:
     # The carbs state takes a curve without reports; the searcher raised IndexError on it.
     original = searcher()

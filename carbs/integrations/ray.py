@@ -156,7 +156,17 @@ class CARBSSearcher(Searcher):
             return
         if not (is_number(output) and is_number(cost) and cost > 0):
             return
-        if cost <= self._reported.get(trial_id, 0.0):
+        previous = self._reported.get(trial_id, 0.0)
+        if cost < previous:
+            logger.warning(
+                "trial %s: %r fell from %g to %g; a cost is the total spent so far, so this "
+                "result is not recorded for early stopping",
+                trial_id,
+                self._cost_metric,
+                previous,
+                cost,
+            )
+        if cost <= previous:
             return  # this result was reported already (the stopper and Tune both pass it)
         try:
             self._require_optimizer().report(self._running[trial_id][0], float(output), float(cost))
