@@ -149,7 +149,7 @@ class PersistenceMixin:
         lacking a param, are skipped with a warning that says why. A prior run
         whose id a run of this sweep already holds (``trial-0`` in both) is
         recorded under a fresh one, ``prior:trial-0``, with a warning; warming up
-        from the same file again adds nothing.
+        from the same file again adds nothing (but the runs that carry no id).
 
         Args:
             path: A state file written by :meth:`save` or by autosave.

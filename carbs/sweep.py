@@ -377,7 +377,10 @@ class Sweep:
         return observation.output
 
     def initialize(self, observations: Sequence[ObservationInBasic]) -> None:
-        """Record earlier runs, pace resampling from here on and centre on the best of them."""
+        """Record earlier runs, pace resampling from here on and centre on the best of them
+        (nothing to do for none: every one a repeat of a recorded run, say)."""
+        if not observations:
+            return
         self.record(observations)
         state = self._state
         frequency = state.config.resample_frequency

@@ -606,6 +606,35 @@ def test_warm_start_with_valid_prior_observations_adds_them(prior_path: Path) ->
     assert carbs.suggest().log["suggestion_type"] != "random"
 
 
+def test_warm_starting_twice_adds_nothing_and_says_nothing_false(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The second time every prior run is a repeat, and the log said "no success to
+    # centre the search on" of a sweep that holds five.
+    with_ids = CARBS(CARBSParams(better_direction_sign=-1), prior_params())
+    with_ids.initialize_from_observations(
+        [
+            ObservationInParam(
+                {"lr": lr, "width": 64, "suggestion_uuid": f"run-{i}"},
+                (math.log10(lr) + 2) ** 2,
+                cost=64.0,
+            )
+            for i, lr in enumerate((1e-5, 1e-4, 1e-3, 1e-2, 1e-1))
+        ]
+    )
+    path = with_ids.save(tmp_path / "named.json")
+    carbs = CARBS(CARBSParams(better_direction_sign=-1), new_params())
+    for _ in range(2):
+        with caplog.at_level("WARNING", logger="carbs"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # each repeat is named once
+            carbs.warm_start(
+                path, is_prior_observation_valid=True, added_parameters={"dropout": 0.1}
+            )
+    assert carbs.observation_count == 5
+    assert "no success to centre" not in caplog.text
+    assert centre(carbs) == {"lr": pytest.approx(1e-2), "width": 64, "dropout": 0.1}
+
+
 def test_warm_start_skips_prior_observations_outside_the_new_bounds(prior_path: Path) -> None:
     carbs = CARBS(CARBSParams(better_direction_sign=-1), new_params(lr_min=1e-3))
     with pytest.warns(UserWarning, match="skipped 2 prior observation.*outside the new bounds"):
