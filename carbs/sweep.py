@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 import torch
 
-from carbs import stopping, suggestions
+from carbs import resampling, stopping, suggestions
 from carbs.candidates import CandidateSampler
 from carbs.coverage import CostPlane
 from carbs.errors import InvalidObservationError
@@ -121,13 +121,13 @@ class Sweep:
             )
             state.oversample_factor = choice.oversample_factor
             return choice
-        turn = suggestions.resample_turn(
+        turn = resampling.resample_turn(
             config, successes, state.skipped_resample_turns, [*observed, *pending]
         )
         if turn == "skipped":
             state.skipped_resample_turns += 1
         elif turn == "due":
-            point = suggestions.resample_point(
+            point = resampling.resample_point(
                 self.front(is_conservative=False),
                 self.search_space,
                 pending,
@@ -205,7 +205,7 @@ class Sweep:
         state = self._state
         observed = [o.real_number_input for o in state.observations]
         pending = [s.real_number_input for s in state.outstanding_suggestions.values()]
-        return suggestions.resample_turns_used(state.skipped_resample_turns, observed + pending)
+        return resampling.resample_turns_used(state.skipped_resample_turns, observed + pending)
 
     # -- recording ---------------------------------------------------------------------------------
     def remember(self, suggestion_id: str, suggestion: SuggestionInBasic) -> None:
