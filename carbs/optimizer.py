@@ -291,6 +291,7 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
             self._sweep.record(new)
             state = self._sweep.state
             progress.report_batch(state.observations, len(new), self._sweep.front(), self.config)
+            self._log_batch(len(new))
             self._autosave()
             return ObserveOutput(
                 logs={
@@ -371,6 +372,19 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
             logger.info("forget_suggestion: unknown suggestion_uuid %r", suggestion_id)
             return False
 
+    def _log_batch(self, added: int) -> None:
+        """One W&B step for runs recorded at once: the logs of :meth:`observe` for the
+        newest, plus how many were added."""
+        if self._wandb is None or added == 0:
+            return
+        state = self._sweep.state
+        latest = self.search_space.param_dict_from_basic(state.observations[-1].real_number_input)
+        logs = progress.observation_logs(
+            state.observations, self._sweep.front(), self.search_space, self.config, latest
+        )
+        logs.update(added=added, outstanding_suggestion_count=len(state.outstanding_suggestions))
+        self._after("W&B logging", self._wandb.log_observation, logs)
+
     def initialize_from_observations(
         self, observations: Sequence[ObservationInParam]
     ) -> ObserveOutput:
@@ -382,6 +396,7 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
         with self._lock:
             new = self._new_observations(observations)
             self._sweep.initialize(new)
+            self._log_batch(len(new))
             self._autosave()
             return ObserveOutput(
                 logs={"observation_count": self.observation_count, "added": len(new)}

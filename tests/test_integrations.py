@@ -73,3 +73,29 @@ def test_wandb_missing_gives_install_hint(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setitem(sys.modules, "wandb", None)  # makes `import wandb` raise ImportError
     with pytest.raises(ImportError, match=r"carbs-hpo\[wandb\]"):
         CARBS(CARBSParams(is_wandb_logging_enabled=True), PARAMS)
+
+
+def test_runs_recorded_at_once_are_logged_once(fake_wandb: dict[str, Any]) -> None:
+    # observe_many() and initialize_from_observations() logged nothing: the W&B run's
+    # counts and best stayed stale until the next observe().
+    carbs = CARBS(CARBSParams(is_wandb_logging_enabled=True), PARAMS)
+    carbs.observe_many(
+        [ObservationInParam({"lr": 1e-2}, 0.1, 3.0), ObservationInParam({"lr": 1e-4}, 0.9, 1.0)]
+    )
+    carbs.initialize_from_observations([ObservationInParam({"lr": 1e-3}, 0.05, 2.0)])
+    logged = fake_wandb["run"].logged
+    assert [(x["observation_count"], x["added"]) for x in logged] == [(2, 2), (3, 1)]
+    assert logged[0]["observation/lr"] == 1e-4 and logged[1]["best_observation/output"] == 0.9
+
+
+def test_a_diagnostic_named_like_a_param_does_not_take_its_place(
+    fake_wandb: dict[str, Any],
+) -> None:
+    # A param named predicted_cost was logged with the model's predicted cost.
+    params = [Param("predicted_cost", LogSpace(min=1.0, max=100.0), search_center=10.0)]
+    carbs = CARBS(CARBSParams(is_wandb_logging_enabled=True, num_random_samples=1), params)
+    carbs.observe(ObservationInParam({"predicted_cost": 10.0}, 0.5, 2.0))
+    suggestion = carbs.suggest().suggestion
+    logged = fake_wandb["run"].logged[-1]
+    assert logged["suggestion/predicted_cost"] == suggestion["predicted_cost"]
+    assert logged["suggestion_log/predicted_cost"] != suggestion["predicted_cost"]

@@ -49,11 +49,14 @@ class WandbLogger:
         self.run = wandb.init(**init_kwargs)
 
     def log_suggestion(self, suggestion: dict[str, Any], log: dict[str, Any]) -> None:
-        """Log one suggestion's params and diagnostics under ``suggestion/``."""
+        """Log one suggestion's params and diagnostics under ``suggestion/`` (a diagnostic
+        named like a param, ``predicted_cost`` say, under ``suggestion_log/``)."""
         if not self.settings.is_suggestion_logged:
             return
-        values = {f"suggestion/{k}": v for k, v in suggestion.items() if k != "suggestion_uuid"}
-        values.update({f"suggestion/{k}": v for k, v in log.items()})
+        params = {k: v for k, v in suggestion.items() if k != "suggestion_uuid"}
+        values = {f"suggestion/{k}": v for k, v in params.items()}
+        for key, value in log.items():
+            values[f"suggestion_log/{key}" if key in params else f"suggestion/{key}"] = value
         self.run.log(values)
 
     def log_observation(self, logs: dict[str, Any]) -> None:
