@@ -306,3 +306,43 @@ def test_steer_replaces_the_run_config() -> None:
 def test_a_heartbeat_is_read_as_a_time_or_as_unknown(heartbeat: Any, seconds: float | None) -> None:
     read = SweepRun.from_wandb(run("r", "running", 1e-3, 64, heartbeat=heartbeat))
     assert read.heartbeat == seconds
+
+
+def test_a_bad_metric_name_is_refused_not_read_as_failures() -> None:
+    # {"name": None} was taken, and every finished run recorded as a failure.
+    for metric in ({"name": None}, {"name": ""}, {"name": 3}, ["name"], {"name": ["val_loss"]}):
+        bad = {**SWEEP_CONFIG, "metric": metric}
+        with pytest.raises(InvalidConfigError, match="needs a metric"):
+            SweepSteering("p", api=FakeApi(RUNS, bad)).optimizer(now=NOW)
+
+
+def test_a_finished_run_without_the_cost_metric_is_left_out_not_charged_seconds(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Charged its _runtime (seconds) beside other runs' FLOPs, it looked 1e10x cheaper.
+    runs = [
+        run("b1", "finished", 1e-3, 64, val_loss=0.3, flops=1e12, _runtime=60.0),
+        run("b2", "finished", 1e-2, 64, val_loss=0.2, _runtime=60.0),
+        run("b3", "crashed", 1e-1, 64, _runtime=7.0),  # a crash: charged the time it ran
+    ]
+    steering = SweepSteering("p", cost_metric="flops", api=FakeApi(runs))
+    with caplog.at_level("WARNING", logger="carbs.integrations.wandb_sweep"):
+        optimizer = steering.optimizer(now=NOW)
+    assert [(o.suggestion_id, o.cost) for o in optimizer.observations] == [
+        ("b1", 1e12),
+        ("b3", 7.0),
+    ]
+    assert "run b2 has no 'flops' > 0" in caplog.text
+
+
+def test_a_run_listed_twice_is_read_once_and_an_unread_heartbeat_is_running() -> None:
+    # Two listings of one id with different summaries raised for every agent; a running
+    # run whose heartbeat could not be read was recorded as a crash.
+    runs = [
+        run("c1", "finished", 1e-3, 64, val_loss=0.5, _runtime=5.0),
+        run("c1", "finished", 1e-3, 64, val_loss=0.4, _runtime=6.0),
+        run("c2", "running", 1e-2, 64, heartbeat="garbage", _runtime=3.0),
+    ]
+    optimizer = SweepSteering("p", api=FakeApi(runs)).optimizer(now=NOW)
+    assert [(o.suggestion_id, o.output) for o in optimizer.observations] == [("c1", 0.4)]
+    assert list(optimizer.outstanding_suggestions) == ["c2"]

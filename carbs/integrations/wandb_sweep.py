@@ -5,13 +5,15 @@ with a CARBS suggestion at the start of the run. The sweep's runs, read through
 W&B's public API (``wandb.Api().sweep(path).runs``), are the only state:
 
 - a ``finished`` run is an observation (the sweep config's ``metric``, and
-  its cost from ``cost_metric`` in the run's summary, by default ``_runtime``);
-- a ``crashed`` or ``failed`` run is a failure, charged its runtime;
+  its cost from ``cost_metric`` in the run's summary, by default ``_runtime``;
+  without it the run is left out);
+- a ``crashed`` or ``failed`` run is a failure, charged its ``cost_metric`` if
+  logged, else its runtime;
 - a ``killed`` run (stopped by hand, or by cancelling the sweep) and a
   ``preempted`` one are left out: why they ended says nothing about their params;
-- a ``running`` run whose heartbeat is younger than ``stale_after_s`` is an
-  outstanding suggestion (a fantasy); one with an older heartbeat crashed
-  without saying so, and is a failure.
+- a ``running`` run whose heartbeat is younger than ``stale_after_s`` (or cannot
+  be read) is an outstanding suggestion (a fantasy); one with an older heartbeat
+  crashed without saying so, and is a failure.
 
 So agents on any number of machines, started and stopped at any time, share
 one sweep. In the training script::
@@ -210,15 +212,19 @@ class SweepSteering:
         """A CARBS optimizer holding every run of the sweep but ``exclude``."""
         sweep_config = dict(self._sweep.config)
         metric = sweep_config.get("metric") or {}
-        if "name" not in metric:
-            raise InvalidConfigError("the sweep config needs a metric: {name: ..., goal: ...}")
+        name = metric.get("name") if isinstance(metric, Mapping) else None
+        if not (isinstance(name, str) and name):  # else every run read as a failure
+            raise InvalidConfigError(
+                f"the sweep config needs a metric: {{name: ..., goal: ...}}, got {metric!r}"
+            )
         sign = _goal_sign(metric.get("goal", "minimize"))
         params = params_from_sweep_config(sweep_config, self._search_center)
         optimizer = CARBS(attrs.evolve(self._config, better_direction_sign=sign), params)
         now = time.time() if now is None else now
-        runs = sorted((SweepRun.from_wandb(r) for r in self._sweep.runs), key=lambda r: r.id)
+        # One listing per id, the last (W&B can list a run twice while it updates).
+        latest = {run.id: run for run in map(SweepRun.from_wandb, self._sweep.runs)}
         observations = []
-        for run in runs:
+        for run in sorted(latest.values(), key=lambda r: r.id):
             if run.id == exclude:
                 continue
             values = {p.name: run.config[p.name] for p in params if p.name in run.config}
@@ -230,7 +236,8 @@ class SweepSteering:
             except InvalidObservationError as error:
                 logger.warning("run %s is left out: %s", run.id, error)
                 continue
-            fresh = run.heartbeat is not None and now - run.heartbeat < self._stale_after_s
+            # An unreadable heartbeat says nothing of a crash: the run counts as running.
+            fresh = run.heartbeat is None or now - run.heartbeat < self._stale_after_s
             if run.state == "running" and fresh:
                 optimizer.add_outstanding_suggestion(values)
                 continue
@@ -251,7 +258,9 @@ class SweepSteering:
     def _observation(
         self, run: SweepRun, values: dict[str, Any], metric: str
     ) -> ObservationInParam | None:
-        cost: Any = run.summary.get(self._cost_metric, run.summary.get("_runtime"))
+        cost: Any = run.summary.get(self._cost_metric)
+        if cost is None and run.state != "finished":  # a crash: charged the time it ran
+            cost = run.summary.get("_runtime")
         if not is_number(cost) or cost <= 0:
             logger.warning(
                 "run %s has no %r > 0 in its summary; left out", run.id, self._cost_metric
