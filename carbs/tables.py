@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from torch import Tensor
 
+from carbs.checks import is_real_number
 from carbs.observations import ObservationInBasic
 from carbs.pareto import ObservationGroup, input_key
 from carbs.spaces import SearchSpace
@@ -128,7 +129,12 @@ def observations_dataframe(
             f"CARBS.to_dataframe() needs pandas; install it with {PANDAS_INSTALL_HINT}"
         ) from error
     front_keys = {input_key(group.input_in_basic) for group in front}
-    columns: dict[str, list[Any]] = {name: [r.params[name] for r in records] for name in names}
+    columns: dict[str, Any] = {}
+    for name in names:
+        values = [r.params[name] for r in records]
+        # Choices keep their values: pandas would make [1, None] floats with NaN.
+        is_numeric = all(is_real_number(v) for v in values)
+        columns[name] = values if is_numeric else pd.Series(values, dtype=object)
     columns["output"] = [r.output for r in records]
     columns["cost"] = [r.cost for r in records]
     columns["is_failure"] = [r.is_failure for r in records]

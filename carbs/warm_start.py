@@ -18,6 +18,7 @@ from carbs.errors import CARBSValueError, InvalidParamError, StateError
 from carbs.observations import ObservationInBasic, ObservationInParam
 from carbs.pareto import ranked_successes
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, SearchSpace
+from carbs.spaces.base import same_value
 from carbs.state import CARBSState
 from carbs.stopping import ReportedCurve
 
@@ -134,6 +135,16 @@ def _check_params(space: SearchSpace, prior_space: SearchSpace, added: Mapping[s
         raise InvalidParamError(
             f"added_parameters {overlap} were already tuned by the prior sweep; "
             "its observations hold their values"
+        )
+    held = {
+        name: value
+        for name, value in prior_space.fixed.items()
+        if name in added and not same_value(value, added[name])
+    }
+    if held:  # the prior runs were run at these values, and are recorded at them
+        raise InvalidParamError(
+            f"added_parameters would record the prior runs at other values than the ones "
+            f"the prior sweep held fixed, {held}; leave those params out of added_parameters"
         )
     names = {param.name for param in space.params}  # a param fixed now keeps matching runs
     dropped = [name for name in prior_space.names if name not in names]

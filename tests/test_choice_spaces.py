@@ -446,3 +446,74 @@ def test_hyperparameters_of_the_mixed_kernel_survive_a_save(swept: CARBS, tmp_pa
     assert any(name.endswith("choice.raw_lengthscale") for name in names)
     assert any(name.endswith("raw_weights") for name in names)
     swept.forget_suggestion(out.suggestion)
+
+
+def _lr() -> Param:
+    return Param("lr", LogSpace(min=1e-4, max=1.0), search_center=1e-2)
+
+
+def _runs(rows: list[dict[str, Any]]) -> list[ObservationInParam]:
+    return [ObservationInParam(row, 1.0 / (i + 1), float(i + 1)) for i, row in enumerate(rows)]
+
+
+def test_the_dataframe_keeps_each_choice_as_it_is() -> None:
+    # pandas made the column [1, None] floats with NaN, and ["a", None] strings with NaN.
+    pytest.importorskip("pandas")
+    carbs = CARBS(
+        CARBSParams(better_direction_sign=-1),
+        [
+            _lr(),
+            Param("c", CategoricalSpace(choices=[1, None]), search_center=1),
+            Param("s", CategoricalSpace(choices=["a", None]), search_center="a"),
+        ],
+    )
+    carbs.initialize_from_observations(
+        _runs([{"lr": 1e-3, "c": 1, "s": "a"}, {"lr": 1e-2, "c": None, "s": None}])
+    )
+    frame = carbs.to_dataframe()
+    assert frame["c"].tolist() == [1, None] and frame["s"].tolist() == ["a", None]
+    assert isinstance(frame["c"][0], int)
+
+
+def test_saved_choices_of_true_and_1_do_not_load_under_swapped_ones(tmp_path: Any) -> None:
+    # == takes True for 1: the load was accepted and the saved runs read as the other choice.
+    carbs = CARBS(
+        CARBSParams(better_direction_sign=-1),
+        [_lr(), Param("flag", CategoricalSpace(choices=[True, 1]), search_center=True)],
+    )
+    carbs.initialize_from_observations(_runs([{"lr": 1e-3, "flag": True}, {"lr": 1e-2, "flag": 1}]))
+    path = carbs.save(tmp_path / "state.json")
+    swapped = [_lr(), Param("flag", CategoricalSpace(choices=[1, True]), search_center=True)]
+    with pytest.raises(StateError, match="saved params differ"):
+        CARBS.load(path, swapped)
+    fixed = CARBS(CARBSParams(), [_lr(), Param("f", FixedSpace(), search_center=True)])
+    with pytest.raises(StateError, match="saved params differ"):
+        CARBS.load(fixed.save(tmp_path / "f.json"), [_lr(), Param("f", FixedSpace(), 1)])
+
+
+def test_numpys_true_is_the_choice_true() -> None:
+    # np.True_ was matched as the int 1 (another choice), or refused as no choice at all.
+    np = pytest.importorskip("numpy")
+    carbs = CARBS(
+        CARBSParams(), [_lr(), Param("m", CategoricalSpace(choices=[0, 1, True]), search_center=0)]
+    )
+    carbs.observe(ObservationInParam({"lr": 1e-3, "m": np.True_}, 1.0, 1.0))
+    best = carbs.best()
+    assert best is not None and best.input["m"] is True
+
+
+def test_added_parameters_cannot_rewrite_what_the_prior_sweep_held_fixed(tmp_path: Any) -> None:
+    # The prior runs, done at act=relu, were recorded at the added gelu without a word.
+    prior = CARBS(
+        CARBSParams(better_direction_sign=-1),
+        [_lr(), Param("act", FixedSpace(), search_center="relu")],
+    )
+    prior.initialize_from_observations(_runs([{"lr": 1e-3}, {"lr": 1e-2}]))
+    path = prior.save(tmp_path / "prior.json")
+    choices = Param("act", CategoricalSpace(choices=["gelu", "relu"]), search_center="gelu")
+    carbs = CARBS(CARBSParams(better_direction_sign=-1), [_lr(), choices])
+    with pytest.raises(InvalidParamError, match=r"held fixed, \{'act': 'relu'\}"):
+        carbs.warm_start(path, is_prior_observation_valid=True, added_parameters={"act": "gelu"})
+    assert carbs.observation_count == 0
+    carbs.warm_start(path, is_prior_observation_valid=True, added_parameters={"act": "relu"})
+    assert [r.params["act"] for r in carbs.observation_records()] == ["relu", "relu"]

@@ -21,6 +21,7 @@ import math
 from typing import Any, ClassVar
 
 import attrs
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -86,8 +87,11 @@ class Space:
 
 
 def same_value(a: Any, b: Any) -> bool:
-    """Equality that keeps ``True`` apart from ``1`` (and ``False`` from ``0``)."""
-    return isinstance(a, bool) == isinstance(b, bool) and (a is b or a == b)
+    """Equality that keeps ``True`` apart from ``1`` (and ``False`` from ``0``); numpy's
+    ``np.True_`` is ``True``."""
+    return isinstance(a, bool | np.bool_) == isinstance(b, bool | np.bool_) and (
+        a is b or bool(a == b)
+    )
 
 
 def is_json_scalar(value: Any) -> bool:
