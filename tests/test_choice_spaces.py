@@ -91,6 +91,8 @@ def test_an_ordinal_space_with_an_integer_scale_past_int64_maps_values() -> None
         (lambda: OrdinalSpace(values=[1]), "at least two"),
         (lambda: OrdinalSpace(values=[1, 3, 2]), "strictly increasing"),
         (lambda: OrdinalSpace(values=[1, 1, 2]), "strictly increasing"),
+        # One float for both: an observed 2**53 + 1 came back as 2**53.
+        (lambda: OrdinalSpace(values=[2**53, 2**53 + 1, 2**60]), "differ as floats"),
         (lambda: OrdinalSpace(values=[1, "2"]), r"values\[1\]"),
         (lambda: OrdinalSpace(values=[1, True]), r"values\[1\]"),
         (lambda: OrdinalSpace(values=[0, 10], is_log=True), "every value > 0"),

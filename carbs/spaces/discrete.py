@@ -80,6 +80,14 @@ class OrdinalSpace(Space):
             raise InvalidSpaceError(
                 f"OrdinalSpace.values must be strictly increasing, got {list(self.values)}"
             )
+        # Values are placed as floats: two ints past 2**53 that share one float would share
+        # one place, and an observed 2**53 + 1 would come back as 2**53.
+        as_floats = [float(v) for v in self.values]
+        if any(b <= a for a, b in itertools.pairwise(as_floats)):
+            raise InvalidSpaceError(
+                "OrdinalSpace.values must differ as floats (ints past 2**53 may not), "
+                f"got {list(self.values)}"
+            )
         positive = self.values[0] > 0
         if self.is_log is None:
             object.__setattr__(self, "is_log", positive and self.values[-1] >= 10 * self.values[0])
