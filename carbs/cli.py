@@ -45,7 +45,7 @@ from carbs.cli_studies import (
     open_study,
     read_space_file,
 )
-from carbs.config import config_from_dict
+from carbs.config_data import config_from_dict
 from carbs.errors import CARBSValueError
 from carbs.spaces import Param
 

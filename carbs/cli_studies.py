@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from carbs.analysis import check_param_names
-from carbs.config import config_from_dict, config_to_dict
+from carbs.config_data import config_from_dict, config_to_dict
 from carbs.errors import CARBSValueError
 from carbs.integrations.optuna_space import distributions_from_params
 from carbs.spaces import Param, SearchSpace

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from carbs.checks import check_bool
-from carbs.config import with_side_effects, with_side_effects_of
+from carbs.config_data import with_side_effects, with_side_effects_of
 from carbs.errors import InvalidParamError
 from carbs.jsonio import PathLike, dumps, loads, write_atomic
 from carbs.observations import ObservationInBasic, ObservationInParam

@@ -29,7 +29,8 @@ import torch
 from torch import Tensor
 
 from carbs.candidates import max_oversample_factor
-from carbs.config import CARBSParams, config_from_dict, config_to_dict
+from carbs.config import CARBSParams
+from carbs.config_data import config_from_dict, config_to_dict
 from carbs.errors import CARBSValueError, InvalidParamError, StateError
 from carbs.jsonio import PathLike, check_nesting, from_json_value, loads, read_text, to_json_value
 from carbs.migrations import upgrade

@@ -12,7 +12,7 @@ from carbs import (
     InvalidConfigError,
     OutstandingSuggestionEstimatorEnum,
 )
-from carbs.config import config_from_dict, config_to_dict
+from carbs.config_data import config_from_dict, config_to_dict
 
 
 def test_defaults_match_the_release_except_resample_threshold() -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from carbs.config import CARBSParams, config_to_dict
+from carbs.config import CARBSParams
+from carbs.config_data import config_to_dict
 from carbs.spaces import Param
 
 
