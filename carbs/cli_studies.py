@@ -16,6 +16,7 @@ from typing import Any
 from carbs.analysis import check_param_names
 from carbs.config_data import config_from_dict, config_to_dict
 from carbs.errors import CARBSValueError
+from carbs.integrations.engine import direction_sign
 from carbs.integrations.optuna_space import distributions_from_params
 from carbs.spaces import Param, SearchSpace
 
@@ -23,7 +24,6 @@ DEFAULT_STORAGE = "sqlite:///carbs-studies.db"
 STORAGE_ENV = "CARBS_STORAGE"
 SPACE_ATTR = "carbs_space"
 EXPORT_COLUMNS = ("id", "state", "output", "cost")  # then the params, in `carbs export`
-DIRECTION_SIGNS = {"minimize": -1, "maximize": 1}
 
 
 class CLIError(CARBSValueError):
@@ -68,8 +68,10 @@ def check_space(data: Any, source: str) -> dict[str, Any]:
     if unknown:
         raise CLIError(f"{source}: unknown key(s) {unknown}; use params, direction, config")
     direction = data.get("direction", "minimize")
-    if direction not in ("minimize", "maximize"):
-        raise CLIError(f"{source}: direction must be 'minimize' or 'maximize', got {direction!r}")
+    try:
+        direction_signed = direction_sign(direction, "direction")
+    except CARBSValueError as error:
+        raise CLIError(f"{source}: {error}") from error
     if not isinstance(data["params"], list):
         raise CLIError(f"{source}: params must be a list of params")
     try:
@@ -86,7 +88,7 @@ def check_space(data: Any, source: str) -> dict[str, Any]:
             f"{source}: param name(s) {taken} are columns of `carbs export`; rename them"
         )
     sign = config.better_direction_sign
-    if "better_direction_sign" in data.get("config", {}) and sign != DIRECTION_SIGNS[direction]:
+    if "better_direction_sign" in data.get("config", {}) and sign != direction_signed:
         # The study's direction sets the sign; a sign that says otherwise was dropped.
         raise CLIError(
             f"{source}: config.better_direction_sign {sign} contradicts direction "

@@ -62,3 +62,18 @@ def is_diverged(value: Any) -> bool:
     too large for a float is not one, nor a bool or a missing value."""
     number = real_as_float(value)
     return isinstance(number, float) and not math.isfinite(number)
+
+
+DIRECTION_SIGNS = {"minimize": -1, "maximize": 1}
+"""``better_direction_sign`` by direction, as Optuna (lower-cased), W&B and the CLI spell it."""
+
+
+def direction_sign(direction: Any, field: str) -> int:
+    """The ``better_direction_sign`` of ``"minimize"`` or ``"maximize"``.
+
+    Raises:
+        InvalidConfigError: any other value (``"max"`` was once minimised), naming ``field``.
+    """
+    if not isinstance(direction, str) or direction not in DIRECTION_SIGNS:
+        raise InvalidConfigError(f"{field} must be 'minimize' or 'maximize', got {direction!r}")
+    return DIRECTION_SIGNS[direction]

@@ -28,7 +28,7 @@ import attrs
 from carbs.checks import check_optional_mapping
 from carbs.config import CARBSParams
 from carbs.errors import InvalidConfigError, InvalidObservationError
-from carbs.integrations.engine import engine_config, is_number, run_seed
+from carbs.integrations.engine import direction_sign, engine_config, is_number, run_seed
 from carbs.integrations.optuna_pruner import COST_ATTR, CARBSPruner, default_cost
 from carbs.integrations.optuna_space import (
     carbs_value,
@@ -271,7 +271,9 @@ class CARBSSampler(BaseSampler):
         ):
             config = attrs.evolve(
                 self._config,
-                better_direction_sign=-1 if study.direction.name == "MINIMIZE" else 1,
+                better_direction_sign=direction_sign(
+                    study.direction.name.lower(), "the study's direction"
+                ),
             )
             if self._params is not None:
                 params = self._params

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from carbs.checks import check_integer
 from carbs.errors import InvalidConfigError
-from carbs.integrations.engine import is_diverged, is_number
+from carbs.integrations.engine import direction_sign, is_diverged, is_number
 from carbs.stopping import DIVERGED_REASON, CompletedCurve, StopDecision, StoppingRule, decide
 
 try:
@@ -121,7 +121,7 @@ class CARBSPruner(BasePruner):
             return StopDecision(False, "the trial has not reported yet")
         if is_diverged(trial.intermediate_values[step]):  # a NaN loss never recovers
             return StopDecision(True, DIVERGED_REASON)
-        sign = -1 if study.direction.name == "MINIMIZE" else 1
+        sign = direction_sign(study.direction.name.lower(), "the study's direction")
         finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         completed = [c for t in finished if (c := self._completed_curve(t, sign)) is not None]
         # The front is every completed trial's, curve or not (one that never reported,

@@ -83,8 +83,7 @@ class CARBSSearcher(Searcher):
         search_center: Mapping[str, Any] | None = None,
         max_concurrent: int = 0,
     ) -> None:
-        if mode not in (None, "min", "max"):
-            raise InvalidConfigError(f"mode must be 'min' or 'max', got {mode!r}")
+        _check_mode(mode)
         metric = check_optional_str(metric, "metric", InvalidConfigError)
         check_optional_mapping(search_center, "search_center", InvalidConfigError)
         super().__init__(metric=metric, mode=mode)
@@ -115,9 +114,7 @@ class CARBSSearcher(Searcher):
         if self._optimizer is not None:
             return False
         # Everything is checked before anything is set: a refused call changes nothing.
-        new_mode = mode or self._mode
-        if new_mode not in (None, "min", "max"):
-            raise InvalidConfigError(f"mode must be 'min' or 'max', got {new_mode!r}")
+        new_mode = _check_mode(mode or self._mode)
         new_metric = check_optional_str(metric, "metric", InvalidConfigError) or self._metric
         params = self._params
         if config and params is None:
@@ -287,9 +284,7 @@ class CARBSSearcher(Searcher):
             return
         if self._mode is None or self._metric is None:
             return
-        if self._mode not in ("min", "max"):
-            raise InvalidConfigError(f"mode must be 'min' or 'max', got {self._mode!r}")
-        config = attrs.evolve(self._config, better_direction_sign=-1 if self._mode == "min" else 1)
+        config = attrs.evolve(self._config, better_direction_sign=_MODE_SIGNS[self._mode])
         self._optimizer = CARBS(config, self._params)
 
     def _require_optimizer(self) -> CARBS:
@@ -347,3 +342,13 @@ def _nested(values: Mapping[str, Any]) -> dict[str, Any]:
             level = level.setdefault(parent, {})
         level[leaf] = value
     return nested
+
+
+_MODE_SIGNS = {"min": -1, "max": 1}
+
+
+def _check_mode(mode: Any) -> Any:
+    """``mode`` if it is ``None`` (not set yet), ``"min"`` or ``"max"``."""
+    if mode is not None and mode not in ("min", "max"):
+        raise InvalidConfigError(f"mode must be 'min' or 'max', got {mode!r}")
+    return mode

@@ -46,7 +46,7 @@ from carbs.errors import (
     InvalidSpaceError,
 )
 from carbs.integrations.bounded import bounded_param, choice_param, multiples_of_step
-from carbs.integrations.engine import engine_config, is_number, run_seed
+from carbs.integrations.engine import direction_sign, engine_config, is_number, run_seed
 from carbs.observations import ObservationInParam
 from carbs.optimizer import CARBS
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, FixedSpace, Param
@@ -217,7 +217,7 @@ class SweepSteering:
             raise InvalidConfigError(
                 f"the sweep config needs a metric: {{name: ..., goal: ...}}, got {metric!r}"
             )
-        sign = _goal_sign(metric.get("goal", "minimize"))
+        sign = direction_sign(metric.get("goal", "minimize"), "the sweep config's metric.goal")
         params = params_from_sweep_config(sweep_config, self._search_center)
         optimizer = CARBS(attrs.evolve(self._config, better_direction_sign=sign), params)
         now = time.time() if now is None else now
@@ -295,16 +295,6 @@ def steer(run: Any = None, *, sweep_path: str | None = None, **steering: Any) ->
     params = SweepSteering(sweep_path, **steering).suggest(run.id)
     run.config.update(params, allow_val_change=True)
     return params
-
-
-def _goal_sign(goal: Any) -> int:
-    """``better_direction_sign`` for the sweep metric's ``goal`` (W&B's two spellings only)."""
-    signs = {"maximize": 1, "minimize": -1}
-    if not isinstance(goal, str) or goal not in signs:
-        raise InvalidConfigError(
-            f"the sweep config's metric.goal must be 'minimize' or 'maximize', got {goal!r}"
-        )
-    return signs[goal]
 
 
 def _timestamp(value: Any) -> float | None:
