@@ -262,13 +262,8 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
             self._sweep.record([observation])
             state, front = self._sweep.state, self._sweep.front()
             logs = progress.observation_logs(
-                state.observations,
-                front,
-                self.search_space,
-                self.config,
-                new_observation_in_param.input,
+                state, front, self.search_space, new_observation_in_param.input
             )
-            logs["outstanding_suggestion_count"] = len(state.outstanding_suggestions)
             progress.report_observation(state.observations, front, self.config)
             if self._wandb is not None:
                 self._after("W&B logging", self._wandb.log_observation, logs)
@@ -290,8 +285,9 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
             new = self._new_observations(observations)
             self._sweep.record(new)
             state = self._sweep.state
-            progress.report_batch(state.observations, len(new), self._sweep.front(), self.config)
-            self._log_batch(len(new))
+            front = self._sweep.front()
+            progress.report_batch(state.observations, len(new), front, self.config)
+            self._log_batch(len(new), front)
             self._autosave()
             return ObserveOutput(
                 logs={
@@ -372,18 +368,15 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
             logger.info("forget_suggestion: unknown suggestion_uuid %r", suggestion_id)
             return False
 
-    def _log_batch(self, added: int) -> None:
+    def _log_batch(self, added: int, front: list[ObservationGroup]) -> None:
         """One W&B step for runs recorded at once: the logs of :meth:`observe` for the
         newest, plus how many were added."""
         if self._wandb is None or added == 0:
             return
         state = self._sweep.state
-        latest = self.search_space.param_dict_from_basic(state.observations[-1].real_number_input)
-        logs = progress.observation_logs(
-            state.observations, self._sweep.front(), self.search_space, self.config, latest
-        )
-        logs.update(added=added, outstanding_suggestion_count=len(state.outstanding_suggestions))
-        self._after("W&B logging", self._wandb.log_observation, logs)
+        newest = self.search_space.param_dict_from_basic(state.observations[-1].real_number_input)
+        logs = progress.observation_logs(state, front, self.search_space, newest)
+        self._after("W&B logging", self._wandb.log_observation, {**logs, "added": added})
 
     def initialize_from_observations(
         self, observations: Sequence[ObservationInParam]
@@ -396,7 +389,8 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
         with self._lock:
             new = self._new_observations(observations)
             self._sweep.initialize(new)
-            self._log_batch(len(new))
+            if self._wandb is not None:
+                self._log_batch(len(new), self._sweep.front())
             self._autosave()
             return ObserveOutput(
                 logs={"observation_count": self.observation_count, "added": len(new)}

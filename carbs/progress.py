@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carbs.checks import integer_as_int
 from carbs.config import CARBSParams
@@ -29,6 +29,9 @@ from carbs.errors import CARBSValueError
 from carbs.observations import ObservationInBasic
 from carbs.pareto import ObservationGroup, best_observation, input_key, pareto_area
 from carbs.spaces import SearchSpace
+
+if TYPE_CHECKING:
+    from carbs.state import CARBSState
 
 LOGGER_NAME = "carbs"
 FAILURE_STREAK_WARNING = 30
@@ -234,10 +237,9 @@ def report_batch(
 
 
 def observation_logs(
-    observations: Sequence[ObservationInBasic],
+    state: CARBSState,
     front: Sequence[ObservationGroup],
     search_space: SearchSpace,
-    config: CARBSParams,
     latest_input: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The logs :meth:`CARBS.observe` returns (keys of the original release, plus a few).
@@ -247,8 +249,10 @@ def observation_logs(
     fail, as in the release, stopped runs' partial costs included;
     ``total_cost`` with failed runs), the new observation's params,
     output and cost, whether it joined the front, the best observation's
-    params, output and cost, and the front's size and area.
+    params, output and cost, the front's size and area, and how many runs are
+    outstanding.
     """
+    observations, config = state.observations, state.config
     latest = observations[-1]
     not_failed = [o for o in observations if not o.is_failure]
     logs: dict[str, Any] = {
@@ -261,6 +265,7 @@ def observation_logs(
         "observation/is_failure": int(latest.is_failure),
         "observation/is_stopped": int(latest.is_stopped),
         "observation/is_pareto": int(_is_in_front(latest, front)),
+        "outstanding_suggestion_count": len(state.outstanding_suggestions),
     }
     for name in search_space.names:
         logs[f"observation/{name}"] = latest_input[name]
