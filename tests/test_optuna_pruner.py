@@ -114,29 +114,38 @@ def test_the_pruner_never_prunes_before_enough_curves_or_the_minimum_fraction() 
     assert run_trial(late, 1.0, 20)[0] == 10
 
 
+X_SPACE = {"x": optuna.distributions.FloatDistribution(0, 1)}
+
+
+def add_completed(study: optuna.Study, value: float, cost: float, curve: dict[int, float]) -> None:
+    """A finished trial at x = 0.5 with its cost and reported curve."""
+    study.add_trial(
+        optuna.trial.create_trial(
+            state=optuna.trial.TrialState.COMPLETE,
+            value=value,
+            params={"x": 0.5},
+            distributions=X_SPACE,
+            user_attrs={"cost": cost},
+            intermediate_values=curve,
+        )
+    )
+
+
+def study_of_eight_curves(steps: int, cost: float) -> optuna.Study:
+    """Eight completed trials (finals 1.00 to 1.07) whose curves fall by 1 over ``steps``."""
+    study = optuna.create_study(pruner=CARBSPruner(total_steps=steps))
+    for i in range(8):
+        final = 1.0 + 0.01 * i
+        add_completed(study, final, cost, {s: final + 1 - s / steps for s in range(1, steps + 1)})
+    return study
+
+
 @pytest.mark.parametrize("steps", [48, 49])
 def test_a_planned_cost_a_rounding_below_the_completed_runs_still_prunes(steps: int) -> None:
     # 49 steps at the completed runs' cost per step plan 0.9999999999999999, just below
     # their cost of 1.0: no completed run "cost as little", and nothing was ever pruned.
-    from optuna.distributions import FloatDistribution
-    from optuna.trial import TrialState, create_trial
-
-    study = optuna.create_study(pruner=CARBSPruner(total_steps=steps))
-    space = {"x": FloatDistribution(0, 1)}
-    for i in range(8):
-        final = 1.0 + 0.01 * i
-        curve = {step: final + 1 - step / steps for step in range(1, steps + 1)}
-        study.add_trial(
-            create_trial(
-                state=TrialState.COMPLETE,
-                value=final,
-                params={"x": 0.5},
-                distributions=space,
-                user_attrs={"cost": 1.0},
-                intermediate_values=curve,
-            )
-        )
-    trial = study.ask(space)
+    study = study_of_eight_curves(steps, cost=1.0)
+    trial = study.ask(X_SPACE)
     pruned_at = None
     for step in range(1, steps):
         trial.report(1000.0, step)
@@ -149,35 +158,10 @@ def test_a_planned_cost_a_rounding_below_the_completed_runs_still_prunes(steps: 
 def test_a_completed_trial_without_a_curve_still_sets_the_front() -> None:
     # Only trials with a usable curve made the front: a better run that never reported
     # (or reported a NaN on the way) was left out of what a running trial must beat.
-    from optuna.distributions import FloatDistribution
-    from optuna.trial import TrialState, create_trial
-
-    study = optuna.create_study(pruner=CARBSPruner(total_steps=10))
-    space = {"x": FloatDistribution(0, 1)}
-    for i in range(8):
-        final = 1.0 + 0.01 * i
-        study.add_trial(
-            create_trial(
-                state=TrialState.COMPLETE,
-                value=final,
-                params={"x": 0.5},
-                distributions=space,
-                user_attrs={"cost": 10.0},
-                intermediate_values={step: final + 1 - step / 10 for step in range(1, 11)},
-            )
-        )
+    study = study_of_eight_curves(10, cost=10.0)
     for curve in ({}, {1: math.nan, 10: 0.1}):
-        study.add_trial(
-            create_trial(
-                state=TrialState.COMPLETE,
-                value=0.1,
-                params={"x": 0.5},
-                distributions=space,
-                user_attrs={"cost": 10.0},
-                intermediate_values=curve,
-            )
-        )
-    trial = study.ask(space)
+        add_completed(study, 0.1, 10.0, curve)
+    trial = study.ask(X_SPACE)
     for step in range(1, 4):
         trial.report(1.8 - step / 10, step)  # heading for about 0.8: beats 1.0, not 0.1
     decision = study.pruner.decision(study, study.trials[trial.number])

@@ -122,11 +122,10 @@ class CARBSPruner(BasePruner):
         if is_diverged(trial.intermediate_values[step]):  # a NaN loss never recovers
             return StopDecision(True, DIVERGED_REASON)
         sign = direction_sign(study.direction.name.lower(), "the study's direction")
-        finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        completed = [c for t in finished if (c := self._completed_curve(t, sign)) is not None]
-        # The front is every completed trial's, curve or not (one that never reported,
-        # or reported a NaN on the way, still sets what a run must beat).
-        front = self._finals(finished, sign)
+        finals = self._finals(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        completed = [
+            c for t, cost, value in finals if (c := self._completed_curve(t, cost, value, sign))
+        ]
         per_step = [c.final_cost / steps for c, steps in completed]
         typical_steps = statistics.median(s for _, s in completed) if completed else None
         steps = self._steps(trial) or typical_steps or float(step)
@@ -142,21 +141,23 @@ class CARBSPruner(BasePruner):
             value=sign * trial.intermediate_values[step],
             planned_cost=planned,
             completed=[c for c, _ in completed],
-            front_costs=[cost for cost, _ in front],
-            front_values=[value for _, value in front],
+            # The front is every completed trial's, curve or not (one that never reported,
+            # or reported a NaN on the way, still sets what a run must beat).
+            front_costs=[cost for _, cost, _ in finals],
+            front_values=[sign * value for _, _, value in finals],
             rule=self._rule,
             better_direction_sign=sign,
             reports=_running_reports(trial, costs, planned, steps, sign),
         )
 
-    def _finals(self, trials: Sequence[FrozenTrial], sign: int) -> list[tuple[float, float]]:
-        """``(cost, goodness)`` of the completed trials with a finite value and a cost > 0."""
+    def _finals(self, trials: Sequence[FrozenTrial]) -> list[tuple[FrozenTrial, float, float]]:
+        """``(trial, cost, value)`` of the completed trials with a finite value and a cost > 0."""
         finals = []
         for trial in trials:
             cost: Any = self._cost_func(trial)
             value: Any = trial.value
             if is_number(cost) and cost > 0 and is_number(value):
-                finals.append((float(cost), sign * float(value)))
+                finals.append((trial, float(cost), float(value)))
         return finals
 
     def _steps(self, trial: FrozenTrial) -> float | None:
@@ -184,13 +185,11 @@ class CARBSPruner(BasePruner):
         return statistics.median(per_step) * steps if per_step else None
 
     def _completed_curve(
-        self, trial: FrozenTrial, sign: int
+        self, trial: FrozenTrial, cost: float, value: float, sign: int
     ) -> tuple[CompletedCurve, float] | None:
-        """The trial's curve in goodness and its total steps (``None`` if unusable)."""
-        cost: Any = self._cost_func(trial)
-        if not trial.intermediate_values or not is_number(cost) or cost <= 0:
-            return None
-        if trial.value is None or not is_number(trial.value):
+        """The curve in goodness of a trial of :meth:`_finals` (with its cost and value),
+        and its total steps (``None`` if it has no usable curve)."""
+        if not trial.intermediate_values:
             return None
         steps = self._steps(trial) or float(max(trial.intermediate_values))
         if steps <= 0:  # one report, at step 0: no progress to spread the cost over
@@ -208,7 +207,7 @@ class CARBSPruner(BasePruner):
         if not points:
             return None
         costs, values = zip(*points, strict=True)
-        curve = CompletedCurve(costs, values, float(cost), sign * trial.value)
+        curve = CompletedCurve(costs, values, cost, sign * value)
         return curve, steps
 
 
