@@ -36,7 +36,6 @@ from carbs.jsonio import PathLike, check_nesting, from_json_value, loads, read_t
 from carbs.migrations import upgrade
 from carbs.observations import ObservationInBasic, SuggestionInBasic
 from carbs.spaces import Param, SearchSpace
-from carbs.spaces.base import same_value
 from carbs.state_fields import (
     read_curves,
     read_generator,
@@ -226,15 +225,6 @@ def read_state(path: PathLike) -> CARBSState:
     return CARBSState.from_dict(loads(read_text(path), source=os.fspath(path)))
 
 
-def _same_values(saved: Param, given: Param) -> bool:
-    """Whether equal params also hold the same choices and centre by type: ``==`` takes
-    ``True`` for ``1``, and saved runs would be read as the other choice."""
-    choices = [getattr(p.space, "choices", ()) for p in (saved, given)]
-    return all(same_value(a, b) for a, b in zip(*choices, strict=True)) and same_value(
-        saved.search_center, given.search_center
-    )
-
-
 def check_params_match(saved: Sequence[Param], given: Sequence[Param]) -> None:
     """Raise :class:`StateError` unless ``given`` equals ``saved`` (names, order, spaces, centres).
 
@@ -254,7 +244,7 @@ def check_params_match(saved: Sequence[Param], given: Sequence[Param]) -> None:
         f"{s.name!r}: saved {s.space!r} with search_center={s.search_center!r}, "
         f"given {g.space!r} with search_center={g.search_center!r}"
         for s, g in zip(saved, given, strict=True)
-        if s != g or not _same_values(s, g)
+        if s != g
     ]
     if differences:
         raise StateError("the saved params differ from the given ones: " + "; ".join(differences))

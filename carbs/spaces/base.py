@@ -89,9 +89,7 @@ class Space:
 def same_value(a: Any, b: Any) -> bool:
     """Equality that keeps ``True`` apart from ``1`` (and ``False`` from ``0``); numpy's
     ``np.True_`` is ``True``."""
-    return isinstance(a, bool | np.bool_) == isinstance(b, bool | np.bool_) and (
-        a is b or bool(a == b)
-    )
+    return bool(typed_key(a) == typed_key(b))
 
 
 def is_json_scalar(value: Any) -> bool:
@@ -103,3 +101,14 @@ def is_json_scalar(value: Any) -> bool:
         return is_real_number(value) and math.isfinite(float(value))
     except OverflowError:  # an int past the float range
         return False
+
+
+def typed_key(value: Any) -> Any:
+    """``value`` tagged so that ``True`` and ``1`` differ (and ``np.True_`` is ``True``),
+    item by item for a tuple: the eq key of choices and centres, whose ``==`` in Python
+    calls ``(True, 1)`` and ``(1, True)`` equal."""
+    if isinstance(value, tuple):
+        return tuple(typed_key(item) for item in value)
+    if isinstance(value, bool | np.bool_):
+        return ("bool", bool(value))
+    return ("value", value)

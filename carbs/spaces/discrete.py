@@ -31,7 +31,7 @@ from torch import Tensor
 
 from carbs.checks import check_number, is_real_number
 from carbs.errors import InvalidObservationError, InvalidParamError, InvalidSpaceError
-from carbs.spaces.base import LATTICE_RTOL, Space, is_json_scalar, same_value
+from carbs.spaces.base import LATTICE_RTOL, Space, is_json_scalar, same_value, typed_key
 
 NEIGHBOUR_GAP = 0.3
 """Basic units between typical neighbouring values of an ``OrdinalSpace`` with the default
@@ -232,7 +232,10 @@ class CategoricalSpace(Space):
             ``None`` (``True`` and ``1`` are different choices).
     """
 
-    choices: tuple[Any, ...] = attrs.field(converter=_as_tuple)
+    choices: tuple[Any, ...] = attrs.field(
+        converter=_as_tuple,
+        eq=typed_key,  # True is not the choice 1
+    )
     is_categorical: ClassVar[bool] = True
 
     def __attrs_post_init__(self) -> None:

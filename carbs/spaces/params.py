@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from carbs.errors import InvalidObservationError, InvalidParamError
-from carbs.spaces.base import Space
+from carbs.spaces.base import Space, typed_key
 from carbs.spaces.discrete import CategoricalSpace, FixedSpace, OrdinalSpace
 from carbs.spaces.real import LinearSpace, LogitSpace, LogSpace
 
@@ -40,7 +40,7 @@ class Param:
 
     name: str
     space: Space
-    search_center: Any
+    search_center: Any = attrs.field(eq=typed_key)  # True is not 1
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
