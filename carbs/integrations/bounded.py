@@ -36,6 +36,7 @@ from carbs.spaces import (
     Param,
     Space,
 )
+from carbs.spaces.base import whole_number
 from carbs.spaces.discrete import MAX_GENERATED_VALUES
 
 LINEAR_RANGE_IN_BASIC_UNITS = 3.0
@@ -139,21 +140,15 @@ def multiples_of_step(name: str, low: Any, high: Any, step: Any) -> tuple[Any, A
             f"{step} than the {MAX_GENERATED_VALUES} carbs holds; use a larger step"
         )
     else:
-        lowest = _multiple(low / step, math.ceil) * step
-        highest = _multiple(high / step, math.floor) * step
+        # Into the range at each end; a range's end near 0 is not 0 (1e-12 * q is no multiple).
+        lowest = whole_number(low / step, math.ceil, abs_tol=0.0) * step
+        highest = whole_number(high / step, math.floor, abs_tol=0.0) * step
     if not lowest < highest:
         raise InvalidSpaceError(
             f"param {name!r}: the range [{low}, {high}] holds fewer than two multiples of "
             f"its step {step}; widen it, or make the param a constant"
         )
     return lowest, highest
-
-
-def _multiple(ratio: float, round_inward: Any) -> int:
-    """``ratio`` as a whole number: the nearest one within rounding error, else the next one
-    into the range (``math.ceil`` at the low end, ``math.floor`` at the high end)."""
-    nearest = round(ratio)
-    return int(nearest if math.isclose(ratio, nearest) else round_inward(ratio))
 
 
 def choice_param(name: str, choices: Sequence[Any], search_center: Any = None) -> Param:

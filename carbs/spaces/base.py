@@ -18,6 +18,7 @@ fixed values).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import attrs
@@ -30,6 +31,18 @@ from carbs.checks import is_real_number
 # An interval end this close (relative) to a legal value is that value: the rounding
 # noise of an exact fit, not a step towards the next value.
 LATTICE_RTOL = 1e-9
+
+
+def whole_number(
+    ratio: float, otherwise: Callable[[float], int], abs_tol: float = LATTICE_RTOL
+) -> int:
+    """``ratio`` as a whole number: the nearest one when ``ratio`` is one but for rounding
+    (:data:`LATTICE_RTOL`: 2.9999999999999996 is 3; ``abs_tol`` near 0), else
+    ``otherwise(ratio)`` (``math.floor`` or ``math.ceil``)."""
+    nearest = round(ratio)
+    if math.isclose(ratio, nearest, rel_tol=LATTICE_RTOL, abs_tol=abs_tol):
+        return int(nearest)
+    return int(otherwise(ratio))
 
 
 class Space:

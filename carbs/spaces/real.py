@@ -9,6 +9,7 @@ integer rounding, so that every suggestion is a legal value.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -17,7 +18,7 @@ from torch import Tensor
 
 from carbs.checks import check_bool, check_integer, check_number, integer_as_int, real_as_float
 from carbs.errors import InvalidObservationError, InvalidParamError, InvalidSpaceError
-from carbs.spaces.base import LATTICE_RTOL, Space
+from carbs.spaces.base import Space, whole_number
 
 MAX_EXACT_INTEGER = 2**53
 """The largest lattice factor, and the largest magnitude of the bounds of an integer param
@@ -342,13 +343,9 @@ class LogitSpace(RealNumberSpace):
         return "logit"
 
 
-def _lattice_end(value: float, step: float, outward: Any) -> float:
+def _lattice_end(value: float, step: float, outward: Callable[[float], int]) -> float:
     """``value`` on the lattice of ``step``: the nearest point when ``value`` is one but for
     rounding (an exact fit's 63.99999999999953 is 64, not 63), else the next one outward."""
     if not math.isfinite(value):
         return value
-    ratio = value / step
-    nearest = round(ratio)
-    if math.isclose(ratio, nearest, rel_tol=LATTICE_RTOL, abs_tol=LATTICE_RTOL):
-        return nearest * step
-    return outward(ratio) * step
+    return whole_number(value / step, outward) * step

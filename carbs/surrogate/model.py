@@ -255,11 +255,9 @@ class SurrogateModel:
         assert self.cost_transform is not None
         x = points.to(torch.float64) - self.input_offset
         with torch.no_grad(), self._prediction_settings("performance"):
-            mean, variance = self.performance_gp.posterior_moments(self._performance_inputs(x))
-            assert variance is not None
-            if mean.dim() == 2:  # hyperparameter samples: moments of the equal-weight mixture
-                variance = variance.mean(dim=0) + mean.var(dim=0, unbiased=False)
-                mean = mean.mean(dim=0)
+            mean, variance = _mixture_moments(
+                *self.performance_gp.posterior_moments(self._performance_inputs(x))
+            )
             std = variance.clamp_min(1e-12).sqrt()
         with torch.no_grad(), self._prediction_settings("cost"):
             scaled_log_cost = self.cost_gp.posterior_moments(x, with_variance=False)[0]
@@ -286,11 +284,7 @@ class SurrogateModel:
         assert self.input_offset is not None
         x = points.to(torch.float64) - self.input_offset
         with torch.no_grad(), self._prediction_settings("cost"):
-            mean, variance = self.cost_gp.posterior_moments(x)
-            assert variance is not None
-            if mean.dim() == 2:  # hyperparameter samples: moments of the equal-weight mixture
-                variance = variance.mean(dim=0) + mean.var(dim=0, unbiased=False)
-                mean = mean.mean(dim=0)
+            mean, variance = _mixture_moments(*self.cost_gp.posterior_moments(x))
         limit = self.cost_transform.to_surrogate(torch.tensor([max_cost], dtype=torch.float64))
         return torch.special.log_ndtr((limit - mean) / variance.clamp_min(1e-12).sqrt())
 
@@ -391,3 +385,12 @@ class SurrogateModel:
         if self.num_train >= FAST_PRED_VAR_MIN_POINTS:
             stack.enter_context(gpytorch.settings.fast_pred_var())
         return stack
+
+
+def _mixture_moments(mean: Tensor, variance: Tensor | None) -> tuple[Tensor, Tensor]:
+    """Posterior moments ``(m,)``: as they are for one fit, else those of the equal-weight
+    mixture over the hyperparameter samples (moments of shape ``(s, m)``)."""
+    assert variance is not None
+    if mean.dim() == 2:
+        return mean.mean(dim=0), variance.mean(dim=0) + mean.var(dim=0, unbiased=False)
+    return mean, variance
