@@ -69,8 +69,7 @@ def _check_tune_space(space: Mapping[Any, Any], prefix: str = "") -> None:
         if not isinstance(key, str) or "/" in key:
             raise InvalidParamError(
                 f"param space key {key!r} (in {prefix or 'the top level'}): carbs joins nested "
-                "keys with '/', so each "
-                "key must be a string without '/'"
+                "keys with '/', so each key must be a string without '/'"
             )
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
