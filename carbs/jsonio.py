@@ -14,6 +14,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -31,6 +32,10 @@ PathLike = str | os.PathLike[str]
 MAX_NESTING = 32
 """Deepest nesting of lists and objects a state may have; a real state needs about 6."""
 STALE_TEMP_SECONDS = 3600.0
+_TEMP_SUFFIX = re.compile(r"(?:(?P<pid>[0-9]+)\.[0-9a-f]{12}|[a-z0-9_]{8})\.tmp")
+"""What follows ``.<file name>.`` in the name of a temporary file of that file: this
+scheme's ``<pid>.<12 hex digits>.tmp``, or ``<8 characters>.tmp`` (``mkstemp``, earlier
+versions). Nothing looser: ``.a.json.bak.<pid>...`` is a temporary file of ``a.json.bak``."""
 """A temporary file this old is stale even if its writer's process id is in use."""
 
 _FLOAT_TAG = "__float__"
@@ -147,12 +152,14 @@ def write_atomic(path: PathLike, text: str) -> Path:
     is fsynced so that the rename itself is durable. Missing folders are created.
     A new file gets the permissions the process's umask allows (``0o666 & ~umask``);
     an existing file keeps its own. Stale temporary files of ``path`` (their
-    writer is gone, or they are over an hour old) are removed.
+    writer is gone, or they are over an hour old) are removed. A symbolic link is
+    written through: the file it points to is replaced, in that file's folder, and the
+    link stays (renaming over the link would leave its target stale).
 
     Returns:
-        The path written.
+        ``path``, as given.
     """
-    target = Path(path)
+    target = Path(os.path.realpath(path))
     folder = target.parent
     folder.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(target)
@@ -172,7 +179,7 @@ def write_atomic(path: PathLike, text: str) -> Path:
             os.unlink(temp)
         raise
     _fsync_directory(folder)
-    return target
+    return Path(path)
 
 
 def _remove_stale_temps(target: Path) -> None:
@@ -181,19 +188,17 @@ def _remove_stale_temps(target: Path) -> None:
     with contextlib.suppress(OSError):
         for entry in os.scandir(target.parent):
             name = entry.name
-            if not (name.startswith(prefix) and name.endswith(".tmp")):
+            match = _TEMP_SUFFIX.fullmatch(name[len(prefix) :])
+            if not (name.startswith(prefix) and match):
                 continue
-            writer = name[len(prefix) :].split(".", 1)[0]
+            writer = match["pid"]
             with contextlib.suppress(OSError):
                 is_old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMP_SECONDS
-                if is_old or not _is_process_alive(writer):
+                if is_old or writer is None or not _is_process_alive(int(writer)):
                     os.unlink(entry.path)
 
 
-def _is_process_alive(pid_text: str) -> bool:
-    if not pid_text.isdigit():
-        return False  # not written by this scheme (e.g. an older carbs): nobody owns it
-    pid = int(pid_text)
+def _is_process_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True  # another thread of this process may be writing; the age rule applies
     try:

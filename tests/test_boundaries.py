@@ -14,6 +14,7 @@ import math
 import os
 import stat
 import sys
+import threading
 import time
 import types
 from pathlib import Path
@@ -381,18 +382,63 @@ def test_an_existing_state_file_keeps_its_mode(tmp_path: Path) -> None:
 
 def test_stale_temp_files_are_removed_by_the_next_save(tmp_path: Path) -> None:
     path = tmp_path / STATE_FILE_NAME
-    dead_writer = tmp_path / f".{STATE_FILE_NAME}.999999999.abc.tmp"
-    older_carbs = tmp_path / f".{STATE_FILE_NAME}.k2j4h5.tmp"  # mkstemp names of earlier versions
-    live_writer = tmp_path / f".{STATE_FILE_NAME}.{os.getpid()}.def.tmp"
-    old_live = tmp_path / f".{STATE_FILE_NAME}.{os.getppid()}.old.tmp"
-    other_file = tmp_path / ".other.json.999999999.abc.tmp"
-    for temp in (dead_writer, older_carbs, live_writer, old_live, other_file):
+    dead_writer = tmp_path / f".{STATE_FILE_NAME}.999999999.0123456789ab.tmp"
+    older_carbs = tmp_path / f".{STATE_FILE_NAME}.k2j4h5_q.tmp"  # mkstemp names of earlier versions
+    live_writer = tmp_path / f".{STATE_FILE_NAME}.{os.getpid()}.def012345678.tmp"
+    old_live = tmp_path / f".{STATE_FILE_NAME}.{os.getppid()}.0a0a0a0a0a0a.tmp"
+    other_file = tmp_path / ".other.json.999999999.0123456789ab.tmp"
+    # A temporary file of carbs_state.json.bak, whose name also starts with
+    # ".carbs_state.json.": it was read as one of this file's, with "bak" for a writer
+    # that is gone, and deleted while another thread was writing it.
+    other_with_prefix = tmp_path / f".{STATE_FILE_NAME}.bak.999999999.0123456789ab.tmp"
+    for temp in (dead_writer, older_carbs, live_writer, old_live, other_file, other_with_prefix):
         temp.write_text("partial")
     two_hours_ago = time.time() - 7200
     os.utime(old_live, (two_hours_ago, two_hours_ago))
     CARBS(CARBSParams(), params()).save(path)
     left = sorted(p.name for p in tmp_path.iterdir())
-    assert left == sorted([STATE_FILE_NAME, live_writer.name, other_file.name])
+    kept = [STATE_FILE_NAME, live_writer.name, other_file.name, other_with_prefix.name]
+    assert left == sorted(kept)
+
+
+def test_concurrent_saves_to_files_sharing_a_name_prefix_all_succeed(tmp_path: Path) -> None:
+    optimizers = [CARBS(CARBSParams(), params()) for _ in range(2)]
+    errors: list[BaseException] = []
+
+    def save_often(optimizer: CARBS, name: str) -> None:
+        for _ in range(100):
+            try:
+                optimizer.save(tmp_path / name)
+            except OSError as error:
+                errors.append(error)
+
+    threads = [
+        threading.Thread(target=save_often, args=(optimizer, name))
+        for optimizer, name in zip(optimizers, ("sweep.json", "sweep.json.bak"), strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.json", "sweep.json.bak"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+def test_a_state_file_that_is_a_link_is_written_through(tmp_path: Path) -> None:
+    durable = tmp_path / "durable" / "state.json"
+    durable.parent.mkdir()
+    link = tmp_path / "state.json"
+    optimizer = CARBS(CARBSParams(better_direction_sign=-1), params())
+    optimizer.save(durable)
+    link.symlink_to(durable)
+    optimizer.observe(
+        ObservationInParam(input=optimizer.suggest().suggestion, output=1.0, cost=1.0)
+    )
+    assert optimizer.save(link) == link
+    assert link.is_symlink()
+    assert CARBS.load(durable).observation_count == 1
+    assert sorted(p.name for p in durable.parent.iterdir()) == ["state.json"]
 
 
 # -- suggestions that are never observed ---------------------------------------------------------
