@@ -197,8 +197,9 @@ class CARBSParams:
         s3_checkpoint_path: Accepted for compatibility with configs written for the
             original release; carbs never uploads anything.
         is_saved_on_every_observation: Autosave the state into ``checkpoint_dir``
-            after every observation. Off by default so that carbs writes no file
-            unless asked.
+            after every call that records runs or changes the search (not after
+            ``suggest`` or ``report``: runs still going are not saved by themselves).
+            Off by default so that carbs writes no file unless asked.
         initial_search_radius: Standard deviation of candidate draws in basic space.
         cost_direction_radius_factor: Candidates spread this many times farther
             (standard deviation ``factor * initial_search_radius``) along the

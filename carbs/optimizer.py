@@ -15,6 +15,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -83,11 +84,35 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
         )
         self._sweep = Sweep(state, self.search_space)
         self._lock = threading.RLock()
+        # A relative checkpoint_dir is read against the folder the optimizer was built in,
+        # so that an os.chdir (a notebook's %cd) does not start a second state file.
+        self._built_in = _working_folder()
         self._wandb: Any = None
         if config.is_wandb_logging_enabled:
             from carbs.integrations.wandb import WandbLogger
 
             self._wandb = WandbLogger(config, self.search_space.params)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CARBS:
+        """An independent optimizer with this one's state, to branch a sweep.
+
+        Its next :meth:`suggest` is the one this optimizer would make. It neither
+        autosaves nor logs to W&B (it would write this optimizer's file and run):
+        :meth:`save` it where it should live. ``copy.copy`` gives the same, since a
+        shallow copy would share this optimizer's state and lock.
+        """
+        with self._lock:
+            return type(self).load_from_string(self.serialize(), self.search_space.params)
+
+    def __copy__(self) -> CARBS:
+        return self.__deepcopy__({})
+
+    def __getstate__(self) -> Any:
+        raise TypeError(
+            "a CARBS optimizer is not pickled: save() it (or pass serialize()'s JSON) and "
+            "CARBS.load() (or load_from_string()) it where it is needed; copy.deepcopy() "
+            "gives an independent copy in this process"
+        )
 
     def __repr__(self) -> str:
         with self._lock:
@@ -258,6 +283,8 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
                 new_observation_in_param, self.search_space, time.time()
             )
             if not self._sweep.without_repeats([observation]):
+                # A retry after an interrupted or failed autosave must still write the file.
+                self._autosave()
                 return ObserveOutput(logs={"observation_count": self.observation_count})
             self._sweep.record([observation])
             state, front = self._sweep.state, self._sweep.front()
@@ -313,6 +340,7 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
         seed = check_integer(seed, "seed", InvalidConfigError, min_value=0, max_value=MAX_SEED)
         with self._lock:
             self._sweep.reseed(seed)
+            self._autosave()
 
     def add_outstanding_suggestion(self, suggestion: Mapping[str, Any]) -> None:
         """Treat a run started elsewhere (another process, another engine) as outstanding.
@@ -403,6 +431,7 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
             self._sweep.move_center(
                 {name: input_in_param[name] for name in self.search_space.names}
             )
+            self._autosave()
 
     def _new_observations(
         self, observations: Sequence[ObservationInParam]
@@ -433,3 +462,11 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
             message = f"carbs: {what} failed: {type(error).__name__}: {error}"
             logger.error(message)
             warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+
+def _working_folder() -> Path | None:
+    """The working directory, or ``None`` if it no longer exists."""
+    try:
+        return Path.cwd()
+    except OSError:
+        return None

@@ -30,6 +30,7 @@ class PersistenceMixin:
 
     _sweep: Sweep
     _lock: threading.RLock
+    _built_in: Path | None
     search_space: SearchSpace
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # pragma: no cover - CARBS's own
@@ -45,8 +46,15 @@ class PersistenceMixin:
 
     @property
     def checkpoint_path(self) -> Path:
-        """The file autosaved after every observation: ``checkpoint_dir/carbs_state.json``."""
-        return Path(self._sweep.state.config.checkpoint_dir or ".") / STATE_FILE_NAME
+        """The autosaved file, ``checkpoint_dir/carbs_state.json``.
+
+        A relative ``checkpoint_dir`` is read against the working directory at the time
+        the optimizer was built or loaded, so a later ``os.chdir`` does not move it.
+        """
+        folder = Path(self._sweep.state.config.checkpoint_dir or ".")
+        if self._built_in is not None:
+            folder = self._built_in / folder  # an absolute folder stays itself
+        return folder / STATE_FILE_NAME
 
     def get_state_dict(self) -> dict[str, Any]:
         """Everything that shapes future suggestions, as strict JSON data (:mod:`carbs.state`)."""
@@ -71,6 +79,7 @@ class PersistenceMixin:
             restored.config = with_side_effects_of(restored.config, self._sweep.state.config)
             restored.params = self.search_space.params
             self._sweep.replace_state(restored)
+            self._autosave()
 
     def serialize(self) -> str:
         """The state (see :meth:`get_state_dict`) as a JSON string."""
@@ -184,8 +193,7 @@ class PersistenceMixin:
                 self._sweep.initialize(self._sweep.without_repeats(runs))
                 self._sweep.adopt_curves(curves)
             self._sweep.move_center(plan.center)
-            if plan.observations:
-                self._autosave()
+            self._autosave()
 
     @classmethod
     def _from_state(

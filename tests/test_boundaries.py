@@ -8,10 +8,12 @@ file permissions of a new state, and suggestions that are never observed.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
 import os
+import pickle
 import stat
 import sys
 import threading
@@ -88,9 +90,76 @@ def test_a_failed_autosave_warns_and_a_retry_records_nothing_twice(
     observation = ObservationInParam(suggestion, 1.0, cost=2.0)
     with pytest.warns(RuntimeWarning, match="autosave"):
         optimizer.observe(observation)
-    with pytest.warns(RuntimeWarning, match="already observed"):
+    already, autosave = (pytest.warns(RuntimeWarning, match=m) for m in ("already", "autosave"))
+    with already, autosave:
         optimizer.observe(observation)  # the caller's retry
     assert optimizer.observation_count == 1
+
+
+def test_a_retry_after_a_failed_or_interrupted_autosave_writes_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    optimizer = CARBS(
+        CARBSParams(is_saved_on_every_observation=True, checkpoint_dir=tmp_path), params()
+    )
+    optimizer.observe(ObservationInParam(optimizer.suggest().suggestion, 1.0, cost=2.0))
+    observation = ObservationInParam(optimizer.suggest().suggestion, 0.5, cost=3.0)
+
+    def interrupted(*args: Any) -> Path:
+        raise KeyboardInterrupt  # Ctrl-C after the run was recorded, before the file
+
+    with monkeypatch.context() as patch:
+        patch.setattr(carbs.persistence, "write_atomic", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            optimizer.observe(observation)
+    assert CARBS.load(optimizer.checkpoint_path).observation_count == 1
+    with pytest.warns(RuntimeWarning, match="already observed"):
+        optimizer.observe(observation)  # the caller's retry
+    assert optimizer.observation_count == 2
+    assert CARBS.load(optimizer.checkpoint_path).observation_count == 2
+
+
+def test_every_call_that_changes_the_search_is_autosaved(tmp_path: Path) -> None:
+    optimizer = CARBS(
+        CARBSParams(
+            better_direction_sign=-1, is_saved_on_every_observation=True, checkpoint_dir=tmp_path
+        ),
+        params(),
+    )
+
+    def saved() -> dict[str, Any]:
+        return CARBS.load(optimizer.checkpoint_path).get_state_dict()
+
+    optimizer.set_search_center({"lr": 1e-2, "width": 64})
+    assert saved()["search_center_in_basic"] == optimizer.get_state_dict()["search_center_in_basic"]
+    optimizer.reseed(5)
+    assert saved()["generator_state"] == optimizer.get_state_dict()["generator_state"]
+    other = CARBS(CARBSParams(better_direction_sign=-1, seed=3), params())
+    other.observe(ObservationInParam(other.suggest().suggestion, 1.0, cost=2.0))
+    optimizer.load_state_dict(other.get_state_dict())
+    assert len(saved()["observations"]) == 1
+    prior = tmp_path / "prior.json"
+    other.save(prior)
+    optimizer.set_search_center({"lr": 1e-2, "width": 64})
+    before = saved()["search_center_in_basic"]
+    optimizer.warm_start(prior, is_prior_observation_valid=False)  # moves the centre only
+    after = optimizer.get_state_dict()["search_center_in_basic"]
+    assert after != before and saved()["search_center_in_basic"] == after
+
+
+def test_a_relative_checkpoint_dir_stays_where_the_optimizer_was_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    optimizer = CARBS(
+        CARBSParams(is_saved_on_every_observation=True, checkpoint_dir="ckpt"), params()
+    )
+    (tmp_path / "analysis").mkdir()
+    monkeypatch.chdir(tmp_path / "analysis")  # a notebook's %cd
+    optimizer.observe(ObservationInParam(optimizer.suggest().suggestion, 1.0, cost=2.0))
+    assert optimizer.checkpoint_path == tmp_path / "ckpt" / STATE_FILE_NAME
+    assert CARBS.load(optimizer.checkpoint_path).observation_count == 1
+    assert list((tmp_path / "analysis").iterdir()) == []
 
 
 def test_a_failing_wandb_run_warns_and_keeps_the_observation(
@@ -495,3 +564,31 @@ def test_a_param_named_like_a_table_column_is_refused(name: str) -> None:
     # predict().to_dicts() and in the logs sent to W&B.
     with pytest.raises(InvalidParamError, match=rf"\['{name}'\] are columns of to_dataframe"):
         CARBS(CARBSParams(), [Param(name, LogSpace(), search_center=1.0)])
+
+
+# -- copies --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("copy_function", [copy.copy, copy.deepcopy])
+def test_a_copy_is_independent_and_suggests_what_the_original_would(
+    tmp_path: Path, copy_function: Any
+) -> None:
+    original = CARBS(
+        CARBSParams(
+            better_direction_sign=-1,
+            num_random_samples=2,
+            is_saved_on_every_observation=True,
+            checkpoint_dir=tmp_path,
+        ),
+        params(),
+    )
+    run(original, 3)
+    branch = copy_function(original)
+    assert not branch.config.is_saved_on_every_observation  # it would write original's file
+    assert branch.suggest("next").suggestion == original.suggest("next").suggestion
+    branch.observe(ObservationInParam(branch.suggest().suggestion, 0.1, cost=1.0))
+    assert (original.observation_count, branch.observation_count) == (3, 4)
+    assert CARBS.load(original.checkpoint_path).observation_count == 3
+
+
+def test_pickling_an_optimizer_is_refused_with_the_way_to_move_it() -> None:
+    with pytest.raises(TypeError, match="save"):
+        pickle.dumps(CARBS(CARBSParams(), params()))
