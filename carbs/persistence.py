@@ -171,15 +171,22 @@ class PersistenceMixin:
 
         Raises:
             FileNotFoundError: no file at ``path``.
-            StateError: the file is not a carbs state this version can read, or the
-                prior sweep tuned params that this optimizer does not.
+            StateError: the file is not a carbs state this version can read, the
+                prior sweep tuned params that this optimizer does not, or its
+                observations are to be added but it had the other
+                ``better_direction_sign``.
             InvalidParamError: ``added_parameters`` names an unknown param or one
                 the prior sweep tuned, or holds an illegal value.
         """
         check_bool(is_prior_observation_valid, "is_prior_observation_valid", InvalidParamError)
         prior = read_state(path)
         plan = plan_warm_start(
-            prior, self.search_space, is_prior_observation_valid, added_parameters, os.fspath(path)
+            prior,
+            self.search_space,
+            is_prior_observation_valid,
+            added_parameters,
+            os.fspath(path),
+            self._sweep.state.config.better_direction_sign,
         )
         with self._lock:
             if plan.observations:

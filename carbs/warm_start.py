@@ -49,13 +49,16 @@ def plan_warm_start(
     is_prior_observation_valid: bool,
     added_parameters: Mapping[str, Any] | None,
     source: str,
+    better_direction_sign: int,
 ) -> WarmStartPlan:
     """Map a prior sweep onto ``space`` (see :meth:`CARBS.warm_start` for the rules).
 
     Warnings say which prior observations were skipped and why.
 
     Raises:
-        StateError: the prior sweep tuned params that ``space`` does not.
+        StateError: the prior sweep tuned params that ``space`` does not, or its
+            observations are to be added but it ranked outputs the other way
+            (``better_direction_sign`` is this sweep's).
         InvalidParamError: ``added_parameters`` is inconsistent with the two sweeps.
     """
     check_optional_mapping(added_parameters, "added_parameters", InvalidParamError)
@@ -63,7 +66,16 @@ def plan_warm_start(
     prior_space = SearchSpace(prior.params)
     _check_params(space, prior_space, added)
     if not is_prior_observation_valid:
+        # The centre is the prior's best run by the prior's own direction, whatever ours.
         return WarmStartPlan([], {**_best_prior_values(prior, prior_space, space), **added})
+    prior_sign = prior.config.better_direction_sign
+    if prior_sign != better_direction_sign:
+        raise StateError(
+            f"the prior sweep {source} has better_direction_sign={prior_sign} and this one "
+            f"{better_direction_sign}: its outputs rank the other way, so its worst runs would "
+            "count as this sweep's best; warm start with is_prior_observation_valid=False "
+            "(only the centre moves, to the prior's best run), or give both the same direction"
+        )
 
     # A param the prior sweep held fixed has its constant in every prior observation.
     known = set(prior_space.names) | set(prior_space.fixed) | set(added)

@@ -661,6 +661,20 @@ def test_warm_start_without_valid_observations_only_moves_the_centre(prior_path:
     assert centre(carbs)["lr"] == pytest.approx(1e-3)
 
 
+def test_a_prior_sweep_of_the_other_direction_gives_its_centre_but_not_its_runs(
+    prior_path: Path,
+) -> None:
+    # The prior minimised; its outputs added to a sweep that maximises made its worst
+    # run (lr=1e-5) the best and the centre, while the centre-only mode took its best.
+    carbs = CARBS(CARBSParams(better_direction_sign=1), new_params())
+    before = carbs.get_state_dict()
+    with pytest.raises(StateError, match="better_direction_sign=-1 and this one 1"):
+        carbs.warm_start(prior_path, True, added_parameters={"dropout": 0.1})
+    assert carbs.get_state_dict() == before
+    carbs.warm_start(prior_path, False, added_parameters={"dropout": 0.1})
+    assert centre(carbs) == {"lr": pytest.approx(1e-2), "width": 64, "dropout": 0.1}
+
+
 def test_a_prior_run_whose_id_this_sweep_holds_is_recorded_under_a_fresh_id(
     tmp_path: Path,
 ) -> None:
