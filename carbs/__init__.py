@@ -4,7 +4,7 @@ The public names below are those of the established CARBS release; see the
 README for a quick start.
 """
 
-from carbs.analysis import ParetoMember, Predictions
+from carbs.analysis import ParetoMember
 from carbs.config import (
     CARBSParams,
     ImprovementTargetEnum,
@@ -28,6 +28,7 @@ from carbs.observations import (
     SuggestOutput,
 )
 from carbs.optimizer import CARBS
+from carbs.predictions import Predictions
 from carbs.progress import (
     disable_default_handler,
     enable_default_handler,

@@ -13,11 +13,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from carbs.analysis import check_param_names
 from carbs.config_data import config_from_dict, config_to_dict
 from carbs.errors import CARBSValueError
 from carbs.integrations.engine import direction_sign
 from carbs.integrations.optuna_space import distributions_from_params
+from carbs.predictions import check_param_names
 from carbs.spaces import Param, SearchSpace
 
 DEFAULT_STORAGE = "sqlite:///carbs-studies.db"

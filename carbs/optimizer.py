@@ -36,6 +36,7 @@ from carbs.observations import (
 )
 from carbs.pareto import ObservationGroup
 from carbs.persistence import PersistenceMixin
+from carbs.predictions import check_param_names
 from carbs.reporting import ReportingMixin
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, Param, SearchSpace
 from carbs.state import CARBSState
@@ -75,7 +76,7 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
         if isinstance(params, Param) or not isinstance(params, Sequence):
             raise InvalidParamError("params must be a list of Param")
         self.search_space = SearchSpace(params)
-        analysis.check_param_names(self.search_space.names)
+        check_param_names(self.search_space.names)
         state = CARBSState(
             config=config,
             params=self.search_space.params,

@@ -63,15 +63,23 @@ _DEFAULT_HANDLER.setFormatter(
 
 def enable_default_handler() -> None:
     """Log carbs' records to stderr through carbs' own handler (the default)."""
-    if _DEFAULT_HANDLER not in _LOGGER.handlers:
-        _LOGGER.addHandler(_DEFAULT_HANDLER)
+    _remove_default_handlers()
+    _LOGGER.addHandler(_DEFAULT_HANDLER)
     _LOGGER.propagate = False
 
 
 def disable_default_handler() -> None:
     """Remove carbs' own handler; records then propagate to the application's loggers."""
-    _LOGGER.removeHandler(_DEFAULT_HANDLER)
+    _remove_default_handlers()
     _LOGGER.propagate = True
+
+
+def _remove_default_handlers() -> None:
+    # By class name, not identity: a reload of this module (IPython's %autoreload) makes a
+    # new handler and class while the old handler stays on the logger, and printed twice.
+    for handler in list(_LOGGER.handlers):
+        if type(handler).__qualname__ == _StderrHandler.__qualname__:
+            _LOGGER.removeHandler(handler)
 
 
 def set_verbosity(level: int | str) -> None:

@@ -151,6 +151,16 @@ def test_predict_accepts_a_single_dict_and_a_suggestion_uuid() -> None:
     assert predictions.points == [{"lr": 1e-3, "width": 64, "x": 0.0}]
 
 
+def test_a_prediction_of_many_points_prints_in_a_few_lines() -> None:
+    # Printed in a notebook, the points' dicts came out in full: 60,000 characters
+    # for a grid of 2000 points.
+    carbs = _carbs()
+    grid = [{"lr": 1e-3, "width": 8 * (1 + i % 64), "x": i / 1000} for i in range(2000)]
+    text = repr(carbs.predict(grid))
+    assert text.startswith("Predictions(2000 points of ['lr', 'width', 'x']; output_mean=[")
+    assert len(text) < 600
+
+
 def test_predict_is_deterministic() -> None:
     carbs = _carbs()
     points = [{"lr": 2e-3, "width": 128, "x": -0.5}]

@@ -204,6 +204,9 @@ def test_scaling_laws_recover_exact_laws_in_every_space() -> None:
     # The law reproduces the generating power law, even far beyond the data.
     assert laws["n"].value_at(1e12) == pytest.approx(3.0 * 1e12**TRUE_N_EXPONENT, rel=1e-9)
     assert laws["d"].value_at(1e3) == pytest.approx(5.0 * 1e3**TRUE_D_EXPONENT, rel=1e-9)
+    # In a notebook a law prints as its figures, not its front's data and fit internals.
+    assert repr(laws["n"]).startswith("ScalingLaw('n': slope 0.6 [0.6, 0.6] exponent (d ln value")
+    assert "R^2 1.000, 12 front members" in repr(laws["n"])
 
 
 def test_scaling_laws_recover_exponents_from_noisy_fronts() -> None:

@@ -118,6 +118,21 @@ def test_applications_can_route_records_through_their_own_logging(
     assert any(r.name == "carbs" and "#0 output=1" in r.getMessage() for r in caplog.records)
 
 
+def test_reloading_the_module_keeps_one_progress_handler() -> None:
+    # IPython's %autoreload reloads carbs.progress: its new handler joined the old one,
+    # and every progress line printed twice.
+    script = (
+        "import importlib, logging, carbs.progress\n"
+        "importlib.reload(carbs.progress)\n"
+        "carbs.enable_default_handler()\n"
+        "print(len(logging.getLogger('carbs').handlers))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.split() == ["1"]
+
+
 # -- small conveniences --------------------------------------------------------------------------
 def test_suggestion_params_feed_the_training_function_directly() -> None:
     optimizer = CARBS(CARBSParams(), params())
