@@ -15,7 +15,6 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -32,10 +31,9 @@ from carbs.observations import (
     SuggestionInBasic,
     SuggestOutput,
     observation_to_basic,
-    suggestion_id_of,
 )
 from carbs.pareto import ObservationGroup
-from carbs.persistence import PersistenceMixin
+from carbs.persistence import PersistenceMixin, working_folder
 from carbs.predictions import check_param_names
 from carbs.reporting import ReportingMixin
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, Param, SearchSpace
@@ -87,33 +85,12 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
         self._lock = threading.RLock()
         # A relative checkpoint_dir is read against the folder the optimizer was built in,
         # so that an os.chdir (a notebook's %cd) does not start a second state file.
-        self._built_in = _working_folder()
+        self._built_in = working_folder()
         self._wandb: Any = None
         if config.is_wandb_logging_enabled:
             from carbs.integrations.wandb import WandbLogger
 
             self._wandb = WandbLogger(config, self.search_space.params)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> CARBS:
-        """An independent optimizer with this one's state, to branch a sweep.
-
-        Its next :meth:`suggest` is the one this optimizer would make. It neither
-        autosaves nor logs to W&B (it would write this optimizer's file and run):
-        :meth:`save` it where it should live. ``copy.copy`` gives the same, since a
-        shallow copy would share this optimizer's state and lock.
-        """
-        with self._lock:
-            return type(self).load_from_string(self.serialize(), self.search_space.params)
-
-    def __copy__(self) -> CARBS:
-        return self.__deepcopy__({})
-
-    def __getstate__(self) -> Any:
-        raise TypeError(
-            "a CARBS optimizer is not pickled: save() it (or pass serialize()'s JSON) and "
-            "CARBS.load() (or load_from_string()) it where it is needed; copy.deepcopy() "
-            "gives an independent copy in this process"
-        )
 
     def __repr__(self) -> str:
         with self._lock:
@@ -343,60 +320,6 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
             self._sweep.reseed(seed)
             self._autosave()
 
-    def add_outstanding_suggestion(self, suggestion: Mapping[str, Any]) -> None:
-        """Treat a run started elsewhere (another process, another engine) as outstanding.
-
-        Later suggestions see it as running (a fantasy at its params), exactly like
-        one this optimizer suggested, until it is observed or forgotten.
-
-        Args:
-            suggestion: Every param's value plus a ``suggestion_uuid`` (str) to
-                observe or forget it by.
-
-        Raises:
-            InvalidObservationError: no ``suggestion_uuid``, one a recorded run has, or
-                an illegal param dict.
-        """
-        suggestion_id = suggestion_id_of(suggestion)
-        if suggestion_id is None:
-            raise InvalidObservationError(
-                f"an outstanding suggestion needs a {SUGGESTION_ID_DICT_KEY!r} to be observed by"
-            )
-        self.search_space.validate_param_dict(suggestion, what="suggestion")
-        basic = self.search_space.basic_from_param_dict(suggestion)
-        with self._lock:
-            self._sweep.check_new_id(suggestion_id, may_be_outstanding=True)
-            self._sweep.remember(
-                suggestion_id, SuggestionInBasic(basic, {"suggestion_type": "external"})
-            )
-
-    def forget_suggestion(self, suggestion_to_forget: Mapping[str, Any]) -> bool:
-        """Drop an outstanding suggestion (for example when its run was cancelled).
-
-        Forgetting is idempotent, so a retry is safe: a suggestion that is not
-        running (already observed or forgotten, or never made here) changes
-        nothing and is only logged at INFO.
-
-        Returns:
-            ``True`` if a running suggestion was dropped, ``False`` otherwise.
-
-        Raises:
-            InvalidObservationError: the argument is not the suggestion dict.
-        """
-        suggestion_id = suggestion_id_of(suggestion_to_forget)
-        with self._lock:
-            if suggestion_id is None:
-                logger.warning(
-                    "forget_suggestion: the dict has no %r, so nothing was forgotten; "
-                    "pass the suggestion that suggest() returned (out.suggestion)",
-                    SUGGESTION_ID_DICT_KEY,
-                )
-                return False
-            if self._sweep.forget(suggestion_id):
-                return True
-            logger.info("forget_suggestion: unknown suggestion_uuid %r", suggestion_id)
-            return False
-
     def _log_batch(self, added: int, front: list[ObservationGroup]) -> None:
         """One W&B step for runs recorded at once: the logs of :meth:`observe` for the
         newest, plus how many were added."""
@@ -463,11 +386,3 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
             message = f"carbs: {what} failed: {type(error).__name__}: {error}"
             logger.error(message)
             warnings.warn(message, RuntimeWarning, stacklevel=4)
-
-
-def _working_folder() -> Path | None:
-    """The working directory, or ``None`` if it no longer exists."""
-    try:
-        return Path.cwd()
-    except OSError:
-        return None

@@ -44,6 +44,27 @@ class PersistenceMixin:
     def _autosave(self) -> None:  # pragma: no cover - CARBS's own
         raise NotImplementedError
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        """An independent optimizer with this one's state, to branch a sweep.
+
+        Its next :meth:`suggest` is the one this optimizer would make. It neither
+        autosaves nor logs to W&B (it would write this optimizer's file and run):
+        :meth:`save` it where it should live. ``copy.copy`` gives the same, since a
+        shallow copy would share this optimizer's state and lock.
+        """
+        with self._lock:
+            return type(self).load_from_string(self.serialize(), self.search_space.params)
+
+    def __copy__(self) -> Self:
+        return self.__deepcopy__({})
+
+    def __getstate__(self) -> Any:
+        raise TypeError(
+            "a CARBS optimizer is not pickled: save() it (or pass serialize()'s JSON) and "
+            "CARBS.load() (or load_from_string()) it where it is needed; copy.deepcopy() "
+            "gives an independent copy in this process"
+        )
+
     @property
     def checkpoint_path(self) -> Path:
         """The autosaved file, ``checkpoint_dir/carbs_state.json``.
@@ -217,3 +238,11 @@ class PersistenceMixin:
         state.params = carbs.search_space.params
         carbs._sweep.replace_state(state)
         return carbs
+
+
+def working_folder() -> Path | None:
+    """The working directory, or ``None`` if it no longer exists."""
+    try:
+        return Path.cwd()
+    except OSError:
+        return None

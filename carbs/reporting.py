@@ -1,12 +1,14 @@
-"""Intermediate reports and early stopping: the reporting half of :class:`carbs.CARBS`.
+"""Runs still going: reports, early stopping, and runs started or cancelled elsewhere.
 
-:class:`ReportingMixin` is part of ``CARBS`` (split off to keep each module
-small) and works on CARBS's own sweep and lock; nothing else uses it. The
+:class:`ReportingMixin` is the part of :class:`carbs.CARBS` that handles runs
+between their suggestion and their observation (split off to keep each module
+small); it works on CARBS's own sweep and lock, and nothing else uses it. The
 stopping rule itself is :func:`carbs.stopping.decide`.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections.abc import Mapping
@@ -14,14 +16,22 @@ from typing import Any
 
 from carbs.checks import check_number
 from carbs.errors import InvalidObservationError
-from carbs.observations import ObservationInParam, ObserveOutput, suggestion_id_of
+from carbs.observations import (
+    ObservationInParam,
+    ObserveOutput,
+    SuggestionInBasic,
+    suggestion_id_of,
+)
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, SearchSpace
 from carbs.stopping import StopDecision
 from carbs.sweep import Sweep
 
+logger = logging.getLogger(__name__)
+
 
 class ReportingMixin:
-    """``report``, ``should_stop`` and ``stop`` of :class:`carbs.CARBS`."""
+    """``report``, ``should_stop``, ``stop``, ``add_outstanding_suggestion`` and
+    ``forget_suggestion`` of :class:`carbs.CARBS`."""
 
     _sweep: Sweep
     _lock: threading.RLock
@@ -141,6 +151,60 @@ class ReportingMixin:
                 input=params, output=curve.outputs[-1], cost=curve.costs[-1], is_stopped=True
             )
             return self.observe(stopped)
+
+    def add_outstanding_suggestion(self, suggestion: Mapping[str, Any]) -> None:
+        """Treat a run started elsewhere (another process, another engine) as outstanding.
+
+        Later suggestions see it as running (a fantasy at its params), exactly like
+        one this optimizer suggested, until it is observed or forgotten.
+
+        Args:
+            suggestion: Every param's value plus a ``suggestion_uuid`` (str) to
+                observe or forget it by.
+
+        Raises:
+            InvalidObservationError: no ``suggestion_uuid``, one a recorded run has, or
+                an illegal param dict.
+        """
+        suggestion_id = suggestion_id_of(suggestion)
+        if suggestion_id is None:
+            raise InvalidObservationError(
+                f"an outstanding suggestion needs a {SUGGESTION_ID_DICT_KEY!r} to be observed by"
+            )
+        self.search_space.validate_param_dict(suggestion, what="suggestion")
+        basic = self.search_space.basic_from_param_dict(suggestion)
+        with self._lock:
+            self._sweep.check_new_id(suggestion_id, may_be_outstanding=True)
+            self._sweep.remember(
+                suggestion_id, SuggestionInBasic(basic, {"suggestion_type": "external"})
+            )
+
+    def forget_suggestion(self, suggestion_to_forget: Mapping[str, Any]) -> bool:
+        """Drop an outstanding suggestion (for example when its run was cancelled).
+
+        Forgetting is idempotent, so a retry is safe: a suggestion that is not
+        running (already observed or forgotten, or never made here) changes
+        nothing and is only logged at INFO.
+
+        Returns:
+            ``True`` if a running suggestion was dropped, ``False`` otherwise.
+
+        Raises:
+            InvalidObservationError: the argument is not the suggestion dict.
+        """
+        suggestion_id = suggestion_id_of(suggestion_to_forget)
+        with self._lock:
+            if suggestion_id is None:
+                logger.warning(
+                    "forget_suggestion: the dict has no %r, so nothing was forgotten; "
+                    "pass the suggestion that suggest() returned (out.suggestion)",
+                    SUGGESTION_ID_DICT_KEY,
+                )
+                return False
+            if self._sweep.forget(suggestion_id):
+                return True
+            logger.info("forget_suggestion: unknown suggestion_uuid %r", suggestion_id)
+            return False
 
     def _running_id(self, suggestion: Mapping[str, Any]) -> str:
         suggestion_id = suggestion_id_of(suggestion)
