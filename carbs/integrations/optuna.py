@@ -36,13 +36,20 @@ from carbs.integrations.optuna_space import (
     is_modelled,
     params_from_search_space,
 )
+from carbs.integrations.optuna_trials import (
+    LOST_ATTR,
+    Sync,
+    check_one_objective,
+    lost_trial_numbers,
+    trial_id,
+)
 from carbs.observations import ObservationInParam
 from carbs.optimizer import CARBS
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, Param, SearchSpace
 
 try:
     from optuna.samplers import BaseSampler, RandomSampler
-    from optuna.search_space import IntersectionSearchSpace
+    from optuna.search_space import intersection_search_space
     from optuna.trial import TrialState, create_trial
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
@@ -65,38 +72,6 @@ __all__ = [
     "lost_trial_numbers",
     "trial_id",
 ]
-
-LOST_ATTR = "carbs_lost"
-"""User attribute of a FAIL trial whose run was lost for reasons that say nothing
-about its params (a pre-empted node, a cancelled job): ``CARBSSampler`` leaves
-such a trial out, as ``forget_suggestion`` does, instead of learning a failure.
-A FAIL trial that Optuna's ``RetryHeartbeatStaleTrialCallback`` (before Optuna
-4.9, ``RetryFailedTrialCallback``) has enqueued again is left out in the same way."""
-
-
-def trial_id(number: int) -> str:
-    """The carbs suggestion id of an Optuna trial."""
-    return f"optuna-trial-{number}"
-
-
-@attrs.define
-class _Sync:
-    """The optimizer for one study and search space, and the trial numbers it has taken in."""
-
-    study_name: str
-    search_space: dict[str, BaseDistribution]
-    optimizer: CARBS
-    # Each taken-in trial's number and start: a study deleted and created again under
-    # the same name reuses the numbers, and its trials must not pass for seen ones.
-    seen: dict[int, datetime | None] = attrs.Factory(dict)
-
-    def is_history_of(self, trials: Sequence[FrozenTrial]) -> bool:
-        """Whether every trial taken in is still among ``trials``, as it was."""
-        starts = {trial.number: trial.datetime_start for trial in trials}
-        return all(starts.get(number, _GONE) == start for number, start in self.seen.items())
-
-
-_GONE = object()
 
 
 class CARBSSampler(BaseSampler):
@@ -169,9 +144,8 @@ class CARBSSampler(BaseSampler):
             params_from_search_space(self._fixed_space, search_center)  # checked up front
         self._search_center = dict(search_center or {})
         self._independent = independent_sampler
-        self._intersection = IntersectionSearchSpace(include_pruned=True)
-        self._sync: _Sync | None = None
-        self._warnings: set[str] = set()  # each said once
+        self._sync: Sync | None = None
+        self._warnings: set[object] = set()  # each said once
         self._independent_params: set[str] = set()  # names told to the log once
         self._lock = threading.Lock()
 
@@ -185,14 +159,14 @@ class CARBSSampler(BaseSampler):
     ) -> dict[str, BaseDistribution]:
         if self._fixed_space is not None:
             space = self._fixed_space
-        else:
-            space = self._intersection.calculate(study)
+        else:  # computed afresh: Optuna's cached form mixes up two in-memory studies
+            space = intersection_search_space(study.get_trials(deepcopy=False), True)
         return {name: dist for name, dist in space.items() if is_modelled(dist)}
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        _check_one_objective(study)  # from the first trial, whose search space is empty
+        check_one_objective(study)  # from the first trial, whose search space is empty
         if not search_space:
             return {}
         with self._lock:
@@ -251,7 +225,7 @@ class CARBSSampler(BaseSampler):
         For analyses outside an ask (the front, the best run, scaling laws, plots);
         read it only. ``None`` while the search space is still empty.
         """
-        _check_one_objective(study)
+        check_one_objective(study)
         probe = create_trial(state=TrialState.RUNNING)  # number -1: no trial is left out
         space = self.infer_relative_search_space(study, probe)
         if not space:
@@ -279,11 +253,20 @@ class CARBSSampler(BaseSampler):
                 params = self._params
             else:
                 centers = {k: v for k, v in self._search_center.items() if k in search_space}
+                if unknown := sorted(set(self._search_center) - set(centers)):
+                    self._warn_once(
+                        f"search_center names {unknown}, which are not in the search space "
+                        f"{sorted(search_space)} (a typo, or a param no finished trial has had "
+                        "yet): their centres are not used"
+                    )
                 params = params_from_search_space(search_space, centers)
-            sync = self._sync = _Sync(study.study_name, dict(search_space), CARBS(config, params))
+            sync = self._sync = Sync(study.study_name, dict(search_space), CARBS(config, params))
         lost = lost_trial_numbers(trials)
         observations = []
         running: dict[str, dict[str, Any]] = {}
+        # Marked seen only once recorded: an error on the way (a cost_func that raises,
+        # an interrupt) leaves them to the next ask instead of dropping them for good.
+        taken: dict[int, datetime | None] = {}
         for trial in sorted(trials, key=lambda t: t.number):
             is_waiting = trial.state == TrialState.WAITING  # enqueued, not started
             if trial.number in sync.seen or trial.number == asking or is_waiting:
@@ -293,7 +276,7 @@ class CARBSSampler(BaseSampler):
                 if values is not None:
                     running[trial_id(trial.number)] = values
                 continue
-            sync.seen[trial.number] = trial.datetime_start
+            taken[trial.number] = trial.datetime_start
             if trial.number in lost:
                 continue
             observation = self._observation(study, trial, values)
@@ -301,6 +284,7 @@ class CARBSSampler(BaseSampler):
                 observations.append(observation)
         optimizer = sync.optimizer
         optimizer.observe_many(observations)
+        sync.seen.update(taken)
         for suggestion_id in set(optimizer.outstanding_suggestions) - set(running):
             optimizer.forget_suggestion({SUGGESTION_ID_DICT_KEY: suggestion_id})
         for suggestion_id, values in running.items():
@@ -308,7 +292,7 @@ class CARBSSampler(BaseSampler):
                 optimizer.add_outstanding_suggestion(values)
         return optimizer
 
-    def _values(self, trial: FrozenTrial, sync: _Sync) -> dict[str, Any] | None:
+    def _values(self, trial: FrozenTrial, sync: Sync) -> dict[str, Any] | None:
         """The trial's values of the tuned params as carbs takes them; ``None`` if it
         lacks one, has it from another distribution, or holds a value carbs refuses."""
         values: dict[str, Any] = {SUGGESTION_ID_DICT_KEY: trial_id(trial.number)}
@@ -316,10 +300,17 @@ class CARBSSampler(BaseSampler):
             if param.space.is_fixed:
                 continue
             expected = sync.search_space.get(param.name)
-            if expected is None:  # one legal value: Optuna leaves it out of the search space
-                if param.name not in trial.params:
-                    return None
-            elif trial.distributions.get(param.name) != expected:
+            if param.name not in trial.params:
+                if trial.state.is_finished():  # a running trial may not have asked for it yet
+                    self._warn_once(
+                        f"trials without {param.name!r} are left out (trial {trial.number} "
+                        "is the first): a param of the search space that the objective did "
+                        "not ask for (a typo, a conditional param, or a trial that failed "
+                        "first); ask for every param of search_space in every trial",
+                        key=("missing", param.name),
+                    )
+                return None
+            if expected is not None and trial.distributions.get(param.name) != expected:
                 if param.name in trial.distributions:  # a range since changed, say
                     self._warn_once(
                         f"trial {trial.number} is left out: its {param.name!r} was drawn from "
@@ -339,7 +330,15 @@ class CARBSSampler(BaseSampler):
     ) -> ObservationInParam | None:
         if values is None:
             return None
-        cost: Any = self._cost_func(trial)
+        cost: Any
+        try:
+            cost = self._cost_func(trial)
+        except Exception as error:  # the user's function, on a trial it did not expect
+            self._warn_once(
+                f"trial {trial.number} is left out: cost_func raised "
+                f"{type(error).__name__}: {error}"
+            )
+            return None
         if not is_number(cost) or cost <= 0:
             self._warn_once(
                 f"trial {trial.number} is left out: its cost {cost!r} is not a finite number "
@@ -360,6 +359,10 @@ class CARBSSampler(BaseSampler):
         cost, projected by the study's ``CARBSPruner`` (default settings for another
         pruner) when the curves allow, else taken as it stands."""
         if trial.last_step is None:
+            self._warn_once(
+                f"trial {trial.number} is left out: it was pruned before it reported "
+                "(trial.report), so there is no value to record"
+            )
             return None
         last = trial.intermediate_values[trial.last_step]
         if not is_number(last):
@@ -374,37 +377,20 @@ class CARBSSampler(BaseSampler):
             projected_output=projected if math.isfinite(projected) else None,
         )
 
-    def _warn_once(self, message: str) -> None:
-        if message not in self._warnings:
-            self._warnings.add(message)
+    def _warn_once(self, message: str, key: object = None) -> None:
+        """Log ``message`` the first time (of ``message``, or of ``key`` when given)."""
+        key = message if key is None else key
+        if key not in self._warnings:
+            self._warnings.add(key)
             logger.warning("%s", message)
 
+    # -- pickling (joblib.dump of a study): the storage holds the state -------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_sync"] = None  # rebuilt from the study's trials at the next ask
+        del state["_lock"]
+        return state
 
-def lost_trial_numbers(trials: Sequence[FrozenTrial]) -> set[int]:
-    """The numbers of the FAIL trials among ``trials`` whose runs were lost, not failed.
-
-    A trial is lost when it carries :data:`LOST_ATTR` set to ``True``, or when
-    Optuna's heartbeat retry callback has retried it: with a heartbeat
-    (``RDBStorage(..., heartbeat_interval=...,
-    failed_trial_callback=RetryHeartbeatStaleTrialCallback())``, named
-    ``RetryFailedTrialCallback`` before Optuna 4.9), a trial whose worker died
-    is failed as stale and enqueued again with the same params, and the copy's
-    ``retry_history`` system attribute lists the trials it stands in for; their
-    outcome is the copy's.
-    """
-    retried: set[int] = set()
-    for trial in trials:
-        history = trial.system_attrs.get("retry_history")
-        if isinstance(history, list):
-            retried.update(n for n in history if isinstance(n, int))
-    return {
-        trial.number
-        for trial in trials
-        if trial.state == TrialState.FAIL
-        and (trial.user_attrs.get(LOST_ATTR) is True or trial.number in retried)
-    }
-
-
-def _check_one_objective(study: Study) -> None:
-    if len(study.directions) > 1:
-        raise InvalidConfigError("CARBSSampler optimises one objective; the study has several")
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()

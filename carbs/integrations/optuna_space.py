@@ -33,7 +33,7 @@ from carbs.spaces import (
     Param,
     RealNumberSpace,
 )
-from carbs.spaces.base import is_json_scalar
+from carbs.spaces.base import LATTICE_RTOL, is_json_scalar
 
 if TYPE_CHECKING:
     from optuna.distributions import BaseDistribution
@@ -179,14 +179,14 @@ def _carbs_holds(distribution: BaseDistribution) -> bool:
 
 
 def carbs_value(param: Param, value: Any) -> Any:
-    """Optuna's value as carbs' space holds it: a stepped float inside the range snaps to
-    its listed value; one outside it (an enqueued trial's) stays as it is, and the
-    trial is left out, as any value outside its range is."""
+    """Optuna's value as carbs' space holds it: a stepped value within float rounding of
+    a listed one (``0.30000000000000004`` for ``0.3``) is that value. Any other (an
+    enqueued trial's ``7`` where the steps are 1, 5, 9) stays as it is, and the trial
+    is left out as off its grid: snapped, its output would be learned at another point."""
     space = param.space
-    if (
-        isinstance(space, OrdinalSpace)
-        and isinstance(value, int | float)
-        and space.values[0] <= value <= space.values[-1]
-    ):
-        return min(space.values, key=lambda listed: abs(listed - value))
+    if isinstance(space, OrdinalSpace) and isinstance(value, int | float):
+        nearest = min(space.values, key=lambda listed: abs(listed - value))
+        span = space.values[-1] - space.values[0]
+        if math.isclose(value, nearest, rel_tol=LATTICE_RTOL, abs_tol=LATTICE_RTOL * span):
+            return nearest
     return value
