@@ -9,7 +9,9 @@ thin wrappers over the functions below.
 
 from __future__ import annotations
 
+import copy
 import functools
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +23,7 @@ from carbs.errors import (
     CARBSValueError,
 )
 from carbs.linefit import DEFAULT_CONFIDENCE
-from carbs.observations import ObservationInBasic, ObservationInParam
+from carbs.observations import ObservationInBasic, ObservationInParam, SuggestionInBasic
 from carbs.pareto import ObservationGroup, best_observation, successes_front
 from carbs.predictions import Predictions, predict
 from carbs.scaling import (
@@ -33,7 +35,7 @@ from carbs.scaling import (
     fit_scaling_laws,
 )
 from carbs.scaling import suggest_at_cost as laws_at_cost
-from carbs.spaces import SearchSpace
+from carbs.spaces import Param, SearchSpace
 from carbs.stopping import ReportedCurve
 from carbs.tables import (
     ObservationRecord,
@@ -43,6 +45,9 @@ from carbs.tables import (
 
 if TYPE_CHECKING:
     import pandas as pd
+    from torch import Tensor
+
+    from carbs.sweep import Sweep
 
 
 @attrs.frozen(slots=False)
@@ -129,11 +134,81 @@ def pareto_members(
 
 
 class AnalysisMixin:
-    """The read-only views of :class:`~carbs.CARBS`; each works on :meth:`snapshot`."""
+    """The read-only views of :class:`~carbs.CARBS`; each hands out copies (mostly of
+    :meth:`snapshot`), so that changing what it returns leaves the optimizer as it was."""
+
+    _sweep: Sweep
+    _lock: threading.RLock
+    search_space: SearchSpace
+
+    @property
+    def config(self) -> CARBSParams:
+        """The optimizer's settings."""
+        return self._sweep.state.config
+
+    @property
+    def params(self) -> list[Param]:
+        """The tuned params, in order."""
+        return list(self.search_space.params)
+
+    @property
+    def real_dim(self) -> int:
+        """Number of tuned params."""
+        return self.search_space.dim
+
+    @property
+    def outstanding_suggestions(self) -> dict[str, SuggestionInBasic]:
+        """Suggestions neither observed nor forgotten, by id, oldest first (a copy)."""
+        with self._lock:
+            return {
+                suggestion_id: SuggestionInBasic(
+                    suggestion.real_number_input.clone(), copy.deepcopy(suggestion.log_info)
+                )
+                for suggestion_id, suggestion in self._sweep.state.outstanding_suggestions.items()
+            }
+
+    @property
+    def search_center_in_basic(self) -> Tensor:
+        """Centre of the warm-up draws, basic space, shape ``(d,)`` (a copy)."""
+        return self._sweep.state.search_center_in_basic.clone()
+
+    @property
+    def resample_count(self) -> int:
+        """Resample turns used so far: the repeated inputs among the observations and
+        outstanding suggestions, plus the turns skipped because the noise was negligible."""
+        return self._sweep.resample_turns_used()
+
+    @property
+    def fallback_count(self) -> int:
+        """Suggestions made by sampling around the front because a GP fit or solve failed."""
+        return self._sweep.state.fallback_count
+
+    def get_pareto_groups(self, is_conservative: bool | None = None) -> list[ObservationGroup]:
+        """The current Pareto front as observation groups, cheapest first (copies)."""
+        with self._lock:
+            front = self._sweep.front(is_conservative)
+        return [attrs.evolve(g, input_in_basic=g.input_in_basic.clone()) for g in front]
 
     def snapshot(self) -> Snapshot:
-        """An immutable copy of the config, params and observations."""
-        raise NotImplementedError
+        """A copy of the config, params and observations (for analyses): changing it
+        leaves the optimizer as it was."""
+        with self._lock:
+            state = self._sweep.state
+            return Snapshot(
+                copy.deepcopy(state.config),
+                self.search_space,
+                tuple(
+                    attrs.evolve(o, real_number_input=o.real_number_input.clone())
+                    for o in state.observations
+                ),
+                dict(state.curves),  # each curve is frozen, of tuples
+            )
+
+    @property
+    def observation_count(self) -> int:
+        """Every recorded run: successful, stopped early or failed."""
+        with self._lock:
+            return len(self._sweep.state.observations)
 
     @property
     def observations(self) -> tuple[ObservationInBasic, ...]:
@@ -155,11 +230,6 @@ class AnalysisMixin:
     def failure_observations(self) -> list[ObservationInBasic]:
         """The failed observations in recording order."""
         return [o for o in self.snapshot().observations if o.is_failure]
-
-    @property
-    def observation_count(self) -> int:
-        """Every recorded run: successful, stopped early or failed."""
-        return len(self.snapshot().observations)
 
     @property
     def cumulative_cost(self) -> float:

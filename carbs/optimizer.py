@@ -8,6 +8,7 @@ to :mod:`carbs.analysis`; the state's JSON form to :mod:`carbs.state`.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -18,7 +19,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
-from torch import Tensor
 
 from carbs import analysis, progress
 from carbs.checks import check_bool, check_integer
@@ -76,7 +76,7 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
         self.search_space = SearchSpace(params)
         check_param_names(self.search_space.names)
         state = CARBSState(
-            config=config,
+            config=copy.deepcopy(config),  # the caller may reuse theirs for another sweep
             params=self.search_space.params,
             search_center_in_basic=self.search_space.search_center_in_basic(),
             generator=torch.Generator().manual_seed(config.seed),
@@ -101,56 +101,6 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
                 self.search_space.names,
                 state.config,
                 len(state.outstanding_suggestions),
-            )
-
-    # -- read-only views ---------------------------------------------------------------------------
-    @property
-    def config(self) -> CARBSParams:
-        """The optimizer's settings."""
-        return self._sweep.state.config
-
-    @property
-    def params(self) -> list[Param]:
-        """The tuned params, in order."""
-        return list(self.search_space.params)
-
-    @property
-    def real_dim(self) -> int:
-        """Number of tuned params."""
-        return self.search_space.dim
-
-    @property
-    def outstanding_suggestions(self) -> dict[str, SuggestionInBasic]:
-        """Suggestions neither observed nor forgotten, by id, oldest first (a copy)."""
-        return dict(self._sweep.state.outstanding_suggestions)
-
-    @property
-    def search_center_in_basic(self) -> Tensor:
-        """Centre of the warm-up draws, basic space, shape ``(d,)`` (a copy)."""
-        return self._sweep.state.search_center_in_basic.clone()
-
-    @property
-    def resample_count(self) -> int:
-        """Resample turns used so far: the repeated inputs among the observations and
-        outstanding suggestions, plus the turns skipped because the noise was negligible."""
-        return self._sweep.resample_turns_used()
-
-    @property
-    def fallback_count(self) -> int:
-        """Suggestions made by sampling around the front because a GP fit or solve failed."""
-        return self._sweep.state.fallback_count
-
-    def get_pareto_groups(self, is_conservative: bool | None = None) -> list[ObservationGroup]:
-        """The current Pareto front as observation groups, cheapest first."""
-        with self._lock:
-            return self._sweep.front(is_conservative)
-
-    def snapshot(self) -> analysis.Snapshot:
-        """An immutable copy of the config, params and observations (for analyses)."""
-        with self._lock:
-            state = self._sweep.state
-            return analysis.Snapshot(
-                self.config, self.search_space, tuple(state.observations), dict(state.curves)
             )
 
     # -- ask / tell --------------------------------------------------------------------------------
@@ -234,7 +184,9 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
         log["outstanding_suggestion_count"] = len(self._sweep.state.outstanding_suggestions)
         if self._wandb is not None:
             self._after("W&B logging", self._wandb.log_suggestion, suggestion, log)
-        return SuggestOutput(suggestion=suggestion, log=log)
+        # The caller's own copy: the state keeps this log (the planned cost early stopping
+        # reads), and an edit of the returned one must not reach it.
+        return SuggestOutput(suggestion=suggestion, log=copy.deepcopy(log))
 
     def observe(self, new_observation_in_param: ObservationInParam) -> ObserveOutput:
         """Record the result of a run, exactly once.

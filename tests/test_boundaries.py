@@ -592,3 +592,28 @@ def test_a_copy_is_independent_and_suggests_what_the_original_would(
 def test_pickling_an_optimizer_is_refused_with_the_way_to_move_it() -> None:
     with pytest.raises(TypeError, match="save"):
         pickle.dumps(CARBS(CARBSParams(), params()))
+
+
+# -- what a call hands out is the caller's -------------------------------------------------------
+def test_editing_what_the_views_return_leaves_the_optimizer_unchanged() -> None:
+    config = CARBSParams(better_direction_sign=-1, num_random_samples=2, resample_frequency=0)
+    optimizer = CARBS(config, params())
+    run(optimizer, 4)
+    out = optimizer.suggest()
+    before = optimizer.get_state_dict()
+
+    out.log["suggestion_type"] = 1  # the caller's own logging, say
+    out.log["predicted_cost"] = -1.0
+    optimizer.observations[0].real_number_input.add_(1.0)
+    optimizer.success_observations[1].real_number_input.fill_(math.inf)
+    optimizer.get_pareto_groups()[-1].input_in_basic[0] = math.inf
+    next(iter(optimizer.outstanding_suggestions.values())).log_info["predicted_cost"] = 0.0
+    next(iter(optimizer.outstanding_suggestions.values())).real_number_input.zero_()
+    optimizer.snapshot().config.better_direction_sign = 1
+    config.better_direction_sign = 1  # reused for another sweep
+    config.max_suggestion_cost = 5.0
+
+    assert optimizer.get_state_dict() == before
+    assert optimizer.config.better_direction_sign == -1
+    assert optimizer.config.max_suggestion_cost is None
+    CARBS.load_from_string(optimizer.serialize())  # still a state that loads
