@@ -519,3 +519,22 @@ def test_added_parameters_cannot_rewrite_what_the_prior_sweep_held_fixed(tmp_pat
     assert carbs.observation_count == 0
     carbs.warm_start(path, is_prior_observation_valid=True, added_parameters={"act": "relu"})
     assert [r.params["act"] for r in carbs.observation_records()] == ["relu", "relu"]
+
+
+@pytest.mark.parametrize("radius", [0.03, 1e-3, 1e-300])
+def test_a_narrow_radius_still_lets_a_draw_switch_its_choice(radius: float) -> None:
+    # The crossing chance underflowed to 0 (in float32, below a radius of about 0.035)
+    # and math.log(0) raised "math domain error" in every suggest(), the first included.
+    p = CategoricalSpace.change_probability(radius)
+    assert 0.0 < p < 1e-50 and math.isfinite(math.log(p))
+    optimizer = CARBS(
+        CARBSParams(initial_search_radius=radius, num_random_samples=2),
+        [
+            Param("lr", LogSpace(min=1e-5, max=1.0), 1e-3),
+            Param("optimizer", CategoricalSpace(choices=OPTIMIZERS), "adam"),
+        ],
+    )
+    for _ in range(3):
+        suggestion = optimizer.suggest().suggestion
+        optimizer.observe(ObservationInParam(suggestion, 1.0, cost=1.0))
+    assert suggestion["optimizer"] == "adam"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
+import sys
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -301,10 +302,12 @@ class CategoricalSpace(Space):
         """How often a candidate draw changes this param's choice: the chance that a
         Gaussian step of std ``radius`` crosses half the unit distance between two choices.
 
-        Just below 1 however wide the radius (past about 1e15 it rounds to 1), so that
-        keeping a choice stays possible and its log probability finite."""
-        crossing = float(torch.special.erfc(torch.tensor(0.5 / (radius * math.sqrt(2.0)))))
-        return min(crossing, math.nextafter(1.0, 0.0))
+        Just below 1 however wide the radius (past about 1e15 it rounds to 1) and just
+        above 0 however narrow (below a radius of about 0.035 it underflowed to 0 in
+        float32), so that keeping and switching a choice both stay possible and their
+        log probabilities finite."""
+        crossing = math.erfc(0.5 / (radius * math.sqrt(2.0)))
+        return min(max(crossing, sys.float_info.min), math.nextafter(1.0, 0.0))
 
     @property
     def plot_scale(self) -> str:
