@@ -282,14 +282,19 @@ def bayesian_choice(
     )
     best = _not_running(scores, candidates.points, pending)
     log: dict[str, Any] = {"suggestion_type": "bayesian"}
-    if best is None:
-        assert config.max_suggestion_cost is not None
+    if best is None and config.max_suggestion_cost is not None:
         log["warning"] = (
             f"no candidate is predicted below max_suggestion_cost={config.max_suggestion_cost}; "
             "suggesting the one most likely to cost less"
         )
         below = model.log_probability_below_cost(candidates.points, config.max_suggestion_cost)
         best = int(torch.argmax(below))
+    elif best is None:  # every score overflowed (an exploration_bias of 1e200, say)
+        log["warning"] = (
+            f"no candidate has a finite score (exploration_bias={config.exploration_bias:g}); "
+            "suggesting the one the search distribution favours most"
+        )
+        best = int(torch.argmax(candidates.log_prior_density))
     log.update(_bayesian_log(predictions, scores, best, candidates.points.shape[0]))
     return Choice(candidates.points[best], log, candidates.oversample_factor)
 

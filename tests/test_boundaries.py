@@ -617,3 +617,19 @@ def test_editing_what_the_views_return_leaves_the_optimizer_unchanged() -> None:
     assert optimizer.config.better_direction_sign == -1
     assert optimizer.config.max_suggestion_cost is None
     CARBS.load_from_string(optimizer.serialize())  # still a state that loads
+
+
+def test_scores_that_all_overflow_fall_back_to_the_search_distribution() -> None:
+    # exploration_bias=1e200 made every score -inf, and suggest() hit an assert that
+    # assumed only a cost cap could rule out every candidate.
+    optimizer = CARBS(
+        CARBSParams(better_direction_sign=-1, exploration_bias=1e200, num_random_samples=2),
+        params(),
+    )
+    logs = []
+    for step in range(4):
+        out = optimizer.suggest()
+        logs.append(out.log)
+        optimizer.observe(ObservationInParam(out.suggestion, float(step), cost=1.0 + step))
+    assert logs[2]["suggestion_type"] == "bayesian"
+    assert "no candidate has a finite score (exploration_bias=1e+200)" in logs[2]["warning"]
