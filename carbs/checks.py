@@ -28,6 +28,15 @@ def is_real_number(value: object) -> bool:
     )
 
 
+def plain_scalar(value: Any) -> Any:
+    """A numpy scalar (``np.True_``, ``np.int64(3)``) as the Python value it holds,
+    anything else unchanged: an attrs converter ahead of a validator, and the first
+    step of comparing a given value with a choice."""
+    if isinstance(value, np.bool_ | np.integer | np.floating):
+        return value.item()
+    return value
+
+
 def real_as_float(value: Any) -> Any:
     """A real number as a float, anything else unchanged: an attrs converter for float
     fields, ahead of a validator that rejects what is not a number. A Python int stays

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 import attrs
+import numpy as np
 
 from carbs.checks import (
     check_bool,
@@ -67,6 +68,17 @@ class ImprovementTargetEnum(Enum):
 
 def _boolean(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     check_bool(value, attribute.name, InvalidConfigError)
+
+
+def _bool_field(default: bool) -> Any:
+    return attrs.field(default=default, converter=_plain_bool, validator=_boolean)
+
+
+def _plain_bool(value: Any) -> Any:
+    """numpy's bool as Python's (kept as given, ``np.True_ is True`` was false in the
+    autosave check, and the field held a value no JSON encoder writes); anything else
+    as it is, for the validator to judge."""
+    return bool(value) if isinstance(value, np.bool_) else value
 
 
 def _optional_str(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -170,9 +182,9 @@ class WandbLoggingParams:
     group_name: str | None = attrs.field(default=None, validator=_optional_str)
     run_name: str | None = attrs.field(default=None, validator=_optional_str)
     run_id: str | None = attrs.field(default=None, validator=_optional_str)
-    is_suggestion_logged: bool = attrs.field(default=True, validator=_boolean)
-    is_observation_logged: bool = attrs.field(default=True, validator=_boolean)
-    is_search_space_logged: bool = attrs.field(default=True, validator=_boolean)
+    is_suggestion_logged: bool = _bool_field(True)
+    is_observation_logged: bool = _bool_field(True)
+    is_search_space_logged: bool = _bool_field(True)
     root_dir: str = attrs.field(default=".", converter=_to_path_text, validator=_optional_str)
 
 
@@ -324,7 +336,7 @@ class CARBSParams:
     better_direction_sign: int = attrs.field(default=1, converter=integer_as_int, validator=_sign)
     seed: int = _int_field(0, 0, MAX_SEED)
     num_random_samples: int = _int_field(4, 1)
-    is_wandb_logging_enabled: bool = attrs.field(default=False, validator=_boolean)
+    is_wandb_logging_enabled: bool = _bool_field(False)
     wandb_params: WandbLoggingParams = attrs.field(
         factory=WandbLoggingParams, validator=_wandb_params
     )
@@ -335,7 +347,7 @@ class CARBSParams:
     )
     s3_checkpoint_path: str | None = attrs.field(default=None, validator=_optional_str)
     is_saved_on_every_observation: bool = attrs.field(
-        default=False, validator=[_boolean, _autosave_folder]
+        default=False, converter=_plain_bool, validator=[_boolean, _autosave_folder]
     )
     initial_search_radius: float = attrs.field(
         default=0.3, converter=real_as_float, validator=_number(min_value=0.0, exclusive_min=True)
@@ -355,13 +367,11 @@ class CARBSParams:
     min_pareto_cost_fraction: float = attrs.field(
         default=0.2, converter=real_as_float, validator=_number(min_value=0.0, max_value=1.0)
     )
-    is_pareto_group_selection_conservative: bool = attrs.field(default=True, validator=_boolean)
-    is_pareto_bucket_challenged: bool = attrs.field(default=True, validator=_boolean)
-    is_pareto_tie_better_first: bool = attrs.field(default=True, validator=_boolean)
-    is_expected_improvement_pareto_value_clamped: bool = attrs.field(
-        default=True, validator=_boolean
-    )
-    is_expected_improvement_value_always_max: bool = attrs.field(default=False, validator=_boolean)
+    is_pareto_group_selection_conservative: bool = _bool_field(True)
+    is_pareto_bucket_challenged: bool = _bool_field(True)
+    is_pareto_tie_better_first: bool = _bool_field(True)
+    is_expected_improvement_pareto_value_clamped: bool = _bool_field(True)
+    is_expected_improvement_value_always_max: bool = _bool_field(False)
     outstanding_suggestion_estimator: OutstandingSuggestionEstimatorEnum = attrs.field(
         default=OutstandingSuggestionEstimatorEnum.THOMPSON,
         converter=_to_estimator,
@@ -371,13 +381,13 @@ class CARBSParams:
         converter=_to_target,
     )
     max_outstanding_suggestions: int = _int_field(256, 1, 10**6)
-    is_fully_bayesian: bool = attrs.field(default=False, validator=_boolean)
+    is_fully_bayesian: bool = _bool_field(False)
     num_fully_bayesian_samples: int = _int_field(16, 2, 10_000)
-    is_failure_output_imputed: bool = attrs.field(default=True, validator=_boolean)
-    is_level_descent_below_front: bool = attrs.field(default=True, validator=_boolean)
-    is_below_front_scored: bool = attrs.field(default=True, validator=_boolean)
-    is_cost_overhead_fitted: bool = attrs.field(default=True, validator=_boolean)
-    is_cost_plane_tested: bool = attrs.field(default=True, validator=_boolean)
+    is_failure_output_imputed: bool = _bool_field(True)
+    is_level_descent_below_front: bool = _bool_field(True)
+    is_below_front_scored: bool = _bool_field(True)
+    is_cost_overhead_fitted: bool = _bool_field(True)
+    is_cost_plane_tested: bool = _bool_field(True)
     early_stopping_min_fraction: float = attrs.field(
         default=0.2, converter=real_as_float, validator=_number(min_value=0.0, max_value=1.0)
     )

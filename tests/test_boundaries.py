@@ -19,6 +19,8 @@ import sys
 import threading
 import time
 import types
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,8 @@ import carbs.persistence
 from carbs import (
     CARBS,
     CARBSParams,
+    CategoricalSpace,
+    FixedSpace,
     InvalidConfigError,
     InvalidObservationError,
     InvalidParamError,
@@ -38,6 +42,7 @@ from carbs import (
     LogitSpace,
     LogSpace,
     ObservationInParam,
+    OrdinalSpace,
     Param,
     StateError,
     WandbLoggingParams,
@@ -633,3 +638,51 @@ def test_scores_that_all_overflow_fall_back_to_the_search_distribution() -> None
         optimizer.observe(ObservationInParam(out.suggestion, float(step), cost=1.0 + step))
     assert logs[2]["suggestion_type"] == "bayesian"
     assert "no candidate has a finite score (exploration_bias=1e+200)" in logs[2]["warning"]
+
+
+# -- numpy's scalars are Python's; what is not a JSON scalar is no choice ------------------------
+@pytest.mark.parametrize("lookalike", [np.array([2]), np.array(2), Decimal(2), Fraction(2, 1)])
+def test_a_value_that_only_compares_equal_to_a_choice_is_refused(lookalike: Any) -> None:
+    # Accepted as the choice 2 by ==, then saved as [2] or "2": a file that never loaded.
+    choice = CategoricalSpace(choices=[1, 2, "a"])
+    with pytest.raises(InvalidParamError, match="search_center"):
+        Param("c", choice, search_center=lookalike)
+    optimizer = CARBS(CARBSParams(), [Param("c", choice, 2), Param("x", LinearSpace(), 0.0)])
+    with pytest.raises(InvalidObservationError, match="'c'"):
+        optimizer.observe(ObservationInParam({"c": lookalike, "x": 0.0}, 1.0, cost=1.0))
+    with pytest.raises(InvalidObservationError, match="'c'"):  # not numpy's own ValueError
+        optimizer.observe(ObservationInParam({"c": np.array([2, 2]), "x": 0.0}, 1.0, cost=1.0))
+    assert optimizer.observation_count == 0
+
+
+def test_numpy_scalars_are_taken_as_the_python_values_they_hold(tmp_path: Path) -> None:
+    config = CARBSParams(is_saved_on_every_observation=np.True_, checkpoint_dir=tmp_path)
+    assert config.is_saved_on_every_observation is True
+    with pytest.raises(InvalidConfigError, match="checkpoint_dir"):  # np.True_ is not True
+        CARBSParams(is_saved_on_every_observation=np.True_, checkpoint_dir=None)
+    assert LinearSpace(is_integer=np.True_, min=0, max=10).is_integer is True
+    assert OrdinalSpace(values=[1, 10, 100], is_log=np.True_).is_log is True
+    flags = CategoricalSpace(choices=[np.True_, "x"])
+    assert flags.choices == (True, "x") and type(flags.choices[0]) is bool
+    fixed = Param("flag", FixedSpace(), search_center=np.True_)
+    assert fixed.search_center is True
+    CARBS(CARBSParams(), [fixed, Param("c", flags, np.True_)]).save(tmp_path / "s.json")
+    assert CARBS.load(tmp_path / "s.json").params[1].search_center is True
+
+
+def test_an_ordinal_centre_past_the_float_range_is_a_param_error() -> None:
+    with pytest.raises(InvalidParamError, match="search_center=1000"):
+        Param("bs", OrdinalSpace(values=[16, 32, 64]), search_center=10**400)
+
+
+def test_a_probability_within_float_range_of_0_or_1_comes_back_legal() -> None:
+    # 5e-324 came back 0.0 from its round trip, outside (0, 1): the run could be
+    # reported but never stopped, and best() named an input observe() refused.
+    optimizer = CARBS(CARBSParams(), [Param("p", LogitSpace(), search_center=0.5)])
+    for i, p in enumerate((5e-324, math.nextafter(1.0, 0.0))):
+        suggestion = {"p": p, "suggestion_uuid": f"run{i}"}
+        optimizer.add_outstanding_suggestion(suggestion)
+        optimizer.report(suggestion, 1.0, 1.0)
+        optimizer.stop(suggestion)
+    low, high = optimizer.to_dataframe()["p"]
+    assert low == 5e-324 and 0.999999 < high < 1.0

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from carbs.checks import is_real_number
+from carbs.checks import is_real_number, plain_scalar
 
 # An interval end this close (relative) to a legal value is that value: the rounding
 # noise of an exact fit, not a step towards the next value.
@@ -100,8 +100,13 @@ class Space:
 
 
 def same_value(a: Any, b: Any) -> bool:
-    """Equality that keeps ``True`` apart from ``1`` (and ``False`` from ``0``); numpy's
-    ``np.True_`` is ``True``."""
+    """Equality of two choices or fixed values that keeps ``True`` apart from ``1`` (and
+    ``False`` from ``0``); numpy's scalars are their Python values (``np.True_`` is
+    ``True``), and anything else that is not a JSON scalar (a ``Decimal``, an array, a
+    tensor, which ``==`` may call equal to a choice) equals nothing."""
+    a, b = plain_scalar(a), plain_scalar(b)
+    if not (is_json_scalar(a) and is_json_scalar(b)):
+        return False
     return bool(typed_key(a) == typed_key(b))
 
 

@@ -30,7 +30,7 @@ import attrs
 import torch
 from torch import Tensor
 
-from carbs.checks import check_number, is_real_number
+from carbs.checks import check_number, is_real_number, plain_scalar
 from carbs.errors import InvalidObservationError, InvalidParamError, InvalidSpaceError
 from carbs.spaces.base import LATTICE_RTOL, Space, is_json_scalar, same_value, typed_key
 
@@ -47,6 +47,12 @@ def _as_tuple(values: Any) -> Any:
     if isinstance(values, str | bytes) or not isinstance(values, Sequence):
         return values  # rejected with a clear message after conversion
     return tuple(values)
+
+
+def _as_plain_tuple(values: Any) -> Any:
+    """Choices as a tuple of Python values (``np.True_`` is the choice ``True``)."""
+    values = _as_tuple(values)
+    return tuple(plain_scalar(v) for v in values) if isinstance(values, tuple) else values
 
 
 @attrs.frozen(kw_only=True)
@@ -68,7 +74,7 @@ class OrdinalSpace(Space):
 
     values: tuple[float | int, ...] = attrs.field(converter=_as_tuple)
     scale: float | None = None
-    is_log: bool | None = None
+    is_log: bool | None = attrs.field(default=None, converter=plain_scalar)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.values, tuple) or len(self.values) < 2:
@@ -212,7 +218,11 @@ class OrdinalSpace(Space):
             raise InvalidObservationError(f"{field}={value!r} is not one of {list(self.values)}")
 
     def check_center(self, value: Any, field: str) -> None:
-        if not is_real_number(value) or not any(float(value) == float(v) for v in self.values):
+        try:
+            is_listed = is_real_number(value) and any(float(value) == float(v) for v in self.values)
+        except OverflowError:  # an int past the float range is none of them
+            is_listed = False
+        if not is_listed:
             raise InvalidParamError(f"{field}={value!r} is not one of {list(self.values)}")
 
     def basic_bounds(self) -> tuple[float, float]:
@@ -234,7 +244,7 @@ class CategoricalSpace(Space):
     """
 
     choices: tuple[Any, ...] = attrs.field(
-        converter=_as_tuple,
+        converter=_as_plain_tuple,
         eq=typed_key,  # True is not the choice 1
     )
     is_categorical: ClassVar[bool] = True

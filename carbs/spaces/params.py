@@ -9,6 +9,7 @@ import attrs
 import torch
 from torch import Tensor
 
+from carbs.checks import plain_scalar
 from carbs.errors import InvalidObservationError, InvalidParamError
 from carbs.spaces.base import Space, typed_key
 from carbs.spaces.discrete import CategoricalSpace, FixedSpace, OrdinalSpace
@@ -40,7 +41,7 @@ class Param:
 
     name: str
     space: Space
-    search_center: Any = attrs.field(eq=typed_key)  # True is not 1
+    search_center: Any = attrs.field(eq=typed_key, converter=plain_scalar)  # True is not 1
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:

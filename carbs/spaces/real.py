@@ -16,7 +16,14 @@ import attrs
 import torch
 from torch import Tensor
 
-from carbs.checks import check_bool, check_integer, check_number, integer_as_int, real_as_float
+from carbs.checks import (
+    check_bool,
+    check_integer,
+    check_number,
+    integer_as_int,
+    plain_scalar,
+    real_as_float,
+)
 from carbs.errors import InvalidObservationError, InvalidParamError, InvalidSpaceError
 from carbs.spaces.base import Space, whole_number
 
@@ -44,7 +51,7 @@ class RealNumberSpace(Space):
     min: float = attrs.field(default=-math.inf, converter=real_as_float)
     max: float = attrs.field(default=math.inf, converter=real_as_float)
     scale: float = attrs.field(default=1.0, converter=real_as_float)
-    is_integer: bool = False
+    is_integer: bool = attrs.field(default=False, converter=plain_scalar)
     rounding_factor: int = attrs.field(default=1, converter=integer_as_int)
 
     def __attrs_post_init__(self) -> None:
@@ -314,6 +321,10 @@ class LogSpace(RealNumberSpace):
         return "log"
 
 
+_LOGIT_OF_ROUNDING_TO_ONE = 54 * math.log(2.0)
+"""ln(p / (1 - p)) of p = 1 - 2**-54, halfway between 1 - 2**-53 and 1 (about 37.4)."""
+
+
 @attrs.frozen(kw_only=True)
 class LogitSpace(RealNumberSpace):
     """A probability-like parameter in (0, 1): basic = log10(p / (1 - p)) / scale."""
@@ -336,7 +347,14 @@ class LogitSpace(RealNumberSpace):
         return (torch.log10(values) - torch.log10(1 - values)) / self.scale
 
     def param_from_basic_tensor(self, values: Tensor) -> Tensor:
-        return torch.sigmoid(values * (self.scale * math.log(10.0)))
+        logits = values * (self.scale * math.log(10.0))
+        probabilities = torch.sigmoid(logits)
+        # p is the float nearest the exact sigmoid, so that a legal p comes back legal:
+        # 5e-324 underflowed to 0 (exp(logit) still holds it), and 1 - 2**-53 came back
+        # 1 (it is the nearest float for every logit below that of 1 - 2**-54).
+        probabilities = torch.where(probabilities == 0, torch.exp(logits), probabilities)
+        below_one = (probabilities == 1) & (logits < _LOGIT_OF_ROUNDING_TO_ONE)
+        return torch.where(below_one, math.nextafter(1.0, 0.0), probabilities)
 
     @property
     def plot_scale(self) -> str:
