@@ -8,8 +8,10 @@ history of a sweep.
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -19,6 +21,9 @@ from torch import Tensor
 from carbs.checks import check_bool, check_name, check_number, is_real_number
 from carbs.errors import InvalidObservationError
 from carbs.spaces import SUGGESTION_ID_DICT_KEY, SearchSpace
+from carbs.stopping import ReportedCurve, is_at_most
+
+logger = logging.getLogger(__name__)
 
 
 @attrs.define
@@ -217,3 +222,45 @@ def suggestion_id_of(suggestion: Any) -> str | None:
     if suggestion_id is not None:
         check_name(suggestion_id, SUGGESTION_ID_DICT_KEY, InvalidObservationError)
     return suggestion_id
+
+
+def new_runs(
+    observations: Sequence[ObservationInBasic],
+    recorded: Sequence[ObservationInBasic],
+    curves: Mapping[str, ReportedCurve],
+) -> list[ObservationInBasic]:
+    """``observations`` minus exact repeats of the ``recorded`` runs' suggestion ids.
+
+    A repeat (same id, same input, output, cost and failure flag) is a retry: it is
+    dropped with a warning.
+
+    Raises:
+        InvalidObservationError: an id already recorded with a different result, or a
+            run that costs less than it had spent at its last report (in ``curves``).
+    """
+    by_id = {o.suggestion_id: o for o in recorded if o.suggestion_id}
+    new: list[ObservationInBasic] = []
+    for observation in observations:
+        key = observation.suggestion_id
+        previous = by_id.get(key) if key else None
+        if previous is None:
+            curve = curves.get(key) if key else None
+            if curve and curve.costs and not is_at_most(curve.costs[-1], observation.cost):
+                raise InvalidObservationError(
+                    f"suggestion {key!r} costs {observation.cost!r} in all, less than the "
+                    f"{curve.costs[-1]!r} it had spent at its last report: observe what the "
+                    "whole run cost, in the units of its reports"
+                )
+            new.append(observation)
+            if key:
+                by_id[key] = observation
+        elif previous.has_same_result(observation):
+            message = f"suggestion {key!r} was already observed with this result; ignored"
+            logger.warning(message)
+            warnings.warn(f"carbs: {message}", RuntimeWarning, stacklevel=5)
+        else:
+            raise InvalidObservationError(
+                f"suggestion {key!r} was already observed with a different result; observe "
+                "each suggestion once (ask for a new suggestion for a new run)"
+            )
+    return new

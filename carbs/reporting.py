@@ -14,6 +14,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+import torch
+
 from carbs.checks import check_number
 from carbs.errors import InvalidObservationError
 from carbs.observations import (
@@ -156,7 +158,9 @@ class ReportingMixin:
         """Treat a run started elsewhere (another process, another engine) as outstanding.
 
         Later suggestions see it as running (a fantasy at its params), exactly like
-        one this optimizer suggested, until it is observed or forgotten.
+        one this optimizer suggested, until it is observed or forgotten. Adding a
+        running suggestion again at the same params changes nothing (it keeps the
+        predicted cost it was suggested with, its planned cost for early stopping).
 
         Args:
             suggestion: Every param's value plus a ``suggestion_uuid`` (str) to
@@ -175,6 +179,9 @@ class ReportingMixin:
         basic = self.search_space.basic_from_param_dict(suggestion)
         with self._lock:
             self._sweep.check_new_id(suggestion_id, may_be_outstanding=True)
+            running = self._sweep.state.outstanding_suggestions.get(suggestion_id)
+            if running is not None and torch.equal(running.real_number_input, basic):
+                return  # told again (a worker re-syncing): keep what it was suggested with
             self._sweep.remember(
                 suggestion_id, SuggestionInBasic(basic, {"suggestion_type": "external"})
             )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,7 +20,7 @@ from carbs import resampling, stopping, suggestions
 from carbs.candidates import CandidateSampler
 from carbs.coverage import CostPlane
 from carbs.errors import InvalidObservationError
-from carbs.observations import ObservationInBasic, SuggestionInBasic
+from carbs.observations import ObservationInBasic, SuggestionInBasic, new_runs
 from carbs.pareto import ObservationGroup, best_observation, front_inputs, successes_front
 from carbs.spaces import SearchSpace
 from carbs.state import CARBSState
@@ -319,33 +318,8 @@ class Sweep:
     def without_repeats(
         self, observations: Sequence[ObservationInBasic]
     ) -> list[ObservationInBasic]:
-        """``observations`` minus exact repeats of already recorded suggestion ids.
-
-        A repeat (same id, same input, output, cost and failure flag) is a retry:
-        it is dropped with a warning.
-
-        Raises:
-            InvalidObservationError: an id already recorded with a different result.
-        """
-        recorded = {o.suggestion_id: o for o in self._state.observations if o.suggestion_id}
-        new: list[ObservationInBasic] = []
-        for observation in observations:
-            key = observation.suggestion_id
-            previous = recorded.get(key) if key else None
-            if previous is None:
-                new.append(observation)
-                if key:
-                    recorded[key] = observation
-            elif previous.has_same_result(observation):
-                message = f"suggestion {key!r} was already observed with this result; ignored"
-                logger.warning(message)
-                warnings.warn(f"carbs: {message}", RuntimeWarning, stacklevel=4)
-            else:
-                raise InvalidObservationError(
-                    f"suggestion {key!r} was already observed with a different result; observe "
-                    "each suggestion once (ask for a new suggestion for a new run)"
-                )
-        return new
+        """``observations`` minus exact repeats of recorded runs (see :func:`new_runs`)."""
+        return new_runs(observations, self._state.observations, self._state.curves)
 
     def record(self, observations: Sequence[ObservationInBasic]) -> None:
         """Append observations (already checked) and retire their outstanding suggestions.

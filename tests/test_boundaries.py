@@ -686,3 +686,23 @@ def test_a_probability_within_float_range_of_0_or_1_comes_back_legal() -> None:
         optimizer.stop(suggestion)
     low, high = optimizer.to_dataframe()["p"]
     assert low == 5e-324 and 0.999999 < high < 1.0
+
+
+def test_a_run_that_costs_less_than_it_reported_is_refused() -> None:
+    optimizer = CARBS(CARBSParams(better_direction_sign=-1), params())
+    suggestion = optimizer.suggest().suggestion
+    optimizer.report(suggestion, 2.0, cost=30.0)
+    with pytest.raises(InvalidObservationError, match="less than the 30.0 it had spent"):
+        optimizer.observe(ObservationInParam(suggestion, 1.0, cost=3.0))  # hours vs minutes
+    assert optimizer.observation_count == 0
+    optimizer.observe(ObservationInParam(suggestion, 1.0, cost=30.0 * (1 - 1e-12)))  # rounding
+    assert optimizer.observation_count == 1
+
+
+def test_adding_a_running_suggestion_again_keeps_what_it_was_suggested_with() -> None:
+    optimizer = CARBS(CARBSParams(num_random_samples=1, resample_frequency=0), params())
+    optimizer.observe(ObservationInParam(optimizer.suggest().suggestion, 1.0, cost=2.0))
+    out = optimizer.suggest()
+    optimizer.add_outstanding_suggestion(out.suggestion)  # a worker re-syncing
+    log = optimizer.outstanding_suggestions[out.suggestion["suggestion_uuid"]].log_info
+    assert log["suggestion_type"] == "bayesian" and log["predicted_cost"] > 0
