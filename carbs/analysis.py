@@ -1,10 +1,10 @@
 """Read-only views of a sweep: best runs, front members, predictions, scaling laws, tables.
 
-Everything here works on a :class:`Snapshot`, an immutable copy of the data
-that :meth:`CARBS.snapshot` takes under the optimizer's lock, so an analysis
-never holds up ``suggest()`` or ``observe()`` and never changes the optimizer.
-:class:`AnalysisMixin` gives :class:`~carbs.CARBS` its analysis methods as
-thin wrappers over the functions below.
+Everything here works on a :class:`Snapshot`, a copy of the data that
+:meth:`CARBS.snapshot` takes under the optimizer's lock, so an analysis never
+holds up ``suggest()`` or ``observe()`` and never changes the optimizer.
+:class:`AnalysisMixin` gives :class:`~carbs.CARBS` its read-only views (each a
+copy) and its analysis methods, thin wrappers over the functions below.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ import attrs
 
 from carbs.checks import check_number
 from carbs.config import CARBSParams
-from carbs.errors import (
-    CARBSValueError,
-)
+from carbs.errors import CARBSValueError
 from carbs.linefit import DEFAULT_CONFIDENCE
 from carbs.observations import ObservationInBasic, ObservationInParam, SuggestionInBasic
 from carbs.pareto import ObservationGroup, best_observation, successes_front
