@@ -74,10 +74,10 @@ def project_final(features: np.ndarray, finals: np.ndarray, query: np.ndarray) -
     n, p = features.shape
     units = _column_units(features)
     scaled = features / units
-    rank = int(np.linalg.matrix_rank(scaled))
-    if rank < p:  # a constant column: drop to the intercept-and-reading model
-        scaled, units, query = scaled[:, :rank], units[:rank], query[:rank]
-        p = rank
+    kept = _independent_columns(scaled)
+    if len(kept) < p:  # a column the others explain (every reading alike): leave it out
+        scaled, units, query = scaled[:, kept], units[kept], query[kept]
+        p = len(kept)
     if n <= p:
         return None
     coefficients, *_ = np.linalg.lstsq(scaled, finals, rcond=None)
@@ -99,6 +99,18 @@ def project_final(features: np.ndarray, finals: np.ndarray, query: np.ndarray) -
     along = (right_vectors @ query) / singular_values
     unit_scale = math.sqrt(noise_variance) * math.sqrt((1.0 / unit) ** 2 + float(along @ along))
     return Projection(float(query @ coefficients), unit_scale, dof, unit)
+
+
+def _independent_columns(scaled: np.ndarray) -> list[int]:
+    """The columns, left to right, that each add to the rank of those before them.
+
+    Dropping trailing columns instead kept a constant reading beside the intercept
+    (the two collinear) and lost the log cost, the one column that varied."""
+    kept: list[int] = []
+    for column in range(scaled.shape[1]):
+        if np.linalg.matrix_rank(scaled[:, [*kept, column]]) > len(kept):
+            kept.append(column)
+    return kept
 
 
 def _column_units(features: np.ndarray) -> np.ndarray:

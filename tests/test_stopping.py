@@ -716,3 +716,21 @@ def test_an_autosaved_warm_start_holds_the_curves_and_the_new_centre(tmp_path: P
     saved = json.loads(carbs.checkpoint_path.read_text())
     assert saved["curves"] == prior.get_state_dict()["curves"]
     assert saved == carbs.get_state_dict()
+
+
+def test_a_reading_every_completed_run_shared_is_left_out_not_the_log_cost() -> None:
+    # Every curve read the same at the fraction (a plateau at chance level): the fit kept
+    # the constant reading beside the intercept, dropped the log cost, and projected a
+    # diverging run with a std of 1e17 and even odds of improving the front.
+    rng = np.random.default_rng(0)
+    log_costs = np.log(rng.choice([10.0, 20.0, 40.0, 80.0], size=12))
+    finals = 1.0 - 0.3 * log_costs + rng.normal(0.0, 0.05, size=12)
+    plateau = np.full(12, 2.302585)
+    features = np.stack([np.ones(12), plateau, log_costs], axis=1)
+    without_reading = features[:, [0, 2]]
+    for reading in (2.302585, 50.0, 1e10):
+        projection = project_final(features, finals, np.array([1.0, reading, math.log(40.0)]))
+        expected = project_final(without_reading, finals, np.array([1.0, math.log(40.0)]))
+        assert projection is not None and expected is not None
+        assert projection.mean == pytest.approx(expected.mean, rel=1e-9)
+        assert projection.scale == pytest.approx(expected.scale, rel=1e-9)
