@@ -692,7 +692,7 @@ def test_a_run_that_costs_less_than_it_reported_is_refused() -> None:
     optimizer = CARBS(CARBSParams(better_direction_sign=-1), params())
     suggestion = optimizer.suggest().suggestion
     optimizer.report(suggestion, 2.0, cost=30.0)
-    with pytest.raises(InvalidObservationError, match="less than the 30.0 it had spent"):
+    with pytest.raises(InvalidObservationError, match=r"less than the 30\.0 it had spent"):
         optimizer.observe(ObservationInParam(suggestion, 1.0, cost=3.0))  # hours vs minutes
     assert optimizer.observation_count == 0
     optimizer.observe(ObservationInParam(suggestion, 1.0, cost=30.0 * (1 - 1e-12)))  # rounding
