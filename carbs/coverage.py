@@ -129,12 +129,9 @@ class CostPlane:
         log_cost = torch.log(costs)
         # Normal equations with a tiny ridge: well posed when a param never varied, and,
         # unlike torch.linalg.lstsq, the same to the last bit on every call (a seed
-        # must fix every suggestion). The intercept (last) is not penalised: shrunk
-        # toward 0, it made the plane's costs depend on the cost unit.
+        # must fix every suggestion).
         gram = design.T @ design
-        penalised = torch.ones(gram.shape[0], dtype=torch.float64)
-        penalised[-1] = 0.0
-        ridge = 1e-9 * float(gram.diagonal().mean()) * torch.diag(penalised)
+        ridge = 1e-9 * float(gram.diagonal().mean()) * torch.eye(gram.shape[0], dtype=torch.float64)
         solution = torch.linalg.solve(gram + ridge, design.T @ log_cost)
         pure_error = float((design @ solution - log_cost).square().sum())
         constant_error = float((log_cost - log_cost.mean()).square().sum())
