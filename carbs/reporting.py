@@ -146,9 +146,14 @@ class ReportingMixin:
                     f"suggestion {suggestion_id!r} has not reported: report() its progress "
                     "before stopping it, or forget_suggestion() a run that never started"
                 )
-            point = self._sweep.state.outstanding_suggestions[suggestion_id].real_number_input
-            params = self.search_space.param_dict_from_basic(point)
-            params[SUGGESTION_ID_DICT_KEY] = suggestion_id
+            if all(name in suggestion for name in self.search_space.names):
+                # The caller's values, as a retry will give them: read back from basic
+                # space they can differ in the last bit (a LogitSpace bound).
+                params = dict(suggestion)
+            else:
+                point = self._sweep.state.outstanding_suggestions[suggestion_id].real_number_input
+                params = self.search_space.param_dict_from_basic(point)
+                params[SUGGESTION_ID_DICT_KEY] = suggestion_id
             stopped = ObservationInParam(
                 input=params, output=curve.outputs[-1], cost=curve.costs[-1], is_stopped=True
             )

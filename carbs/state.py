@@ -37,6 +37,7 @@ from carbs.migrations import upgrade
 from carbs.observations import ObservationInBasic, SuggestionInBasic
 from carbs.spaces import Param, SearchSpace
 from carbs.state_fields import (
+    check_runs,
     read_curves,
     read_generator,
     read_hyperparameters,
@@ -138,6 +139,9 @@ class CARBSState:
         except CARBSValueError as error:
             raise StateError(f"the state's config or params are not valid: {error}") from error
         observations = read_observations(data["observations"], space)
+        outstanding = read_outstanding(data["outstanding_suggestions"], space)
+        curves = read_curves(data["curves"])
+        check_runs(observations, outstanding, curves)
         return cls(
             config=config,
             params=params,
@@ -145,7 +149,7 @@ class CARBSState:
                 data["search_center_in_basic"], space, "state['search_center_in_basic']"
             ),
             observations=observations,
-            outstanding_suggestions=read_outstanding(data["outstanding_suggestions"], space),
+            outstanding_suggestions=outstanding,
             skipped_resample_turns=read_state_integer(
                 data["skipped_resample_turns"], "skipped_resample_turns", 0, len(observations)
             ),
@@ -155,7 +159,7 @@ class CARBSState:
             fallback_count=read_state_integer(data["fallback_count"], "fallback_count", 0, 2**62),
             generator=read_generator(data["generator_state"]),
             hyperparameters=read_hyperparameters(data["hyperparameters"]),
-            curves=read_curves(data["curves"]),
+            curves=curves,
         )
 
 

@@ -12,13 +12,18 @@ import base64
 import binascii
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from carbs.checks import check_bool, check_integer, check_number, check_optional_str
+from carbs.checks import (
+    check_bool,
+    check_integer,
+    check_number,
+    check_optional_str,
+)
 from carbs.errors import StateError
 from carbs.observations import ObservationInBasic, SuggestionInBasic
 from carbs.spaces import SearchSpace
@@ -115,6 +120,12 @@ def read_observations(value: Any, space: SearchSpace) -> list[ObservationInBasic
         is_stopped = check_bool(entry["is_stopped"], f"{where}['is_stopped']", StateError)
         if is_failure and is_stopped:
             raise StateError(f"{where} is marked both failed and stopped")
+        projected = _unknown_or_number(entry["projected_output"], f"{where}['projected_output']")
+        if is_stopped and math.isnan(projected):
+            raise StateError(
+                f"{where} is a stopped run without the projected_output the performance "
+                "model sees for it"
+            )
         observations.append(
             ObservationInBasic(
                 real_number_input=read_point(entry["input"], space, f"{where}['input']"),
@@ -130,9 +141,7 @@ def read_observations(value: Any, space: SearchSpace) -> list[ObservationInBasic
                 ),
                 suggestion_type=_text(entry["suggestion_type"], f"{where}['suggestion_type']"),
                 is_stopped=is_stopped,
-                projected_output=_unknown_or_number(
-                    entry["projected_output"], f"{where}['projected_output']"
-                ),
+                projected_output=projected,
             )
         )
     return observations
@@ -203,3 +212,18 @@ def read_generator(value: Any) -> torch.Generator:
             error
         )
     return generator
+
+
+def check_runs(
+    observations: Sequence[ObservationInBasic],
+    outstanding: Mapping[str, SuggestionInBasic],
+    curves: Mapping[str, ReportedCurve],
+) -> None:
+    """Raises StateError for a run both recorded and running, or reports of no run."""
+    recorded = {o.suggestion_id for o in observations if o.suggestion_id is not None}
+    if both := sorted(recorded & set(outstanding)):
+        raise StateError(f"the state holds run(s) {both} both observed and outstanding")
+    if orphans := sorted(set(curves) - recorded - set(outstanding)):
+        raise StateError(
+            f"state['curves'] holds reports of {orphans}, neither observed nor outstanding"
+        )

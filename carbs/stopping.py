@@ -29,12 +29,16 @@ taken from a study's trials.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
 
 from carbs.projection import Projection, leave_one_out_error, project_final
+
+if TYPE_CHECKING:
+    from carbs.observations import ObservationInBasic
 
 # The log of the final cost joins the regression only with this many curves per
 # coefficient, so that a thin sweep is not fitted with three free coefficients.
@@ -333,3 +337,19 @@ def _project(
     # is). It moves the projection's centre; its width never falls below the
     # reading-only fit's out-of-sample error.
     return projection.at_least_as_wide_as(math.sqrt(reading_only_error / len(rows)))
+
+
+def completed_curves(
+    successes: Sequence[ObservationInBasic], curves: Mapping[str, ReportedCurve], sign: int
+) -> list[CompletedCurve]:
+    """The curves of the completed runs that reported, in goodness (``sign`` times the
+    outputs), each with its run's final cost and goodness."""
+    return [
+        CompletedCurve(
+            curve.costs, tuple(sign * v for v in curve.outputs), run.cost, sign * run.output
+        )
+        for run in successes
+        if run.suggestion_id is not None
+        and (curve := curves.get(run.suggestion_id)) is not None
+        and curve.costs
+    ]

@@ -210,7 +210,11 @@ class Sweep:
     def remember(self, suggestion_id: str, suggestion: SuggestionInBasic) -> None:
         """Keep a suggestion as outstanding; beyond the cap the oldest is dropped with a warning."""
         outstanding = self._state.outstanding_suggestions
-        outstanding.pop(suggestion_id, None)
+        previous = outstanding.pop(suggestion_id, None)
+        if previous is None or not torch.equal(
+            previous.real_number_input, suggestion.real_number_input
+        ):
+            self._state.curves.pop(suggestion_id, None)  # another run's reports, if any
         outstanding[suggestion_id] = suggestion
         limit = self._state.config.max_outstanding_suggestions
         while len(outstanding) > limit:
@@ -267,23 +271,11 @@ class Sweep:
             return stopping.StopDecision(False, "the run has not reported yet")
         sign = config.better_direction_sign
         successes = state.successes
-        completed = [
-            stopping.CompletedCurve(
-                curve_done.costs,
-                tuple(sign * v for v in curve_done.outputs),
-                o.cost,
-                sign * o.output,
-            )
-            for o in successes
-            if o.suggestion_id is not None
-            and (curve_done := state.curves.get(o.suggestion_id)) is not None
-            and curve_done.costs
-        ]
         return stopping.decide(
             cost=curve.costs[-1],
             value=sign * curve.outputs[-1],
             planned_cost=self._planned_cost(suggestion_id, curve),
-            completed=completed,
+            completed=stopping.completed_curves(successes, state.curves, sign),
             front_costs=[o.cost for o in successes],
             front_values=[sign * o.output for o in successes],
             rule=stopping.StoppingRule(
@@ -329,6 +321,7 @@ class Sweep:
         """
         for observation in observations:
             if observation.is_stopped and math.isnan(observation.projected_output):
+                self._add_final_reading(observation)
                 observation = attrs.evolve(
                     observation, projected_output=self._projected_output(observation)
                 )
@@ -340,6 +333,14 @@ class Sweep:
                     kind = suggestion.log_info.get("suggestion_type")
                     observation = attrs.evolve(observation, suggestion_type=kind)
             self._state.observations.append(observation)
+
+    def _add_final_reading(self, observation: ObservationInBasic) -> None:
+        """A run observed as stopped ends its curve at its own output and cost (unless its
+        last report is that, as in :meth:`CARBS.stop`): its projection starts there."""
+        curve = self._state.curves.get(key := observation.suggestion_id or "")
+        last = (curve.costs[-1], curve.outputs[-1]) if curve and curve.costs else None
+        if key and last != (observation.cost, observation.output):
+            self.add_report(key, observation.cost, observation.output, None)
 
     def _projected_output(self, observation: ObservationInBasic) -> float:
         """What the performance model sees for a stopped run: its curve's projection when

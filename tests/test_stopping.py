@@ -17,11 +17,14 @@ from carbs import (
     CARBSParams,
     CategoricalSpace,
     InvalidObservationError,
+    LogitSpace,
     LogSpace,
     ObservationInParam,
     Param,
+    StateError,
     StopDecision,
 )
+from carbs.jsonio import to_json_value
 from carbs.projection import leave_one_out_error, project_final
 from carbs.stopping import (
     CompletedCurve,
@@ -734,3 +737,83 @@ def test_a_reading_every_completed_run_shared_is_left_out_not_the_log_cost() -> 
         assert projection is not None and expected is not None
         assert projection.mean == pytest.approx(expected.mean, rel=1e-9)
         assert projection.scale == pytest.approx(expected.scale, rel=1e-9)
+
+
+def _sweep_with_curves() -> CARBS:
+    params = [
+        Param("lr", LogSpace(min=1e-5, max=1.0), search_center=1e-2),
+        Param("epochs", LogSpace(is_integer=True, min=2, max=100), search_center=10),
+    ]
+    optimizer = CARBS(CARBSParams(better_direction_sign=-1, seed=0), params)
+    for i in range(8):
+        suggestion = optimizer.suggest(f"run-{i}").suggestion
+        epochs = float(suggestion["epochs"])
+        final = 1.0 + (math.log10(suggestion["lr"]) + 2.5) ** 2
+        for epoch in range(1, int(epochs)):
+            optimizer.report(suggestion, final + 1.0 - epoch / epochs, float(epoch), epochs)
+        optimizer.observe(ObservationInParam(suggestion, final, cost=epochs))
+    return optimizer
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ("stopped_without_projection", "stopped run without the projected_output"),
+        ("observed_and_running", "both observed and outstanding"),
+        ("curve_of_no_run", "neither observed nor outstanding"),
+    ],
+)
+def test_a_state_no_call_could_make_is_refused_on_load(edit: str, message: str) -> None:
+    # Each loaded, then broke a method: a NaN fed the performance GP (every suggestion a
+    # fallback, predict() raised), report() extended a finished run's curve, a new run
+    # under the id inherited the reports.
+    optimizer = _sweep_with_curves()
+    running = optimizer.suggest("running").suggestion
+    optimizer.report(running, 5.0, 1.0, planned_cost=10.0)
+    optimizer.stop(running)
+    state = optimizer.get_state_dict()
+    if edit == "stopped_without_projection":
+        state["observations"][-1]["projected_output"] = math.nan
+    elif edit == "observed_and_running":
+        state["outstanding_suggestions"]["run-0"] = {"input": [-2.0, 1.0], "log": {}}
+    else:
+        state["curves"]["trial-9"] = {"costs": [50.0], "outputs": [1.0], "planned_cost": None}
+    CARBS.load_from_string(optimizer.serialize())  # the state as saved loads
+    with pytest.raises(StateError, match=message):
+        CARBS.load_from_string(json.dumps(to_json_value(state)))
+
+
+def test_a_run_observed_as_stopped_is_projected_from_where_it_stopped() -> None:
+    # The run reported 9.0 early on, then was observed stopped at 0.1 (the best output of
+    # the sweep) at cost 5: the model was given 8.4, projected from the stale reports.
+    optimizer = _sweep_with_curves()
+    suggestion = optimizer.suggest("late").suggestion
+    for cost in (1.0, 2.0):
+        optimizer.report(suggestion, 9.0, cost, planned_cost=10.0)
+    optimizer.observe(ObservationInParam(suggestion, 0.1, cost=5.0, is_stopped=True))
+    stopped = optimizer.observations[-1]
+    assert stopped.is_stopped and stopped.projected_output < 1.0
+    curve = optimizer.get_state_dict()["curves"]["late"]
+    assert curve["costs"] == [1.0, 2.0, 5.0] and curve["outputs"] == [9.0, 9.0, 0.1]
+
+
+def test_a_running_id_told_again_at_other_params_starts_a_new_curve() -> None:
+    optimizer = _sweep_with_curves()
+    suggestion = optimizer.suggest("worker-3").suggestion
+    optimizer.report(suggestion, 4.0, 3.0, planned_cost=10.0)
+    moved = {**suggestion, "lr": suggestion["lr"] * 2}  # another run under the same id
+    optimizer.add_outstanding_suggestion(moved)
+    assert "worker-3" not in optimizer.get_state_dict()["curves"]
+    optimizer.report(moved, 6.0, 1.0)  # its first report: cost 1 is not below 3
+
+
+def test_a_stop_records_the_callers_values_so_a_retry_is_a_repeat() -> None:
+    params = [Param("p", LogitSpace(min=0.001, max=0.999), search_center=0.5)]
+    optimizer = CARBS(CARBSParams(better_direction_sign=-1), params)
+    suggestion = {"p": 0.999, "suggestion_uuid": "edge"}
+    optimizer.add_outstanding_suggestion(suggestion)
+    optimizer.report(suggestion, 1.0, 1.0)
+    optimizer.stop(suggestion)
+    with pytest.warns(RuntimeWarning, match="already observed"):
+        optimizer.observe(ObservationInParam(suggestion, 1.0, cost=1.0, is_stopped=True))
+    assert optimizer.observation_count == 1

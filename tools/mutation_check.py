@@ -326,8 +326,8 @@ STOPPING_MUTATIONS = [
     ),
     (
         "carbs/projection.py",
-        "    scaled = features / units\n    rank",
-        "    scaled = features\n    rank",
+        "    scaled = features / units\n    kept",
+        "    scaled = features\n    kept",
     ),
     ("carbs/projection.py", "unit = power_of_two_scale(query)", "unit = 1.0"),
     (
