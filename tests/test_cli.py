@@ -448,3 +448,63 @@ def test_python_dash_m_carbs_runs_the_command(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 2 and done.stderr.startswith("carbs status: cannot open the storage")
+
+
+@pytest.mark.parametrize(
+    "other",
+    [["tell", "0", "--output", "0.5", "--cost", "7"], ["forget", "0"], ["tell", "0", "--failure"]],
+)
+def test_two_commands_on_one_trial_at_once_end_in_one_clean_error(
+    study: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    other: list[str],
+) -> None:
+    """A requeued job telling twice, or a cleanup forgetting a run that is telling: the
+    other command ran between this one's check and its tell. This one crashed with
+    Optuna's traceback ("Cannot tell a COMPLETE trial"), or both reported a success."""
+    import optuna
+
+    name, storage = study[0], study[1:]
+    assert main(["ask", *study]) == 0
+    real_tell = optuna.study.Study.tell
+    calls = []
+
+    def tell_after_the_other(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not calls:
+            calls.append(1)
+            assert main([other[0], name, *other[1:], *storage]) == 0
+        return real_tell(self, *args, **kwargs)
+
+    monkeypatch.setattr(optuna.study.Study, "tell", tell_after_the_other)
+    capsys.readouterr()
+    code, out, err = run(["tell", name, "0", "--output", "1.5", "--cost", "100", *storage], capsys)
+    assert code == 2 and out["id"] == 0  # the other command's printed success, and no other
+    assert "trial 0 was told or forgotten by another command at the same moment" in err
+    monkeypatch.setattr(optuna.study.Study, "tell", real_tell)
+    trial = load_study(name, storage[1])[0].trials[0]
+    assert trial.state.name != "RUNNING" and trial.value != 1.5  # the other one's result
+
+
+def test_a_tell_whose_trial_another_command_marked_meanwhile_says_so(
+    study: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A cleanup's forget marked the run lost while this tell was telling it: both said
+    # they succeeded, and the run told COMPLETE was left out of the model as lost.
+    import optuna
+
+    from carbs.integrations.optuna import LOST_ATTR
+
+    name, storage = study[0], study[1:]
+    assert main(["ask", *study]) == 0
+    real_tell = optuna.study.Study.tell
+
+    def marked_meanwhile(self: Any, trial: Any, *args: Any, **kwargs: Any) -> Any:
+        frozen = self.get_trials(deepcopy=False)[0]
+        self._storage.set_trial_user_attr(frozen._trial_id, LOST_ATTR, True)
+        return real_tell(self, trial, *args, **kwargs)
+
+    monkeypatch.setattr(optuna.study.Study, "tell", marked_meanwhile)
+    capsys.readouterr()
+    code, _, err = run(["tell", name, "0", "--output", "1.5", "--cost", "100", *storage], capsys)
+    assert code == 2 and "was also told by another command at the same moment" in err
