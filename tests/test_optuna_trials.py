@@ -158,3 +158,27 @@ def test_a_sampler_and_its_study_pickle_and_go_on_from_the_storage() -> None:
     restored.optimize(lr_width, n_trials=2)
     optimizer = restored.sampler.sync(restored)
     assert optimizer is not None and optimizer.observation_count == 6
+
+
+def test_a_failure_found_lost_later_leaves_a_long_running_worker_model() -> None:
+    # The heartbeat callback fails a stale trial, then enqueues its copy: a worker that
+    # asked in between learnt the failure, and kept it after the copy said it was lost.
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lr_width, n_trials=4)
+    stale = study.ask()
+    lr_width(stale)
+    study.tell(stale, state=TrialState.FAIL)
+    worker = CARBSSampler(FAST, seed=0)
+    optimizer = worker.sync(study)
+    assert optimizer is not None and len(optimizer.failure_observations) == 1
+    study.add_trial(
+        optuna.trial.create_trial(
+            state=TrialState.WAITING,
+            params=stale.params,
+            distributions=stale.distributions,
+            system_attrs={"retry_history": [stale.number]},
+        )
+    )
+    optimizer = worker.sync(study)
+    assert optimizer is not None and len(optimizer.failure_observations) == 0
+    assert optimizer.observation_count == 4

@@ -237,11 +237,12 @@ class CARBSSampler(BaseSampler):
         self, study: Study, search_space: dict[str, BaseDistribution], asking: int
     ) -> CARBS:
         trials = study.get_trials(deepcopy=False)
+        lost = lost_trial_numbers(trials)
         sync = self._sync
         if (
             sync is None
             or (sync.study_name, sync.search_space) != (study.study_name, search_space)
-            or not sync.is_history_of(trials)
+            or not sync.is_history_of(trials, lost)
         ):
             config = attrs.evolve(
                 self._config,
@@ -261,12 +262,12 @@ class CARBSSampler(BaseSampler):
                     )
                 params = params_from_search_space(search_space, centers)
             sync = self._sync = Sync(study.study_name, dict(search_space), CARBS(config, params))
-        lost = lost_trial_numbers(trials)
         observations = []
         running: dict[str, dict[str, Any]] = {}
         # Marked seen only once recorded: an error on the way (a cost_func that raises,
         # an interrupt) leaves them to the next ask instead of dropping them for good.
         taken: dict[int, datetime | None] = {}
+        trial_states = {trial.number: trial.state.name for trial in trials}
         for trial in sorted(trials, key=lambda t: t.number):
             is_waiting = trial.state == TrialState.WAITING  # enqueued, not started
             if trial.number in sync.seen or trial.number == asking or is_waiting:
@@ -285,6 +286,9 @@ class CARBSSampler(BaseSampler):
         optimizer = sync.optimizer
         optimizer.observe_many(observations)
         sync.seen.update(taken)
+        sync.failures.update(
+            number for number in taken if number not in lost and trial_states[number] == "FAIL"
+        )
         for suggestion_id in set(optimizer.outstanding_suggestions) - set(running):
             optimizer.forget_suggestion({SUGGESTION_ID_DICT_KEY: suggestion_id})
         for suggestion_id, values in running.items():

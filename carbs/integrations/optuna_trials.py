@@ -51,11 +51,16 @@ class Sync:
     # Each taken-in trial's number and start: a study deleted and created again under
     # the same name reuses the numbers, and its trials must not pass for seen ones.
     seen: dict[int, datetime | None] = attrs.Factory(dict)
+    # The FAIL trials learnt as failures: one found lost later (its heartbeat retry
+    # appeared after this worker read it) must not stay a failure in the model.
+    failures: set[int] = attrs.Factory(set)
 
-    def is_history_of(self, trials: Sequence[FrozenTrial]) -> bool:
-        """Whether every trial taken in is still among ``trials``, as it was."""
+    def is_history_of(self, trials: Sequence[FrozenTrial], lost: set[int]) -> bool:
+        """Whether every trial taken in is still among ``trials``, as it was, and no
+        failure learnt from them has since been found lost."""
         starts = {trial.number: trial.datetime_start for trial in trials}
-        return all(starts.get(number, _GONE) == start for number, start in self.seen.items())
+        is_same = all(starts.get(number, _GONE) == start for number, start in self.seen.items())
+        return is_same and not self.failures & lost
 
 
 _GONE = object()
