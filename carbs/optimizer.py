@@ -192,8 +192,9 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
         """Record the result of a run, exactly once.
 
         Observing a suggestion id again with the same input, output, cost and
-        failure flag (a retry) is a no-op with a warning. Autosave and W&B
-        failures after recording are warnings, never errors.
+        failure flag (a retry) records nothing new, with a warning, but autosaves
+        again (so a retry after a failed save leaves the file current). Autosave and
+        W&B failures after recording are warnings, never errors.
 
         Args:
             new_observation_in_param: The run's params (a suggestion dict, with its

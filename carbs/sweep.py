@@ -340,7 +340,9 @@ class Sweep:
         curve = self._state.curves.get(key := observation.suggestion_id or "")
         last = (curve.costs[-1], curve.outputs[-1]) if curve and curve.costs else None
         if key and last != (observation.cost, observation.output):
-            self.add_report(key, observation.cost, observation.output, None)
+            # A cost within rounding below the last report's is that cost: never falling.
+            cost = observation.cost if last is None else max(observation.cost, last[0])
+            self.add_report(key, cost, observation.output, None)
 
     def _projected_output(self, observation: ObservationInBasic) -> float:
         """What the performance model sees for a stopped run: its curve's projection when

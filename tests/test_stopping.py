@@ -817,3 +817,15 @@ def test_a_stop_records_the_callers_values_so_a_retry_is_a_repeat() -> None:
     with pytest.warns(RuntimeWarning, match="already observed"):
         optimizer.observe(ObservationInParam(suggestion, 1.0, cost=1.0, is_stopped=True))
     assert optimizer.observation_count == 1
+
+
+def test_a_run_observed_stopped_a_rounding_below_its_last_report_still_reloads() -> None:
+    # Its cost passed the check (within 1e-9 of the last report) and ended its curve as
+    # given, so the curve's costs fell and carbs refused the state it had written.
+    optimizer = CARBS(CARBSParams(), [Param("lr", LogSpace(min=1e-5, max=1.0), 1e-2)])
+    suggestion = optimizer.suggest("run").suggestion
+    optimizer.report(suggestion, 2.0, 2.0)
+    almost = 2.0 * (1 - 5e-10)
+    optimizer.observe(ObservationInParam(suggestion, 1.9, cost=almost, is_stopped=True))
+    reloaded = CARBS.load_from_string(optimizer.serialize())
+    assert reloaded.get_state_dict()["curves"]["run"]["costs"] == [2.0, 2.0]

@@ -10,8 +10,11 @@ line must say ``caught``. :data:`STOPPING_MUTATIONS` break the early-stopping ru
 (a reversed threshold, a dropped minimum, the wrong target, a stopped run's
 partial output taken for its final one, a warm start that leaves the prior runs'
 curves behind) and run against ``tests/test_stopping.py``;
-:data:`RESAMPLE_MUTATIONS` break how resample turns are counted, and
-:data:`FIT_MUTATIONS` how a GP fit keeps its best step.
+:data:`RESAMPLE_MUTATIONS` break how resample turns are counted,
+:data:`FIT_MUTATIONS` how a GP fit keeps its best step, and the edge lists
+(:data:`FRONT_AND_LAW_MUTATIONS`, :data:`SPACE_AND_STOPPING_MUTATIONS`,
+:data:`ANALYSIS_MUTATIONS`) the front's rules, the scaling laws, the spaces' bounds
+and the analysis views at their edges, each against its own test file.
 """
 
 from __future__ import annotations
@@ -460,6 +463,181 @@ FIT_MUTATIONS = [
 ]
 """A GP fit whose line search steps into an invalid kernel: it must keep its best step."""
 
+FRONT_AND_LAW_MUTATIONS = [
+    ("carbs/pareto.py", "confirmed = max(resampled", "confirmed = min(resampled"),
+    (
+        "carbs/pareto.py",
+        "g.count == 1 and g.signed_mean(sign) > best_sample",
+        "g.count == 1 and g.signed_mean(sign) >= best_sample",
+    ),
+    ("carbs/pareto.py", "cheap, rest = rest[:1], rest[1:]", "cheap, rest = rest[-1:], rest[:-1]"),
+    (
+        "carbs/pareto.py",
+        "is_better = group.signed_mean(sign) > last.signed_best(sign)",
+        "is_better = group.signed_mean(sign) >= last.signed_best(sign)",
+    ),
+    (
+        "carbs/pareto.py",
+        "threshold = float(np.quantile(all_costs, min_pareto_cost_fraction))",
+        "threshold = float(np.quantile(all_costs, min_pareto_cost_fraction, method='lower'))",
+    ),
+    (
+        "carbs/laws.py",
+        "if isinstance(space, OrdinalSpace):\n        return space.unit",
+        "if isinstance(space, OrdinalSpace):\n        return 1.0",
+    ),
+    (
+        "carbs/laws.py",
+        "if bands and same_value(bands[-1][2], value):",
+        "if bands and bands[-1][2] == value:",
+    ),
+    (
+        "carbs/laws.py",
+        "bands[-1] = (bands[-1][0], cost, value)",
+        "bands[-1] = (bands[-1][0], bands[-1][1], value)",
+    ),
+    ("carbs/laws.py", "key=lambda i: (distances[i], -i))", "key=lambda i: (distances[i], i))"),
+    (
+        "carbs/scaling.py",
+        "if cost > high_cost * max_extrapolation or",
+        "if cost >= high_cost * max_extrapolation or",
+    ),
+    (
+        "carbs/scaling.py",
+        "factor = cost / high_cost if cost > high_cost else low_cost / cost",
+        "factor = cost / high_cost",
+    ),
+    ("carbs/scaling.py", "DEFAULT_MIN_R_SQUARED = 0.5", "DEFAULT_MIN_R_SQUARED = 0.3"),
+    (
+        "carbs/linefit.py",
+        "1.0 / self.sum_weights + (x - self.x_mean) ** 2 / self.sxx",
+        "(x - self.x_mean) ** 2 / self.sxx",
+    ),
+    ("carbs/linefit.py", "if (ws <= 0).any():", "if (ws < 0).any():"),
+    ("carbs/linefit.py", "_RESOLVED_ULPS = 1024", "_RESOLVED_ULPS = 1"),
+    (
+        "carbs/linefit.py",
+        "r_squared = 1.0 - ss_res / ss_tot if _is_resolved(ss_tot, sum_w, ys) else 1.0",
+        "r_squared = 1.0 - ss_res / ss_tot if ss_tot > 0 else 1.0",
+    ),
+]
+"""The front's selection rules at their edges (ties, the cheap bucket's quantile), and
+the scaling laws' units, bands, reliability and line fit."""
+
+SPACE_AND_STOPPING_MUTATIONS = [
+    (
+        "carbs/spaces/real.py",
+        "rounded = torch.where(rounded > high, rounded - self.rounding_factor, rounded)",
+        "rounded = torch.where(rounded > high, rounded, rounded)",
+    ),
+    (
+        "carbs/spaces/real.py",
+        "return torch.where(rounded < low, rounded + self.rounding_factor, rounded)",
+        "return torch.where(rounded <= low, rounded + self.rounding_factor, rounded)",
+    ),
+    (
+        "carbs/spaces/real.py",
+        "low = _lattice_end(low, step, math.floor)",
+        "low = _lattice_end(low, step, math.ceil)",
+    ),
+    (
+        "carbs/spaces/real.py",
+        "high = _lattice_end(high, step, math.ceil)",
+        "high = _lattice_end(high, step, math.floor)",
+    ),
+    (
+        "carbs/spaces/real.py",
+        "return low - slack <= param <= high + slack",
+        "return low + slack <= param <= high + slack",
+    ),
+    ("carbs/spaces/real.py", "for _ in range(BISECTION_STEPS):", "for _ in range(8):"),
+    (
+        "carbs/spaces/discrete.py",
+        "positive and self.values[-1] >= 10 * self.values[0])",
+        "positive and self.values[-1] > 10 * self.values[0])",
+    ),
+    (
+        "carbs/spaces/discrete.py",
+        "low = math.ceil(math.log(min, base) - 1e-9)",
+        "low = math.ceil(math.log(min, base))",
+    ),
+    (
+        "carbs/spaces/discrete.py",
+        "low = points[0] - (points[1] - points[0]) / 2",
+        "low = points[0]",
+    ),
+    (
+        "carbs/spaces/discrete.py",
+        "below = [v for v in self.values if v <= low or _is_close(v, low)]",
+        "below = [v for v in self.values if v <= low]",
+    ),
+    (
+        "carbs/spaces/discrete.py",
+        "return (below[-1] if below else self.values[0], above[0] if above else self.values[-1])",
+        "return (below[0] if below else self.values[0], above[0] if above else self.values[-1])",
+    ),
+    (
+        "carbs/resampling.py",
+        "counts = [g.count + pending_keys.count(input_key(g.input_in_basic)) for g in legal]",
+        "counts = [g.count for g in legal]",
+    ),
+    ("carbs/stopping.py", "if len(usable) < rule.min_runs:", "if len(usable) <= rule.min_runs:"),
+    (
+        "carbs/stopping.py",
+        "if len(usable) >= CURVES_PER_COEFFICIENT * 3 and np.ptp(log_costs) > 0.0:",
+        "if len(usable) >= CURVES_PER_COEFFICIENT * 2 and np.ptp(log_costs) > 0.0:",
+    ),
+    (
+        "carbs/stopping.py",
+        "if len(rows) < CURVES_PER_COEFFICIENT * (features.shape[1] + 1):",
+        "if len(rows) < CURVES_PER_COEFFICIENT * features.shape[1]:",
+    ),
+]
+"""Spaces' lattices, bounds and listed values at their edges; a pending resample; how
+many curves the stopping rule needs for each regressor."""
+
+ANALYSIS_MUTATIONS = [
+    (
+        "carbs/analysis.py",
+        "self.config.is_pareto_group_selection_conservative,",
+        "False,",
+    ),
+    ("carbs/analysis.py", "self.config.is_pareto_bucket_challenged,", "True,"),
+    (
+        "carbs/analysis.py",
+        "if max_cost is None or o.cost <= max_cost]",
+        "if max_cost is None or o.cost < max_cost]",
+    ),
+    (
+        "carbs/analysis.py",
+        'max_cost, "max_cost", CARBSValueError, min_value=0, exclusive_min=True, finite=False',
+        'max_cost, "max_cost", CARBSValueError, min_value=0, finite=False',
+    ),
+    (
+        "carbs/predictions.py",
+        "successes = [o for o in snapshot.observations if o.is_complete]",
+        "successes = [o for o in snapshot.observations if not o.is_failure]",
+    ),
+    (
+        "carbs/predictions.py",
+        "failures = [o for o in snapshot.observations if o.is_failure]",
+        "failures = []",
+    ),
+    ("carbs/predictions.py", "[o for o in snapshot.observations if o.is_stopped],", "[],"),
+    (
+        "carbs/projection.py",
+        "return float(stats.t.sf((target - self.unit_mean) / self.unit_scale, self.dof))",
+        "return float(stats.norm.sf((target - self.unit_mean) / self.unit_scale))",
+    ),
+    (
+        "carbs/projection.py",
+        "unit_scale=max(self.unit_scale, scale / self.unit))",
+        "unit_scale=max(self.unit_scale, scale))",
+    ),
+]
+"""The analysis views: a cap met exactly, the configured front rules, predictions from
+failures and stopped runs; the projection's Student-t and its unit."""
+
 RESAMPLE_TESTS = [
     "tests/test_optimizer.py",
     "tests/test_state.py",
@@ -507,6 +685,9 @@ def planned_runs(tests: Sequence[str] = ()) -> list[tuple[tuple[str, str, str], 
         (PROMISE_MUTATIONS, PROMISE_TESTS),
         (MIGRATION_MUTATIONS, ["tests/test_state.py", "-k", "format"]),
         (FIT_MUTATIONS, ["tests/test_surrogate.py"]),
+        (FRONT_AND_LAW_MUTATIONS, ["tests/test_front_and_laws_edges.py"]),
+        (SPACE_AND_STOPPING_MUTATIONS, ["tests/test_space_and_stopping_edges.py"]),
+        (ANALYSIS_MUTATIONS, ["tests/test_analysis_edges.py"]),
     ]
     return [(m, list(tests) or own) for mutations, own in groups for m in mutations]
 
