@@ -92,6 +92,17 @@ def test_every_view_of_the_front_follows_the_configured_rule(
         assert sorted(set(frame.loc[frame["is_pareto"], "cost"])) == expected
 
 
+def test_every_view_of_the_front_follows_the_configured_tie_order() -> None:
+    # Two runs of equal cost, the worse recorded first: with ties taken better first
+    # only the better one joins the front; in recording order both do.
+    groups = [((0.1,), 1.0), ((0.3,), 5.0), ((0.5,), 5.0)]
+    for is_on, expected in ((True, [1.0, 5.0]), (False, [1.0, 5.0, 5.0])):
+        config = CARBSParams(is_pareto_tie_better_first=is_on)
+        optimizer = _groups(config, groups)
+        assert [m.cost for m in optimizer.pareto_front()] == expected
+        assert sorted(optimizer.to_dataframe().query("is_pareto")["cost"]) == expected
+
+
 # -- predict() sees what the suggestions' models see -------------------------------------------
 def test_predict_learns_where_runs_fail() -> None:
     optimizer = CARBS(CARBSParams(better_direction_sign=-1), params())

@@ -603,6 +603,7 @@ ANALYSIS_MUTATIONS = [
         "False,",
     ),
     ("carbs/analysis.py", "self.config.is_pareto_bucket_challenged,", "True,"),
+    ("carbs/analysis.py", "self.config.is_pareto_tie_better_first,", "True,"),
     (
         "carbs/analysis.py",
         "if max_cost is None or o.cost <= max_cost]",
