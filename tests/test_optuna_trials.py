@@ -182,3 +182,21 @@ def test_a_failure_found_lost_later_leaves_a_long_running_worker_model() -> None
     optimizer = worker.sync(study)
     assert optimizer is not None and len(optimizer.failure_observations) == 0
     assert optimizer.observation_count == 4
+
+
+def test_a_range_changed_mid_study_is_named_as_why_carbs_stops_tuning_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The one line said "conditional, or not yet in a finished trial" at INFO: the
+    # param was drawn at random for the rest of the study without a word of why.
+    def widened_later(trial: optuna.Trial) -> float:
+        high = 1e-2 if trial.number < 4 else 1e-1
+        lr = trial.suggest_float("lr", 1e-4, high, log=True)
+        width = trial.suggest_int("width", 16, 1024, log=True)
+        trial.set_user_attr("cost", width * 0.01)
+        return (math.log10(lr) + 2.5) ** 2 + 1 / width
+
+    study = optuna.create_study(sampler=CARBSSampler(FAST, seed=0))
+    with caplog.at_level(*WARNINGS):
+        study.optimize(widened_later, n_trials=7)
+    assert "param 'lr' is not in CARBSSampler's search space (its range changed" in caplog.text

@@ -42,6 +42,7 @@ from carbs.integrations.optuna_trials import (
     check_one_objective,
     lost_trial_numbers,
     trial_id,
+    why_not_tuned,
 )
 from carbs.observations import ObservationInParam
 from carbs.optimizer import CARBS
@@ -146,7 +147,7 @@ class CARBSSampler(BaseSampler):
         self._independent = independent_sampler
         self._sync: Sync | None = None
         self._warnings: set[object] = set()  # each said once
-        self._independent_params: set[str] = set()  # names told to the log once
+        self._independent_params: set[tuple[str, str]] = set()  # each reason logged once
         self._lock = threading.Lock()
 
     # -- the sampler interface -----------------------------------------------------------------
@@ -182,12 +183,14 @@ class CARBSSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        if param_name not in self._independent_params and not param_distribution.single():
-            self._independent_params.add(param_name)
-            logger.info(
-                "param %r is not in CARBSSampler's search space (conditional, or not yet in "
-                "a finished trial); %s draws it",
+        level, reason = why_not_tuned(study.get_trials(deepcopy=False), param_name)
+        if (param_name, reason) not in self._independent_params and not param_distribution.single():
+            self._independent_params.add((param_name, reason))
+            logger.log(
+                level,
+                "param %r is not in CARBSSampler's search space (%s); %s draws it",
                 param_name,
+                reason,
                 "RandomSampler" if self._independent is None else type(self._independent).__name__,
             )
         sampler = self._independent

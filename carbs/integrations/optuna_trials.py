@@ -7,6 +7,7 @@ has taken in. Optuna is imported here only for its trial states.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -94,3 +95,24 @@ def lost_trial_numbers(trials: Sequence[FrozenTrial]) -> set[int]:
 def check_one_objective(study: Study) -> None:
     if len(study.directions) > 1:
         raise InvalidConfigError("CARBSSampler optimises one objective; the study has several")
+
+
+def why_not_tuned(trials: Sequence[FrozenTrial], name: str) -> tuple[int, str]:
+    """Why CARBS does not tune the param ``name`` (so the independent sampler draws it):
+    a log level and the reason, for a line of the log.
+
+    A range that changed between finished trials takes the param out of the search
+    space for the rest of the study: that is a WARNING; a conditional param, or one
+    no finished trial has had yet, is as designed (INFO)."""
+    finished = (TrialState.COMPLETE, TrialState.PRUNED)
+    ranges: list[BaseDistribution] = []
+    for trial in trials:
+        distribution = trial.distributions.get(name)
+        if trial.state in finished and distribution is not None and distribution not in ranges:
+            ranges.append(distribution)
+    if len(ranges) > 1:
+        return logging.WARNING, (
+            f"its range changed between finished trials ({', '.join(map(str, ranges))}), "
+            "so it is no longer in the range every finished trial shares"
+        )
+    return logging.INFO, "conditional, or not yet in a finished trial"
