@@ -14,7 +14,6 @@ from enum import Enum
 from typing import Any
 
 import attrs
-import numpy as np
 
 from carbs.checks import (
     check_bool,
@@ -22,6 +21,7 @@ from carbs.checks import (
     check_number,
     check_optional_str,
     integer_as_int,
+    plain_scalar,
     real_as_float,
 )
 from carbs.errors import InvalidConfigError
@@ -71,14 +71,9 @@ def _boolean(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None
 
 
 def _bool_field(default: bool) -> Any:
-    return attrs.field(default=default, converter=_plain_bool, validator=_boolean)
-
-
-def _plain_bool(value: Any) -> Any:
-    """numpy's bool as Python's (kept as given, ``np.True_ is True`` was false in the
-    autosave check, and the field held a value no JSON encoder writes); anything else
-    as it is, for the validator to judge."""
-    return bool(value) if isinstance(value, np.bool_) else value
+    # numpy's bool is held as Python's: kept as given, np.True_ failed the autosave
+    # check (``is True``) while the validator accepted it.
+    return attrs.field(default=default, converter=plain_scalar, validator=_boolean)
 
 
 def _optional_str(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -347,7 +342,7 @@ class CARBSParams:
     )
     s3_checkpoint_path: str | None = attrs.field(default=None, validator=_optional_str)
     is_saved_on_every_observation: bool = attrs.field(
-        default=False, converter=_plain_bool, validator=[_boolean, _autosave_folder]
+        default=False, converter=plain_scalar, validator=[_boolean, _autosave_folder]
     )
     initial_search_radius: float = attrs.field(
         default=0.3, converter=real_as_float, validator=_number(min_value=0.0, exclusive_min=True)
