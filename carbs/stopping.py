@@ -128,6 +128,8 @@ class CompletedCurve:
 
     def in_units(self, unit: float) -> CompletedCurve:
         """This curve with every goodness divided by ``unit``."""
+        if unit == 1.0:  # dividing by 1 changes no float: skip the copy
+            return self
         values = tuple(v / unit for v in self.values)
         return CompletedCurve(self.costs, values, self.final_cost, self.final_value / unit)
 
@@ -144,12 +146,17 @@ def is_at_most(cost: float, limit: float) -> bool:
 
 def latest_report(costs: Sequence[float], values: Sequence[float], max_cost: float) -> float | None:
     """The value of the latest report made at a cost of at most ``max_cost`` (reports
-    in order; ``None`` if none was)."""
-    latest = None
-    for cost, value in zip(costs, values, strict=True):
-        if is_at_most(cost, max_cost):
-            latest = value
-    return latest
+    in order, their costs never falling; ``None`` if none was)."""
+    # The reports at most max_cost are a prefix (is_at_most keeps that order): find its
+    # end by bisection, since a pruner reads hundreds of reports per curve at each step.
+    end, beyond = 0, len(costs)
+    while end < beyond:
+        middle = (end + beyond) // 2
+        if is_at_most(costs[middle], max_cost):
+            end = middle + 1
+        else:
+            beyond = middle
+    return values[end - 1] if end else None
 
 
 @attrs.frozen

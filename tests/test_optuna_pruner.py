@@ -311,3 +311,21 @@ def test_numpy_integer_settings_are_ints() -> None:
             0
         ]
     )
+
+
+def test_a_pruner_that_read_the_curves_before_decides_as_a_fresh_one() -> None:
+    # The completed trials' curves are read once and kept: a pruner that has decided
+    # before, on a study that has grown since, decides exactly as a fresh one.
+    warmed = CARBSPruner(total_steps="epochs")
+    study = study_with_completed_trials(warmed)
+    run_trial(study, 1e-2, 20)
+    for lr in (3e-3, 0.5):
+        study.enqueue_trial({"lr": lr, "epochs": 20})
+        study.optimize(objective, n_trials=1)
+    trial = study.ask({"lr": optuna.distributions.FloatDistribution(1e-4, 1.0, log=True)})
+    for epoch in range(1, 9):
+        trial.report(final_loss(0.3, 20) + 1.0 - epoch / 20, epoch)
+    frozen = study.get_trials(deepcopy=False)[trial.number]
+    fresh = CARBSPruner(total_steps="epochs").decision(study, frozen)
+    assert warmed.decision(study, frozen) == fresh
+    assert fresh.curve_count >= 7

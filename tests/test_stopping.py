@@ -829,3 +829,20 @@ def test_a_run_observed_stopped_a_rounding_below_its_last_report_still_reloads()
     optimizer.observe(ObservationInParam(suggestion, 1.9, cost=almost, is_stopped=True))
     reloaded = CARBS.load_from_string(optimizer.serialize())
     assert reloaded.get_state_dict()["curves"]["run"]["costs"] == [2.0, 2.0]
+
+
+def test_the_latest_report_is_found_as_a_scan_in_order_would() -> None:
+    # Found by bisection: the same report as reading them all, with ties, rounding
+    # within COST_RTOL and limits before, between and after the reports.
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        costs = np.sort(
+            rng.choice([1.0, 2.0, 2.0 * (1 - 1e-12), 3.0, 5.0], size=rng.integers(1, 9))
+        )
+        values = rng.normal(size=len(costs)).tolist()
+        for limit in (0.5, 1.0, 2.0 * (1 - 5e-10), 2.0, 4.0, 6.0):
+            scanned = None
+            for cost, value in zip(costs, values, strict=True):
+                if cost <= limit or math.isclose(cost, limit, rel_tol=1e-9, abs_tol=0.0):
+                    scanned = value
+            assert latest_report(costs.tolist(), values, limit) == scanned

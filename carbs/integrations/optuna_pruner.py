@@ -110,6 +110,9 @@ class CARBSPruner(BasePruner):
         self._cost_func = cost_func or default_cost
         self._planned_cost_func = planned_cost_func
         self._rule = StoppingRule(float(min_fraction), min_runs, float(probability))
+        # A completed trial never changes: its curve is read once, not at every report
+        # of every running trial (500 reports of 50 trials took 0.1 s per decision).
+        self._curves: dict[tuple[Any, ...], tuple[CompletedCurve, float] | None] = {}
 
     def prune(self, study: Study, trial: FrozenTrial) -> bool:
         return self.decision(study, trial).should_stop
@@ -124,7 +127,7 @@ class CARBSPruner(BasePruner):
         sign = direction_sign(study.direction.name.lower(), "the study's direction")
         finals = self._finals(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
         completed = [
-            c for t, cost, value in finals if (c := self._completed_curve(t, cost, value, sign))
+            c for t, cost, value in finals if (c := self._cached_curve(t, cost, value, sign))
         ]
         per_step = [c.final_cost / steps for c, steps in completed]
         typical_steps = statistics.median(s for _, s in completed) if completed else None
@@ -183,6 +186,14 @@ class CARBSPruner(BasePruner):
         if is_number(value) and value > 0:
             return float(value)
         return statistics.median(per_step) * steps if per_step else None
+
+    def _cached_curve(
+        self, trial: FrozenTrial, cost: float, value: float, sign: int
+    ) -> tuple[CompletedCurve, float] | None:
+        key = (trial.number, trial.datetime_start, trial.datetime_complete, cost, value, sign)
+        if key not in self._curves:
+            self._curves[key] = self._completed_curve(trial, cost, value, sign)
+        return self._curves[key]
 
     def _completed_curve(
         self, trial: FrozenTrial, cost: float, value: float, sign: int
