@@ -186,7 +186,7 @@ class CARBS(PersistenceMixin, ReportingMixin, analysis.AnalysisMixin):
             self._after("W&B logging", self._wandb.log_suggestion, suggestion, log)
         # The caller's own copy: the state keeps this log (the planned cost early stopping
         # reads), and an edit of the returned one must not reach it.
-        return SuggestOutput(suggestion=suggestion, log=copy.deepcopy(log))
+        return SuggestOutput(suggestion=suggestion, log=dict(log))  # flat: scalars only
 
     def observe(self, new_observation_in_param: ObservationInParam) -> ObserveOutput:
         """Record the result of a run, exactly once.

@@ -183,16 +183,8 @@ class CARBSSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        level, reason = why_not_tuned(study.get_trials(deepcopy=False), param_name)
-        if (param_name, reason) not in self._independent_params and not param_distribution.single():
-            self._independent_params.add((param_name, reason))
-            logger.log(
-                level,
-                "param %r is not in CARBSSampler's search space (%s); %s draws it",
-                param_name,
-                reason,
-                "RandomSampler" if self._independent is None else type(self._independent).__name__,
-            )
+        if not param_distribution.single():  # one value: nothing to tune, nothing to say
+            self._say_why_not_tuned(study, param_name)
         sampler = self._independent
         if sampler is None:
             # Seeded per trial and param, like carbs' own draws: workers started with one
@@ -201,6 +193,19 @@ class CARBSSampler(BaseSampler):
             key = f"{trial.number}:{param_name}"
             sampler = RandomSampler(seed=run_seed(self._config.seed, key) % 2**32)
         return sampler.sample_independent(study, trial, param_name, param_distribution)
+
+    def _say_why_not_tuned(self, study: Study, param_name: str) -> None:
+        level, reason = why_not_tuned(study.get_trials(deepcopy=False), param_name)
+        if (param_name, reason) not in self._independent_params:
+            self._independent_params.add((param_name, reason))
+            drawer = type(self._independent).__name__ if self._independent else "RandomSampler"
+            logger.log(
+                level,
+                "param %r is not in CARBSSampler's search space (%s); %s draws it",
+                param_name,
+                reason,
+                drawer,
+            )
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         if self._independent is not None:

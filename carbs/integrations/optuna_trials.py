@@ -14,18 +14,14 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+# Imported through carbs.integrations.optuna, whose guard names the optuna extra.
+from optuna.trial import TrialState
+
 from carbs.errors import InvalidConfigError
 from carbs.optimizer import CARBS
 
-try:
-    from optuna.distributions import BaseDistribution
-    from optuna.trial import TrialState
-except ImportError as error:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "carbs.integrations.optuna needs optuna: pip install 'carbs-hpo[optuna]'"
-    ) from error
-
 if TYPE_CHECKING:
+    from optuna.distributions import BaseDistribution
     from optuna.study import Study
     from optuna.trial import FrozenTrial
 
